@@ -1,0 +1,165 @@
+// CPU backend: exact inner-product top-K with exclusions, in bounded memory.
+//
+// Two ways to form scores, picked by title-matrix density (docs/benchmarks.md has the measurements):
+//  - sparse: title vectors carry tens of tags out of hundreds, so each score is ~20 multiply-adds
+//    instead of `dim`. Users are taken 32 at a time, transposed so that one tag's weights for the
+//    32 users are contiguous; a title's scores for the block are then 20 vector FMAs, and a single
+//    vector compare against the 32 running thresholds rejects almost every title without a store.
+//  - dense: OpenBLAS SGEMM of a user chunk against a title block into a bounded tile, then a
+//    threshold scan per user.
+// Both visit titles in increasing index order, so ties resolve to the lower index for free.
+#include "engine/error.h"
+#include "engine/scorer.h"
+
+#include <cblas.h>
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace marquee {
+namespace {
+
+constexpr size_t kSparseUsers = 32;        // users per sparse block (4 AVX2 / 2 AVX-512 registers)
+constexpr size_t kDenseUsers = 1024;       // users per dense chunk
+constexpr size_t kDenseTitles = 4096;      // titles per dense tile (tile = 16 MiB)
+
+class CpuScorer final : public Scorer {
+ public:
+  CpuScorer(const TitleMatrix& titles, const CpuScorerOptions& options)
+      : titles_(titles), threads_(options.threads > 0 ? options.threads : omp_get_max_threads()) {
+    if (options.path == CpuScoringPath::Auto)
+      sparse_ = titles.density() < options.sparse_density_threshold;
+    else
+      sparse_ = options.path == CpuScoringPath::Sparse;
+  }
+
+  std::string describe() const override {
+    return fmt::format("cpu ({} titles, density {:.3f}, {} threads)", sparse_ ? "sparse" : "dense",
+                       titles_.density(), threads_);
+  }
+  size_t num_titles() const override { return titles_.num_titles(); }
+  size_t dim() const override { return titles_.dim(); }
+
+  void search(const UserBatchView& batch, size_t k, TopKResult& out) override {
+    check_search_args(batch, k);
+    out.resize(batch.count, k);
+    if (batch.count == 0) return;
+    if (sparse_) search_sparse(batch, k, out);
+    else search_dense(batch, k, out);
+  }
+
+ private:
+  static void emit(TopKSelector& sel, size_t user, std::vector<ScoredTitle>& buf, TopKResult& out) {
+    sel.take_sorted(buf);
+    out.counts[user] = uint32_t(buf.size());
+    for (size_t r = 0; r < buf.size(); ++r) {
+      out.titles[user * out.k + r] = buf[r].title;
+      out.scores[user * out.k + r] = buf[r].score;
+    }
+  }
+
+  void search_sparse(const UserBatchView& batch, size_t k, TopKResult& out) const {
+    const size_t dim = titles_.dim();
+    const size_t n_titles = titles_.num_titles();
+    const uint64_t* row_ptr = titles_.row_ptr().data();
+    const uint32_t* col = titles_.col_idx().data();
+    const float* val = titles_.values().data();
+    const size_t blocks = (batch.count + kSparseUsers - 1) / kSparseUsers;
+
+#pragma omp parallel num_threads(threads_)
+    {
+      std::vector<float> ut(dim * kSparseUsers);  // tag-major: ut[d * 32 + i]
+      std::vector<TopKSelector> sel(kSparseUsers, TopKSelector(k));
+      std::vector<ScoredTitle> buf;
+      alignas(64) float thr[kSparseUsers];
+      alignas(64) float acc[kSparseUsers];
+      const uint32_t* ex_cur[kSparseUsers];
+      const uint32_t* ex_end[kSparseUsers];
+
+#pragma omp for schedule(dynamic, 1)
+      for (size_t b = 0; b < blocks; ++b) {
+        const size_t u0 = b * kSparseUsers;
+        const size_t nb = std::min(kSparseUsers, batch.count - u0);
+        for (size_t i = 0; i < kSparseUsers; ++i) {
+          const float* v = batch.vectors + (u0 + i) * dim;
+          for (size_t d = 0; d < dim; ++d) ut[d * kSparseUsers + i] = i < nb ? v[d] : 0.0f;
+          // Padding lanes never pass; real lanes accept everything until their selector is full.
+          thr[i] = i < nb ? -INFINITY : INFINITY;
+          if (i < nb) {
+            sel[i].reset(k);
+            const Exclusions* ex = batch.exclusions;
+            ex_cur[i] = ex ? ex->titles.data() + ex->offsets[u0 + i] : nullptr;
+            ex_end[i] = ex ? ex->titles.data() + ex->offsets[u0 + i + 1] : nullptr;
+          }
+        }
+        for (size_t t = 0; t < n_titles; ++t) {
+          for (size_t i = 0; i < kSparseUsers; ++i) acc[i] = 0.0f;
+          for (uint64_t p = row_ptr[t]; p < row_ptr[t + 1]; ++p) {
+            const float w = val[p];
+            const float* src = ut.data() + size_t(col[p]) * kSparseUsers;
+            for (size_t i = 0; i < kSparseUsers; ++i) acc[i] += w * src[i];
+          }
+          int pass = 0;
+          for (size_t i = 0; i < kSparseUsers; ++i) pass |= acc[i] >= thr[i];
+          if (!pass) continue;
+          for (size_t i = 0; i < nb; ++i) {
+            if (!(acc[i] >= thr[i])) continue;
+            while (ex_cur[i] != ex_end[i] && *ex_cur[i] < t) ++ex_cur[i];
+            if (ex_cur[i] != ex_end[i] && *ex_cur[i] == t) continue;  // excluded
+            sel[i].push(uint32_t(t), acc[i]);
+            if (sel[i].full()) thr[i] = sel[i].worst().score;
+          }
+        }
+        for (size_t i = 0; i < nb; ++i) emit(sel[i], u0 + i, buf, out);
+      }
+    }
+  }
+
+  void search_dense(const UserBatchView& batch, size_t k, TopKResult& out) const {
+    const size_t dim = titles_.dim();
+    const size_t n_titles = titles_.num_titles();
+    std::vector<float> tile(std::min(kDenseUsers, batch.count) * std::min(kDenseTitles, n_titles));
+    for (size_t u0 = 0; u0 < batch.count; u0 += kDenseUsers) {
+      const size_t nu = std::min(kDenseUsers, batch.count - u0);
+      std::vector<TopKSelector> sel(nu, TopKSelector(k));
+      for (size_t t0 = 0; t0 < n_titles; t0 += kDenseTitles) {
+        const size_t nt = std::min(kDenseTitles, n_titles - t0);
+        // tile[nu x nt] = users[nu x dim] * titles[nt x dim]^T (OpenBLAS uses its own threads).
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(nu), int(nt), int(dim), 1.0f,
+                    batch.vectors + u0 * dim, int(dim), titles_.row(t0), int(dim), 0.0f, tile.data(), int(nt));
+#pragma omp parallel for num_threads(threads_) schedule(static)
+        for (size_t i = 0; i < nu; ++i) {
+          float* row = tile.data() + i * nt;
+          if (const Exclusions* ex = batch.exclusions) {
+            const uint32_t* first = ex->titles.data() + ex->offsets[u0 + i];
+            const uint32_t* last = ex->titles.data() + ex->offsets[u0 + i + 1];
+            for (const uint32_t* e = std::lower_bound(first, last, uint32_t(t0)); e != last && *e < t0 + nt; ++e)
+              row[*e - t0] = -INFINITY;
+          }
+          sel[i].push_row(uint32_t(t0), row, nt);
+        }
+      }
+#pragma omp parallel num_threads(threads_)
+      {
+        std::vector<ScoredTitle> buf;
+#pragma omp for schedule(static)
+        for (size_t i = 0; i < nu; ++i) emit(sel[i], u0 + i, buf, out);
+      }
+    }
+  }
+
+  TitleMatrix titles_;
+  int threads_;
+  bool sparse_ = true;
+};
+
+}  // namespace
+
+std::unique_ptr<Scorer> make_cpu_scorer(const TitleMatrix& titles, const CpuScorerOptions& options) {
+  return std::make_unique<CpuScorer>(titles, options);
+}
+
+}  // namespace marquee
+

@@ -1,0 +1,94 @@
+#include "engine/profiles.h"
+
+#include "engine/error.h"
+
+#include <algorithm>
+#include <tuple>
+
+namespace marquee {
+
+namespace {
+bool same_event(const Event& a, const Event& b) {
+  return a.user == b.user && a.title == b.title && a.ts == b.ts && a.type == b.type &&
+         a.position_s == b.position_s && (a.type != EventType::Seek || a.seek_to_s == b.seek_to_s);
+}
+}  // namespace
+
+UserProfiles build_profiles(const Catalog& catalog, const TitleMatrix& titles, std::vector<Event> events,
+                            std::vector<std::string> user_ids, const EngagementOptions& options,
+                            ProfileBuildStats* stats_out) {
+  ProfileBuildStats stats;
+  const size_t n_users = user_ids.size();
+  const size_t dim = titles.dim();
+  for (const auto& ev : events) {
+    MARQUEE_CHECK_ARG(ev.user < n_users, "event for user index {} but only {} users", ev.user, n_users);
+    MARQUEE_CHECK_ARG(ev.title < catalog.num_titles(), "event for title index {} but only {} titles", ev.title,
+                      catalog.num_titles());
+  }
+
+  // Stable, so that events with equal timestamps keep their file order (play before pause at the same second).
+  std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
+    return std::tie(a.user, a.title, a.ts) < std::tie(b.user, b.title, b.ts);
+  });
+  size_t kept = 0;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (kept > 0 && same_event(events[kept - 1], events[i])) {
+      stats.duplicates.emplace_back(events[i].line, events[kept - 1].line);
+      continue;
+    }
+    events[kept++] = events[i];
+  }
+  events.resize(kept);
+  stats.events_used = kept;
+
+  int64_t as_of = options.as_of;
+  if (as_of == 0)
+    for (const auto& ev : events) as_of = std::max(as_of, ev.ts);
+  stats.as_of = as_of;
+
+  EngagementModel model(options);
+  UserProfiles p;
+  p.dim = dim;
+  p.user_ids = std::move(user_ids);
+  p.vectors.assign(n_users * dim, 0.0f);
+  p.seen_offsets.assign(n_users + 1, 0);
+  p.summaries.assign(n_users, UserSummary{});
+
+  size_t i = 0;
+  for (size_t u = 0; u < n_users; ++u) {
+    UserSummary& sum = p.summaries[u];
+    float* vec = p.vectors.data() + u * dim;
+    while (i < events.size() && events[i].user == u) {
+      size_t j = i;
+      while (j < events.size() && events[j].user == u && events[j].title == events[i].title) ++j;
+      const uint32_t t = events[i].title;
+      const double duration = catalog.title(t).duration_s;
+      const Engagement e = model.summarise(events.data() + i, j - i, duration);
+      const float w = e.weight * model.recency(e.last_ts, as_of);
+      p.seen.push_back(SeenTitle{t, w, uint8_t(e.completed)});
+      sum.events += uint32_t(j - i);
+      sum.titles += 1;
+      sum.completed += e.completed;
+      sum.abandoned += e.abandoned;
+      sum.watched_s += float(e.watched_s);
+      for (size_t k = i; k < j; ++k)
+        if (events[k].type == EventType::Play) ++sum.daypart[events[k].local_hour % 24];
+      if (w != 0.0f) {
+        // Sparse row: a title carries tens of tags out of hundreds.
+        for (uint64_t k = titles.row_ptr()[t]; k < titles.row_ptr()[t + 1]; ++k)
+          vec[titles.col_idx()[k]] += w * titles.values()[k];
+      }
+      i = j;
+    }
+    p.seen_offsets[u + 1] = p.seen.size();
+    sum.usable = l2_normalise(vec, dim) > 1e-12 ? 1 : 0;
+    if (!sum.usable) {
+      std::fill(vec, vec + dim, 0.0f);
+      ++stats.unusable_users;
+    }
+  }
+  if (stats_out) *stats_out = std::move(stats);
+  return p;
+}
+
+}  // namespace marquee

@@ -1,0 +1,59 @@
+#include "engine/scorer.h"
+
+#include "engine/error.h"
+
+namespace marquee {
+
+ExcludePolicy parse_exclude_policy(const std::string& text) {
+  if (text == "watched") return ExcludePolicy::Watched;
+  if (text == "completed") return ExcludePolicy::Completed;
+  if (text == "none") return ExcludePolicy::None;
+  MARQUEE_THROW_AS(ArgumentError, "unknown exclusion policy '{}': expected watched, completed or none", text);
+}
+
+const char* exclude_policy_name(ExcludePolicy policy) {
+  switch (policy) {
+    case ExcludePolicy::Watched: return "watched";
+    case ExcludePolicy::Completed: return "completed";
+    case ExcludePolicy::None: return "none";
+  }
+  return "?";
+}
+
+Exclusions Exclusions::from_profiles(const UserProfiles& profiles, ExcludePolicy policy) {
+  Exclusions ex;
+  ex.offsets.reserve(profiles.size() + 1);
+  for (size_t u = 0; u < profiles.size(); ++u) {
+    if (policy != ExcludePolicy::None) {
+      for (const SeenTitle* s = profiles.seen_begin(u); s != profiles.seen_end(u); ++s)
+        if (policy == ExcludePolicy::Watched || s->completed) ex.titles.push_back(s->title);
+    }
+    ex.offsets.push_back(ex.titles.size());
+  }
+  return ex;
+}
+
+void TopKResult::resize(size_t users, size_t k_) {
+  k = k_;
+  titles.assign(users * k_, 0);
+  scores.assign(users * k_, 0.0f);
+  counts.assign(users, 0);
+}
+
+void Scorer::check_search_args(const UserBatchView& batch, size_t k) const {
+  MARQUEE_CHECK_ARG(k >= 1 && k <= num_titles(), "K must be between 1 and the catalogue size ({}); got {}",
+                    num_titles(), k);
+  MARQUEE_CHECK_ARG(batch.dim == dim(), "user vectors have dimension {} but the title matrix has {}", batch.dim,
+                    dim());
+  MARQUEE_CHECK_ARG(batch.count == 0 || batch.vectors != nullptr, "user batch of {} users has no vectors",
+                    batch.count);
+  MARQUEE_CHECK_ARG(batch.exclusions == nullptr || batch.exclusions->users() == batch.count,
+                    "exclusion lists cover {} users but the batch has {}",
+                    batch.exclusions ? batch.exclusions->users() : 0, batch.count);
+  if (batch.exclusions)
+    for (uint32_t t : batch.exclusions->titles)
+      MARQUEE_CHECK_ARG(t < num_titles(), "excluded title index {} is outside the catalogue ({} titles)", t,
+                        num_titles());
+}
+
+}  // namespace marquee

@@ -1,0 +1,38 @@
+// Outputs are written atomically: to a temporary file beside the target, renamed over it on
+// commit(). A reader never sees half a file, and a failed run leaves the previous output intact.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+namespace marquee {
+
+class AtomicFile {
+ public:
+  /// Opens `<path>.tmp.<pid>` for writing; throws InputError when the directory is not writable.
+  explicit AtomicFile(std::string path);
+  ~AtomicFile();  // removes the temporary file unless committed
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  void write(std::string_view data);
+  void write(const void* data, size_t bytes);
+  /// Flushes, fsyncs and renames over the target. Throws on any I/O error.
+  void commit();
+
+  const std::string& path() const { return path_; }
+  const std::string& temp_path() const { return temp_; }
+  std::FILE* handle() { return file_; }
+
+ private:
+  std::string path_;
+  std::string temp_;
+  std::FILE* file_ = nullptr;
+  bool committed_ = false;
+};
+
+/// Writes `content` to `path` atomically.
+void write_file_atomically(const std::string& path, std::string_view content);
+
+}  // namespace marquee

@@ -1,0 +1,118 @@
+#include "host/catalog_io.h"
+
+#include "engine/error.h"
+#include "host/record_reader.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+namespace marquee {
+
+std::string find_table(const std::string& dir, const std::string& name) {
+  namespace fs = std::filesystem;
+  MARQUEE_CHECK_INPUT(fs::is_directory(dir), "catalogue directory {} does not exist", dir);
+  for (const char* ext : {".csv", ".jsonl", ".ndjson"}) {
+    const fs::path p = fs::path(dir) / (name + ext);
+    if (fs::exists(p)) return p.string();
+  }
+  MARQUEE_THROW_AS(InputError, "catalogue directory {} has no {}.csv (or {}.jsonl)", dir, name, name);
+}
+
+namespace {
+
+void warn_ignored(const RecordReader& reader) {
+  for (const auto& c : reader.ignored_columns()) spdlog::info("{}: ignoring column '{}'", reader.path(), c);
+}
+
+void load_tags(const std::string& path, Catalog& catalog, RejectLog& rejects) {
+  RecordReader reader(path, {"tag", "category"});
+  warn_ignored(reader);
+  Record r;
+  while (reader.next(r)) {
+    if (!r.error.empty()) {
+      rejects.reject(path, r.line, r.error, r.raw);
+      continue;
+    }
+    if (!catalog.add_tag(Tag{r.fields[0], r.fields[1]}))
+      rejects.reject(path, r.line, "duplicate tag '" + r.fields[0] + "'", r.raw);
+  }
+}
+
+void load_titles(const std::string& path, Catalog& catalog, RejectLog& rejects) {
+  RecordReader reader(path, {"title_id", "duration_s"}, {"name", "release_year"});
+  warn_ignored(reader);
+  Record r;
+  while (reader.next(r)) {
+    if (!r.error.empty()) {
+      rejects.reject(path, r.line, r.error, r.raw);
+      continue;
+    }
+    Title t;
+    t.id = r.fields[0];
+    t.name = r.fields[2];
+    if (!parse_double(r.fields[1], t.duration_s) || t.duration_s <= 0) {
+      rejects.reject(path, r.line, "duration_s must be a number > 0; got '" + r.fields[1] + "'", r.raw);
+      continue;
+    }
+    if (r.present[3]) {
+      long long year = 0;
+      if (!parse_int(r.fields[3], year) || year < 1850 || year > 2200) {
+        rejects.reject(path, r.line, "release_year must be a year between 1850 and 2200; got '" + r.fields[3] + "'",
+                       r.raw);
+        continue;
+      }
+      t.release_year = int(year);
+    }
+    if (!catalog.add_title(std::move(t))) rejects.reject(path, r.line, "duplicate title_id '" + r.fields[0] + "'", r.raw);
+  }
+}
+
+void load_title_tags(const std::string& path, Catalog& catalog, RejectLog& rejects) {
+  RecordReader reader(path, {"title_id", "tag", "weight"});
+  warn_ignored(reader);
+  Record r;
+  while (reader.next(r)) {
+    if (!r.error.empty()) {
+      rejects.reject(path, r.line, r.error, r.raw);
+      continue;
+    }
+    const auto title = catalog.find_title(r.fields[0]);
+    if (!title) {
+      rejects.reject(path, r.line, "unknown title_id '" + r.fields[0] + "'", r.raw);
+      continue;
+    }
+    const auto tag = catalog.find_tag(r.fields[1]);
+    if (!tag) {
+      rejects.reject(path, r.line, "unknown tag '" + r.fields[1] + "' (not in tags)", r.raw);
+      continue;
+    }
+    double w = 0;
+    if (!parse_double(r.fields[2], w) || w <= 0 || w > 1) {
+      rejects.reject(path, r.line, "weight must be in (0, 1]; got '" + r.fields[2] + "'", r.raw);
+      continue;
+    }
+    if (!catalog.add_assignment({*title, *tag, float(w)}))
+      rejects.reject(path, r.line, "duplicate tag '" + r.fields[1] + "' for title '" + r.fields[0] + "'", r.raw);
+  }
+}
+
+}  // namespace
+
+Catalog load_catalog(const std::string& dir, RejectLog& rejects) {
+  Catalog catalog;
+  const std::string tags = find_table(dir, "tags");
+  const std::string titles = find_table(dir, "titles");
+  const std::string title_tags = find_table(dir, "title_tags");
+  load_tags(tags, catalog, rejects);
+  MARQUEE_CHECK_INPUT(catalog.num_tags() > 0, "{} has no usable tags: a catalogue needs a tag taxonomy", tags);
+  load_titles(titles, catalog, rejects);
+  MARQUEE_CHECK_INPUT(catalog.num_titles() > 0, "{} has no usable titles", titles);
+  load_title_tags(title_tags, catalog, rejects);
+  MARQUEE_CHECK_INPUT(!catalog.assignments().empty(), "{} has no usable tag assignments", title_tags);
+  spdlog::info("catalogue {}: {} titles, {} tags, {} tag assignments", dir, catalog.num_titles(), catalog.num_tags(),
+               catalog.assignments().size());
+  return catalog;
+}
+
+}  // namespace marquee

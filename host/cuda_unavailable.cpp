@@ -1,0 +1,23 @@
+// Stand-in for the CUDA backend in builds without nvcc: the same entry points, answering plainly
+// that CUDA is not compiled in.
+#include "engine/backend.h"
+#include "engine/error.h"
+#include "host/cuda/self_test.h"
+
+namespace marquee::cuda {
+
+DeviceReport query_devices() {
+  DeviceReport report;
+  report.error = "this build has no CUDA backend (nvcc was not found at configure time)";
+  return report;
+}
+
+bool scoring_available() { return false; }
+
+std::unique_ptr<Scorer> make_scorer(const TitleMatrix&) {
+  MARQUEE_THROW_AS(BackendError, "--backend cuda: {}; use --backend cpu or auto", query_devices().error);
+}
+
+SelfTestResult self_test(int) { return SelfTestResult{false, false, query_devices().error}; }
+
+}  // namespace marquee::cuda

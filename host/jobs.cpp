@@ -1,0 +1,140 @@
+#include "host/jobs.h"
+
+#include "engine/error.h"
+#include "engine/explain.h"
+#include "host/atomic_file.h"
+#include "host/profile_io.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+namespace marquee {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+std::string rejects_path_for(const CommonOptions& c, const std::string& out_path) {
+  return c.rejects_path.empty() ? out_path + ".rejects.csv" : c.rejects_path;
+}
+
+int peak_hour(const UserSummary& s) {
+  return int(std::max_element(s.daypart.begin(), s.daypart.end()) - s.daypart.begin());
+}
+
+}  // namespace
+
+ProfileJobSummary run_profile_job(const ProfileJobOptions& o) {
+  const auto t0 = Clock::now();
+  MARQUEE_CHECK_ARG(!o.input.events_path.empty(), "profile needs --events FILE");
+  MARQUEE_CHECK_ARG(!o.out_path.empty(), "profile needs --out FILE");
+  RejectLog rejects(rejects_path_for(o.common, o.out_path), o.common.strict);
+  Workspace ws = open_catalog(o.input.catalog_dir, rejects);
+  ProfileJobSummary s;
+  ProfileBuildStats stats;
+  const UserProfiles p = build_profiles_from_file(ws.catalog, ws.titles, o.input.events_path, o.input.engagement,
+                                                  rejects, &s.event_rows, &stats);
+  write_profiles(o.out_path, p, ws.catalog.num_titles(), ws.catalog.fingerprint());
+  rejects.finish();
+  s.users = p.size();
+  s.unusable_users = stats.unusable_users;
+  s.rejected = rejects.count();
+  s.seconds = seconds_since(t0);
+  spdlog::info("profile: {} users ({} without usable signal) from {} event rows in {:.1f} s -> {}", s.users,
+               s.unusable_users, s.event_rows, s.seconds, o.out_path);
+  spdlog::info("{}", rejects.summary());
+  return s;
+}
+
+void print_recommendations(std::FILE* to, const Workspace& ws, const UserProfiles& batch, size_t u,
+                           const uint32_t* titles, const float* scores, size_t count) {
+  const UserSummary& sum = batch.summaries[u];
+  fmt::print(to, "{}: {} titles watched, {} completed, most often starts watching at {:02d}:00\n", batch.user_ids[u],
+             sum.titles, sum.completed, peak_hour(sum));
+  for (size_t r = 0; r < count; ++r) {
+    const Title& t = ws.catalog.title(titles[r]);
+    fmt::print(to, "  {:2d}. {} ({})  score {:.4f}\n", r + 1, t.name.empty() ? t.id : t.name, t.id, scores[r]);
+    const Explanation ex =
+        explain(ws.titles, batch.vector(u), batch.seen_begin(u), batch.seen_end(u), titles[r], 3, 2);
+    std::string tags, because;
+    for (const auto& c : ex.tags) tags += fmt::format("{}{} (+{:.3f})", tags.empty() ? "" : ", ", ws.catalog.tag(c.tag).name, c.contribution);
+    for (const auto& b : ex.because) {
+      const Title& w = ws.catalog.title(b.title);
+      because += fmt::format("{}{} ({:.2f})", because.empty() ? "" : ", ", w.name.empty() ? w.id : w.name, b.similarity);
+    }
+    if (!tags.empty()) fmt::print(to, "      tags: {}\n", tags);
+    if (!because.empty()) fmt::print(to, "      because you watched: {}\n", because);
+  }
+}
+
+ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
+  const auto t0 = Clock::now();
+  MARQUEE_CHECK_ARG(!o.out_path.empty(), "score needs --out FILE");
+  MARQUEE_CHECK_ARG(o.batch >= 1 && o.batch <= kMaxBatchUsers, "--batch must be between 1 and {}; got {}",
+                    kMaxBatchUsers, o.batch);
+  MARQUEE_CHECK_ARG(o.k >= 1, "--top must be at least 1; got {}", o.k);
+  const ResultFormat format = parse_result_format(o.format, o.out_path);
+
+  RejectLog rejects(rejects_path_for(o.common, o.out_path), o.common.strict);
+  Workspace ws = open_workspace(o.input, rejects);
+  const size_t n_titles = ws.catalog.num_titles();
+  MARQUEE_CHECK_ARG(o.k <= n_titles, "--top {} is larger than the catalogue ({} titles)", o.k, n_titles);
+
+  ScorerChoice choice = choose_scorer(o.backend, ws.titles, o.cpu);
+  ScoreJobSummary s;
+  s.backend = choice.scorer->describe();
+  spdlog::info("scoring with {} [{}]", s.backend, choice.reason);
+
+  // Bounded memory: a batch holds its vectors, its exclusions and batch * k results.
+  const size_t batch = std::max<size_t>(1, std::min(o.batch, o.max_result_bytes / (o.k * 8)));
+  if (batch < o.batch) spdlog::info("batch lowered to {} users so that {} results per user fit in memory", batch, o.k);
+
+  ResultsWriter out(o.out_path, format);
+  AtomicFile unscored(o.out_path + ".unscored.csv");
+  unscored.write("user_id,reason\n");
+  const size_t n_users = ws.profiles->users();
+  s.users = n_users;
+  TopKResult result;
+  size_t shown = 0;
+  auto last_progress = Clock::now();
+  for (size_t first = 0; first < n_users; first += batch) {
+    const size_t count = std::min(batch, n_users - first);
+    const UserProfiles p = ws.profiles->read(first, count);
+    const Exclusions ex = Exclusions::from_profiles(p, o.exclude);
+    choice.scorer->search(UserBatchView{count, p.dim, p.vectors.data(), &ex}, o.k, result);
+    for (size_t u = 0; u < count; ++u) {
+      if (!p.summaries[u].usable) {
+        result.counts[u] = 0;  // nothing to rank by: listed, never silently dropped
+        unscored.write(fmt::format("{},no usable events\n", csv_field(p.user_ids[u])));
+        ++s.unscored;
+      } else if (shown < o.show && show_to) {
+        print_recommendations(show_to, ws, p, u, result.titles.data() + u * o.k, result.scores.data() + u * o.k,
+                              result.counts[u]);
+        ++shown;
+      }
+    }
+    out.write(p.user_ids, result, ws.catalog);
+    const size_t done = first + count;
+    if (seconds_since(last_progress) >= o.progress_seconds && done < n_users) {
+      last_progress = Clock::now();
+      const double elapsed = seconds_since(t0);
+      const double rate = done / std::max(elapsed, 1e-9);
+      spdlog::info("scored {}/{} users ({:.0f} users/s, ETA {:.0f} s)", done, n_users, rate, (n_users - done) / rate);
+    }
+  }
+  out.commit();
+  unscored.commit();
+  rejects.finish();
+  s.scored = n_users - s.unscored;
+  s.rows = out.rows();
+  s.rejected = rejects.count();
+  s.seconds = seconds_since(t0);
+  spdlog::info("score: {} users scored, {} without usable events (-> {}.unscored.csv), {} rows -> {} in {:.1f} s",
+               s.scored, s.unscored, o.out_path, s.rows, o.out_path, s.seconds);
+  spdlog::info("{}", rejects.summary());
+  return s;
+}
+
+}  // namespace marquee

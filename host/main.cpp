@@ -1,0 +1,246 @@
+// `marquee`: the command line. Subcommands and their flags are a contract (docs/cli.md); add
+// flags freely, never change the meaning of existing ones.
+#include "engine/backend.h"
+#include "engine/error.h"
+#include "engine/explain.h"
+#include "host/cuda/self_test.h"
+#include "host/generator.h"
+#include "host/jobs.h"
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+
+using namespace marquee;
+
+namespace {
+
+// Exit codes (docs/cli.md).
+constexpr int kExitRuntime = 1, kExitUsage = 2, kExitInput = 3, kExitBackend = 4;
+
+struct InputFlags {
+  InputOptions input;
+  double half_life_days = 0;
+  CommonOptions common;
+
+  void add(CLI::App* app, bool events_or_profiles) {
+    app->add_option("--catalog", input.catalog_dir, "catalogue directory (tags, titles, title_tags)")
+        ->required()
+        ->check(CLI::ExistingDirectory);
+    auto* ev = app->add_option("--events", input.events_path, "playback events (.csv or .jsonl)")
+                   ->check(CLI::ExistingFile);
+    if (events_or_profiles) {
+      auto* pr = app->add_option("--profiles", input.profiles_path, "profiles file written by `marquee profile`")
+                     ->check(CLI::ExistingFile);
+      ev->excludes(pr);
+      pr->excludes(ev);
+    } else {
+      ev->required();
+    }
+    app->add_option("--half-life-days", half_life_days, "recency half-life of engagement weights in days (0 = off)")
+        ->check(CLI::NonNegativeNumber);
+    app->add_option("--rejects", common.rejects_path, "rejects file (default: <out>.rejects.csv)");
+    app->add_flag("--strict", common.strict, "fail on the first bad input row instead of rejecting it");
+  }
+  void finish(CLI::App* app) {
+    input.engagement.half_life_days = half_life_days;
+    if (input.events_path.empty() && input.profiles_path.empty() && app->get_option_no_throw("--profiles"))
+      throw CLI::RequiredError("--events or --profiles");
+  }
+};
+
+std::string title_label(const Catalog& c, uint32_t t) {
+  const Title& title = c.title(t);
+  return title.name.empty() ? title.id : title.name + " (" + title.id + ")";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto logger = spdlog::stderr_color_mt("marquee");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%^[%H:%M:%S %l]%$ %v");
+
+  CLI::App app{"Marquee: similarity engine for viewing behaviour and expert tags"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "marquee 0.1.0");
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")->capture_default_str();
+
+  // gen
+  GenOptions gen;
+  auto* gen_cmd = app.add_subcommand("gen", "generate a deterministic synthetic catalogue and events");
+  gen_cmd->add_option("--users", gen.users, "number of users")->required()->check(CLI::PositiveNumber);
+  gen_cmd->add_option("--titles", gen.titles, "number of titles")->required()->check(CLI::PositiveNumber);
+  gen_cmd->add_option("--tags", gen.tags, "number of tags in the taxonomy")->required()->check(CLI::PositiveNumber);
+  gen_cmd->add_option("--seed", gen.seed, "random seed")->capture_default_str();
+  gen_cmd->add_option("--mean-titles", gen.mean_titles_per_user, "mean distinct titles watched per user")
+      ->capture_default_str();
+  gen_cmd->add_option("--out", gen.out_dir, "output directory")->required();
+
+  // profile
+  ProfileJobOptions prof;
+  InputFlags prof_in;
+  auto* prof_cmd = app.add_subcommand("profile", "build user profiles (vectors + engagement) from events");
+  prof_in.add(prof_cmd, false);
+  prof_cmd->add_option("--out", prof.out_path, "profiles file to write")->required();
+
+  // score
+  ScoreJobOptions score;
+  InputFlags score_in;
+  std::string exclude = "watched", backend = "auto", cpu_path = "auto";
+  auto* score_cmd = app.add_subcommand("score", "top-K titles for every user (the nightly job)");
+  score_in.add(score_cmd, true);
+  score_cmd->add_option("--top,-k", score.k, "titles per user (1 .. catalogue size)")->required();
+  score_cmd->add_option("--out", score.out_path, "results file (.csv or .jsonl)")->required();
+  score_cmd->add_option("--format", score.format, "auto|csv|jsonl")->capture_default_str();
+  score_cmd->add_option("--exclude", exclude, "titles never recommended: watched|completed|none")->capture_default_str();
+  score_cmd->add_option("--backend", backend, "auto|cpu|cuda")->capture_default_str();
+  score_cmd->add_option("--cpu-path", cpu_path, "CPU scoring path: auto|sparse|dense")->capture_default_str();
+  score_cmd->add_option("--threads", score.cpu.threads, "CPU threads (0 = all cores)")->capture_default_str();
+  score_cmd->add_option("--batch", score.batch, "users per batch (bounds memory)")->capture_default_str();
+  score_cmd->add_option("--show", score.show, "print this many users' recommendations with explanations");
+
+  // similar
+  std::string sim_catalog, sim_title, sim_out;
+  size_t sim_k = 10;
+  auto* sim_cmd = app.add_subcommand("similar", "titles most like a title (tag cosine)");
+  sim_cmd->add_option("--catalog", sim_catalog, "catalogue directory")->required()->check(CLI::ExistingDirectory);
+  sim_cmd->add_option("--title", sim_title, "title_id")->required();
+  sim_cmd->add_option("--top,-k", sim_k, "number of similar titles")->capture_default_str();
+  sim_cmd->add_option("--out", sim_out, "also write CSV title_id,rank,similar_title_id,score");
+
+  // explain
+  InputFlags exp_in;
+  std::string exp_user, exp_title;
+  size_t exp_tags = 5, exp_titles = 3;
+  bool exp_json = false;
+  auto* exp_cmd = app.add_subcommand("explain", "why a title is (or is not) recommended to a user");
+  exp_in.add(exp_cmd, true);
+  exp_cmd->add_option("--user", exp_user, "user_id")->required();
+  exp_cmd->add_option("--title", exp_title, "title_id")->required();
+  exp_cmd->add_option("--tags", exp_tags, "tag contributions to list")->capture_default_str();
+  exp_cmd->add_option("--because", exp_titles, "watched titles to list")->capture_default_str();
+  exp_cmd->add_flag("--json", exp_json, "print JSON");
+
+  // devices
+  bool self_test = false;
+  auto* dev_cmd = app.add_subcommand("devices", "list CUDA devices this build can use");
+  dev_cmd->add_flag("--self-test", self_test, "run the probe kernel on device 0");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : kExitUsage;
+  }
+  spdlog::set_level(spdlog::level::from_str(log_level));
+
+  try {
+    if (*gen_cmd) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const GenStats s = generate_dataset(gen, [](uint64_t users, uint64_t events) {
+        spdlog::info("gen: {} users, {} events", users, events);
+      });
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      spdlog::info("gen: {} tags, {} titles ({} tag assignments), {} users, {} events in {:.1f} s -> {}", s.tags,
+                   s.titles, s.assignments, s.users, s.events, secs, gen.out_dir);
+    } else if (*prof_cmd) {
+      prof_in.finish(prof_cmd);
+      prof.input = prof_in.input;
+      prof.common = prof_in.common;
+      run_profile_job(prof);
+    } else if (*score_cmd) {
+      score_in.finish(score_cmd);
+      score.input = score_in.input;
+      score.common = score_in.common;
+      score.exclude = parse_exclude_policy(exclude);
+      score.backend = parse_backend(backend);
+      score.cpu.path = cpu_path == "sparse" ? CpuScoringPath::Sparse
+                       : cpu_path == "dense" ? CpuScoringPath::Dense
+                                             : CpuScoringPath::Auto;
+      MARQUEE_CHECK_ARG(cpu_path == "auto" || cpu_path == "sparse" || cpu_path == "dense",
+                        "unknown --cpu-path '{}': expected auto, sparse or dense", cpu_path);
+      run_score_job(score);
+    } else if (*sim_cmd) {
+      RejectLog rejects("", false);
+      Workspace ws = open_catalog(sim_catalog, rejects);
+      const auto t = ws.catalog.find_title(sim_title);
+      MARQUEE_CHECK_ARG(t.has_value(), "unknown title_id '{}'", sim_title);
+      MARQUEE_CHECK_ARG(sim_k >= 1 && sim_k < ws.catalog.num_titles(),
+                        "--top must be between 1 and {} (the other titles); got {}", ws.catalog.num_titles() - 1, sim_k);
+      auto scorer = make_cpu_scorer(ws.titles);
+      Exclusions self;
+      self.titles.push_back(*t);
+      self.offsets.push_back(1);
+      TopKResult r;
+      scorer->search(UserBatchView{1, ws.titles.dim(), ws.titles.row(*t), &self}, sim_k, r);
+      fmt::print("titles most like {}:\n", title_label(ws.catalog, *t));
+      std::string csv = "title_id,rank,similar_title_id,score\n";
+      for (size_t i = 0; i < r.counts[0]; ++i) {
+        fmt::print("  {:2d}. {}  {:.4f}\n", i + 1, title_label(ws.catalog, r.titles[i]), r.scores[i]);
+        csv += fmt::format("{},{},{},{:.6f}\n", csv_field(sim_title), i + 1,
+                           csv_field(ws.catalog.title(r.titles[i]).id), r.scores[i]);
+      }
+      if (!sim_out.empty()) write_file_atomically(sim_out, csv);
+    } else if (*exp_cmd) {
+      exp_in.finish(exp_cmd);
+      RejectLog rejects(exp_in.common.rejects_path, exp_in.common.strict);
+      Workspace ws = open_workspace(exp_in.input, rejects);
+      const auto t = ws.catalog.find_title(exp_title);
+      MARQUEE_CHECK_ARG(t.has_value(), "unknown title_id '{}'", exp_title);
+      const auto u = ws.profiles->find_user(exp_user);
+      MARQUEE_CHECK_ARG(u.has_value(), "unknown user_id '{}' (no events for this user)", exp_user);
+      const UserProfiles p = ws.profiles->read(*u, 1);
+      const Explanation ex = explain(ws.titles, p.vector(0), p.seen_begin(0), p.seen_end(0), *t, exp_tags, exp_titles);
+      const bool seen = std::any_of(p.seen_begin(0), p.seen_end(0), [&](const SeenTitle& s) { return s.title == *t; });
+      if (exp_json) {
+        nlohmann::json j{{"user_id", exp_user}, {"title_id", exp_title}, {"score", ex.score}, {"already_seen", seen}};
+        for (const auto& c : ex.tags)
+          j["tags"].push_back({{"tag", ws.catalog.tag(c.tag).name}, {"category", ws.catalog.tag(c.tag).category},
+                               {"contribution", c.contribution}});
+        for (const auto& b : ex.because)
+          j["because_you_watched"].push_back(
+              {{"title_id", ws.catalog.title(b.title).id}, {"similarity", b.similarity}, {"weight", b.weight}});
+        fmt::print("{}\n", j.dump(2));
+      } else {
+        fmt::print("{} for {}: score {:.4f}{}\n", title_label(ws.catalog, *t), exp_user, ex.score,
+                   seen ? " (already watched)" : "");
+        if (!p.summaries[0].usable) fmt::print("  this user has no usable events: nothing to explain\n");
+        for (const auto& c : ex.tags)
+          fmt::print("  tag {:<24} {:<8} +{:.4f} ({:.0f}% of the score)\n", ws.catalog.tag(c.tag).name,
+                     ws.catalog.tag(c.tag).category, c.contribution, ex.score > 0 ? 100.0 * c.contribution / ex.score : 0.0);
+        for (const auto& b : ex.because)
+          fmt::print("  because you watched {} (similarity {:.3f}, engagement {:.2f})\n", title_label(ws.catalog, b.title),
+                     b.similarity, b.weight);
+      }
+    } else if (*dev_cmd) {
+      const cuda::DeviceReport r = cuda::query_devices();
+      fmt::print("CUDA backend compiled in: {}\n", r.compiled_in ? "yes" : "no");
+      fmt::print("devices: {}{}\n", r.device_count, r.device_count == 0 ? " (" + r.error + ")" : "");
+      for (size_t i = 0; i < r.devices.size(); ++i) fmt::print("  [{}] {}\n", i, r.devices[i]);
+      if (self_test) {
+        const cuda::SelfTestResult st = cuda::self_test(0);
+        fmt::print("self-test: {}: {}\n", !st.ran ? "skipped" : st.passed ? "passed" : "FAILED", st.message);
+        if (st.ran && !st.passed) return kExitBackend;
+      }
+    }
+  } catch (const ArgumentError& e) {
+    spdlog::error("{}", e.what());
+    return kExitUsage;
+  } catch (const InputError& e) {
+    spdlog::error("{}", e.what());
+    return kExitInput;
+  } catch (const BackendError& e) {
+    spdlog::error("{}", e.what());
+    return kExitBackend;
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return kExitRuntime;
+  }
+  return 0;
+}

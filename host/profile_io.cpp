@@ -1,0 +1,177 @@
+#include "host/profile_io.h"
+
+#include "engine/error.h"
+#include "host/atomic_file.h"
+
+#include <cstring>
+#include <filesystem>
+#include <type_traits>
+
+namespace marquee {
+namespace {
+
+constexpr char kMagic[8] = {'M', 'R', 'Q', 'P', 'R', 'O', 'F', '1'};
+constexpr uint32_t kVersion = 1;
+
+// Fixed 128-byte header; all integers little-endian (the file is read on the machine kind that
+// wrote it: x86-64 or aarch64, both little-endian).
+struct Header {
+  char magic[8];
+  uint32_t version;
+  uint32_t dim;
+  uint64_t users;
+  uint64_t titles;
+  uint64_t seen_total;
+  uint64_t catalog_fingerprint;
+  uint64_t off_vectors;
+  uint64_t off_seen_offsets;
+  uint64_t off_seen;
+  uint64_t off_summaries;
+  uint64_t off_id_offsets;
+  uint64_t off_ids;
+  uint64_t file_size;
+  uint8_t reserved[128 - 8 - 4 - 4 - 8 * 11];
+};
+static_assert(sizeof(Header) == 128, "profiles header is 128 bytes");
+static_assert(sizeof(SeenTitle) == 12 && std::is_trivially_copyable_v<SeenTitle>, "SeenTitle is stored raw");
+static_assert(sizeof(UserSummary) == 120 && std::is_trivially_copyable_v<UserSummary>, "UserSummary is stored raw");
+
+}  // namespace
+
+void write_profiles(const std::string& path, const UserProfiles& p, size_t num_titles, uint64_t fingerprint) {
+  const uint64_t n = p.size();
+  MARQUEE_ASSERT(p.vectors.size() == n * p.dim && p.seen_offsets.size() == n + 1 && p.summaries.size() == n);
+  std::vector<uint64_t> id_offsets(n + 1, 0);
+  for (size_t u = 0; u < n; ++u) id_offsets[u + 1] = id_offsets[u] + p.user_ids[u].size();
+
+  Header h{};
+  std::memcpy(h.magic, kMagic, sizeof kMagic);
+  h.version = kVersion;
+  h.dim = uint32_t(p.dim);
+  h.users = n;
+  h.titles = num_titles;
+  h.seen_total = p.seen.size();
+  h.catalog_fingerprint = fingerprint;
+  h.off_vectors = sizeof(Header);
+  h.off_seen_offsets = h.off_vectors + n * p.dim * sizeof(float);
+  h.off_seen = h.off_seen_offsets + (n + 1) * sizeof(uint64_t);
+  h.off_summaries = h.off_seen + p.seen.size() * sizeof(SeenTitle);
+  h.off_id_offsets = h.off_summaries + n * sizeof(UserSummary);
+  h.off_ids = h.off_id_offsets + (n + 1) * sizeof(uint64_t);
+  h.file_size = h.off_ids + id_offsets[n];
+
+  AtomicFile f(path);
+  f.write(&h, sizeof h);
+  f.write(p.vectors.data(), p.vectors.size() * sizeof(float));
+  f.write(p.seen_offsets.data(), p.seen_offsets.size() * sizeof(uint64_t));
+  f.write(p.seen.data(), p.seen.size() * sizeof(SeenTitle));
+  f.write(p.summaries.data(), p.summaries.size() * sizeof(UserSummary));
+  f.write(id_offsets.data(), id_offsets.size() * sizeof(uint64_t));
+  for (const auto& id : p.user_ids) f.write(id);
+  f.commit();
+}
+
+ProfileReader::ProfileReader(std::string path) : path_(std::move(path)) {
+  in_.open(path_, std::ios::binary);
+  MARQUEE_CHECK_INPUT(in_.is_open(), "cannot open profiles file {}: {}", path_, std::strerror(errno));
+  const uint64_t actual_size = std::filesystem::file_size(path_);
+  Header h{};
+  MARQUEE_CHECK_INPUT(actual_size >= sizeof h, "{} is not a Marquee profiles file (too short)", path_);
+  read_at(0, &h, sizeof h);
+  MARQUEE_CHECK_INPUT(std::memcmp(h.magic, kMagic, sizeof kMagic) == 0, "{} is not a Marquee profiles file", path_);
+  MARQUEE_CHECK_INPUT(h.version == kVersion, "{} has profiles format version {}; this build reads version {}", path_,
+                      h.version, kVersion);
+  const uint64_t n = h.users;
+  const bool consistent =
+      h.off_vectors == sizeof h && h.off_seen_offsets == h.off_vectors + n * h.dim * sizeof(float) &&
+      h.off_seen == h.off_seen_offsets + (n + 1) * sizeof(uint64_t) &&
+      h.off_summaries == h.off_seen + h.seen_total * sizeof(SeenTitle) &&
+      h.off_id_offsets == h.off_summaries + n * sizeof(UserSummary) &&
+      h.off_ids == h.off_id_offsets + (n + 1) * sizeof(uint64_t) && h.file_size == actual_size;
+  MARQUEE_CHECK_INPUT(consistent, "{} is truncated or corrupt (header says {} bytes, file has {})", path_, h.file_size,
+                      actual_size);
+  info_ = {h.version, h.dim, h.users, h.titles, h.seen_total, h.catalog_fingerprint};
+  off_vectors_ = h.off_vectors;
+  off_seen_offsets_ = h.off_seen_offsets;
+  off_seen_ = h.off_seen;
+  off_summaries_ = h.off_summaries;
+  off_id_offsets_ = h.off_id_offsets;
+  off_ids_ = h.off_ids;
+  file_size_ = h.file_size;
+}
+
+void ProfileReader::check_catalog(uint64_t fingerprint, size_t num_titles, size_t dim) const {
+  MARQUEE_CHECK_INPUT(info_.catalog_fingerprint == fingerprint && info_.titles == num_titles && info_.dim == dim,
+                      "{} was built from a different catalogue ({} titles x {} tags, fingerprint {:016x}); this "
+                      "catalogue has {} titles x {} tags, fingerprint {:016x}: rebuild it with `marquee profile`",
+                      path_, info_.titles, info_.dim, info_.catalog_fingerprint, num_titles, dim, fingerprint);
+}
+
+void ProfileReader::read_at(uint64_t offset, void* data, size_t bytes) {
+  if (bytes == 0) return;
+  in_.clear();
+  in_.seekg(std::streamoff(offset));
+  in_.read(static_cast<char*>(data), std::streamsize(bytes));
+  MARQUEE_CHECK_INPUT(in_.good(), "{}: read of {} bytes at offset {} failed (truncated file?)", path_, bytes, offset);
+}
+
+uint64_t ProfileReader::read_u64(uint64_t section, size_t index) {
+  uint64_t v = 0;
+  read_at(section + index * sizeof(uint64_t), &v, sizeof v);
+  return v;
+}
+
+UserProfiles ProfileReader::read(size_t first, size_t count) {
+  MARQUEE_CHECK_ARG(first <= users() && count <= users() - first, "users [{}, {}) outside the {} in {}", first,
+                    first + count, users(), path_);
+  UserProfiles p;
+  p.dim = info_.dim;
+  p.vectors.resize(count * p.dim);
+  read_at(off_vectors_ + first * p.dim * sizeof(float), p.vectors.data(), p.vectors.size() * sizeof(float));
+
+  std::vector<uint64_t> seen_off(count + 1);
+  read_at(off_seen_offsets_ + first * sizeof(uint64_t), seen_off.data(), seen_off.size() * sizeof(uint64_t));
+  const uint64_t s0 = seen_off[0];
+  MARQUEE_CHECK_INPUT(s0 <= seen_off[count] && seen_off[count] <= info_.seen_total, "{}: corrupt seen offsets", path_);
+  p.seen.resize(seen_off[count] - s0);
+  read_at(off_seen_ + s0 * sizeof(SeenTitle), p.seen.data(), p.seen.size() * sizeof(SeenTitle));
+  p.seen_offsets.resize(count + 1);
+  for (size_t i = 0; i <= count; ++i) {
+    MARQUEE_CHECK_INPUT(i == 0 || seen_off[i] >= seen_off[i - 1], "{}: corrupt seen offsets", path_);
+    p.seen_offsets[i] = seen_off[i] - s0;
+  }
+  for (const auto& s : p.seen)
+    MARQUEE_CHECK_INPUT(s.title < info_.titles, "{}: seen title index {} outside the catalogue", path_, s.title);
+
+  p.summaries.resize(count);
+  read_at(off_summaries_ + first * sizeof(UserSummary), p.summaries.data(), count * sizeof(UserSummary));
+
+  std::vector<uint64_t> id_off(count + 1);
+  read_at(off_id_offsets_ + first * sizeof(uint64_t), id_off.data(), id_off.size() * sizeof(uint64_t));
+  MARQUEE_CHECK_INPUT(id_off[0] <= id_off[count] && off_ids_ + id_off[count] <= file_size_, "{}: corrupt id offsets",
+                      path_);
+  std::string blob(id_off[count] - id_off[0], '\0');
+  read_at(off_ids_ + id_off[0], blob.data(), blob.size());
+  p.user_ids.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    MARQUEE_CHECK_INPUT(id_off[i + 1] >= id_off[i], "{}: corrupt id offsets", path_);
+    p.user_ids.push_back(blob.substr(id_off[i] - id_off[0], id_off[i + 1] - id_off[i]));
+  }
+  return p;
+}
+
+std::optional<size_t> ProfileReader::find_user(const std::string& user_id) {
+  constexpr size_t kChunk = 1 << 16;
+  for (size_t first = 0; first < users(); first += kChunk) {
+    const size_t count = std::min(kChunk, users() - first);
+    std::vector<uint64_t> id_off(count + 1);
+    read_at(off_id_offsets_ + first * sizeof(uint64_t), id_off.data(), id_off.size() * sizeof(uint64_t));
+    std::string blob(id_off[count] - id_off[0], '\0');
+    read_at(off_ids_ + id_off[0], blob.data(), blob.size());
+    for (size_t i = 0; i < count; ++i)
+      if (blob.compare(id_off[i] - id_off[0], id_off[i + 1] - id_off[i], user_id) == 0) return first + i;
+  }
+  return std::nullopt;
+}
+
+}  // namespace marquee

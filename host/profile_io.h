@@ -1,0 +1,56 @@
+// The profiles file: user vectors, seen titles with engagement weights, and engagement summaries,
+// written by `marquee profile` and read back in batches by `marquee score` so that scoring hundreds
+// of millions of users needs memory for one batch only. Layout: docs/formats.md ("Profiles file").
+#pragma once
+
+#include "engine/profiles.h"
+
+#include <cstdint>
+#include <fstream>
+#include <optional>
+#include <string>
+
+namespace marquee {
+
+struct ProfileFileInfo {
+  uint32_t version = 0;
+  uint32_t dim = 0;
+  uint64_t users = 0;
+  uint64_t titles = 0;
+  uint64_t seen_total = 0;
+  uint64_t catalog_fingerprint = 0;
+};
+
+/// Writes all of `profiles` to `path` atomically.
+void write_profiles(const std::string& path, const UserProfiles& profiles, size_t num_titles,
+                    uint64_t catalog_fingerprint);
+
+class ProfileReader {
+ public:
+  /// Opens and validates the header and section sizes; throws InputError for a file that is not a
+  /// Marquee profiles file, has another version, or is truncated.
+  explicit ProfileReader(std::string path);
+
+  const ProfileFileInfo& info() const { return info_; }
+  size_t users() const { return size_t(info_.users); }
+
+  /// Throws InputError unless the file was built from a catalogue with this fingerprint and shape.
+  void check_catalog(uint64_t fingerprint, size_t num_titles, size_t dim) const;
+
+  /// Reads users [first, first + count).
+  UserProfiles read(size_t first, size_t count);
+  /// Index of the user with this id (linear scan of the ids section).
+  std::optional<size_t> find_user(const std::string& user_id);
+
+ private:
+  void read_at(uint64_t offset, void* data, size_t bytes);
+  uint64_t read_u64(uint64_t section, size_t index);
+
+  std::string path_;
+  std::ifstream in_;
+  ProfileFileInfo info_;
+  uint64_t off_vectors_ = 0, off_seen_offsets_ = 0, off_seen_ = 0, off_summaries_ = 0, off_id_offsets_ = 0,
+           off_ids_ = 0, file_size_ = 0;
+};
+
+}  // namespace marquee

@@ -1,0 +1,97 @@
+#include "host/workspace.h"
+
+#include "engine/error.h"
+#include "host/catalog_io.h"
+#include "host/events_io.h"
+
+#include <spdlog/spdlog.h>
+
+namespace marquee {
+namespace {
+
+class MemoryProfiles final : public ProfileSource {
+ public:
+  explicit MemoryProfiles(UserProfiles p) : p_(std::move(p)) {}
+  size_t users() const override { return p_.size(); }
+  UserProfiles read(size_t first, size_t count) override { return slice_profiles(p_, first, count); }
+  std::optional<size_t> find_user(const std::string& id) override {
+    for (size_t u = 0; u < p_.size(); ++u)
+      if (p_.user_ids[u] == id) return u;
+    return std::nullopt;
+  }
+
+ private:
+  UserProfiles p_;
+};
+
+class FileProfiles final : public ProfileSource {
+ public:
+  explicit FileProfiles(const std::string& path) : reader_(path) {}
+  ProfileReader& reader() { return reader_; }
+  size_t users() const override { return reader_.users(); }
+  UserProfiles read(size_t first, size_t count) override { return reader_.read(first, count); }
+  std::optional<size_t> find_user(const std::string& id) override { return reader_.find_user(id); }
+
+ private:
+  ProfileReader reader_;
+};
+
+}  // namespace
+
+UserProfiles slice_profiles(const UserProfiles& all, size_t first, size_t count) {
+  MARQUEE_CHECK_ARG(first <= all.size() && count <= all.size() - first, "users [{}, {}) outside the {} profiles",
+                    first, first + count, all.size());
+  UserProfiles p;
+  p.dim = all.dim;
+  p.user_ids.assign(all.user_ids.begin() + first, all.user_ids.begin() + first + count);
+  p.vectors.assign(all.vectors.begin() + first * all.dim, all.vectors.begin() + (first + count) * all.dim);
+  const uint64_t s0 = all.seen_offsets[first];
+  p.seen.assign(all.seen.begin() + s0, all.seen.begin() + all.seen_offsets[first + count]);
+  p.seen_offsets.resize(count + 1);
+  for (size_t i = 0; i <= count; ++i) p.seen_offsets[i] = all.seen_offsets[first + i] - s0;
+  p.summaries.assign(all.summaries.begin() + first, all.summaries.begin() + first + count);
+  return p;
+}
+
+Workspace open_catalog(const std::string& catalog_dir, RejectLog& rejects) {
+  Workspace ws;
+  ws.catalog = load_catalog(catalog_dir, rejects);
+  ws.titles = TitleMatrix::build(ws.catalog);
+  if (!ws.titles.untagged_titles().empty())
+    spdlog::warn("{} titles have no usable tags and will score 0 for everyone (first: {})",
+                 ws.titles.untagged_titles().size(), ws.catalog.title(ws.titles.untagged_titles()[0]).id);
+  return ws;
+}
+
+UserProfiles build_profiles_from_file(const Catalog& catalog, const TitleMatrix& titles, const std::string& events_path,
+                                      const EngagementOptions& engagement, RejectLog& rejects, size_t* rows,
+                                      ProfileBuildStats* stats) {
+  LoadedEvents loaded = load_events(events_path, catalog, rejects);
+  if (rows) *rows = loaded.rows;
+  ProfileBuildStats local;
+  UserProfiles p = build_profiles(catalog, titles, std::move(loaded.events), std::move(loaded.user_ids), engagement,
+                                  &local);
+  reject_duplicates(events_path, local.duplicates, rejects);
+  spdlog::info("profiles: {} users from {} events ({} with no usable signal)", p.size(), local.events_used,
+               local.unusable_users);
+  if (stats) *stats = std::move(local);
+  return p;
+}
+
+Workspace open_workspace(const InputOptions& options, RejectLog& rejects) {
+  MARQUEE_CHECK_ARG(options.events_path.empty() != options.profiles_path.empty(),
+                    "give exactly one of --events FILE or --profiles FILE");
+  Workspace ws = open_catalog(options.catalog_dir, rejects);
+  if (!options.events_path.empty()) {
+    ws.profiles = std::make_unique<MemoryProfiles>(build_profiles_from_file(
+        ws.catalog, ws.titles, options.events_path, options.engagement, rejects, &ws.event_rows, &ws.build_stats));
+  } else {
+    auto file = std::make_unique<FileProfiles>(options.profiles_path);
+    file->reader().check_catalog(ws.catalog.fingerprint(), ws.catalog.num_titles(), ws.titles.dim());
+    spdlog::info("profiles {}: {} users", options.profiles_path, file->users());
+    ws.profiles = std::move(file);
+  }
+  return ws;
+}
+
+}  // namespace marquee

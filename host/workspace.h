@@ -1,0 +1,57 @@
+// What every job opens first: the catalogue, its title vectors, and the user profiles, either built
+// from events in memory or read in batches from a profiles file.
+#pragma once
+
+#include "engine/catalog.h"
+#include "engine/engagement.h"
+#include "engine/profiles.h"
+#include "engine/title_matrix.h"
+#include "host/profile_io.h"
+#include "host/rejects.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace marquee {
+
+/// Where user profiles come from; read() returns a batch [first, first + count).
+class ProfileSource {
+ public:
+  virtual ~ProfileSource() = default;
+  virtual size_t users() const = 0;
+  virtual UserProfiles read(size_t first, size_t count) = 0;
+  virtual std::optional<size_t> find_user(const std::string& user_id) = 0;
+};
+
+struct InputOptions {
+  std::string catalog_dir;
+  std::string events_path;    // exactly one of events_path / profiles_path
+  std::string profiles_path;
+  EngagementOptions engagement;
+};
+
+struct Workspace {
+  Catalog catalog;
+  TitleMatrix titles;
+  std::unique_ptr<ProfileSource> profiles;  // null when only the catalogue was asked for
+  size_t event_rows = 0;                    // rows read from the events file (0 with a profiles file)
+  ProfileBuildStats build_stats;
+};
+
+/// Loads the catalogue and title vectors only.
+Workspace open_catalog(const std::string& catalog_dir, RejectLog& rejects);
+
+/// Loads the catalogue, then profiles from events (built in memory) or from a profiles file
+/// (validated against the catalogue, read lazily in batches).
+Workspace open_workspace(const InputOptions& options, RejectLog& rejects);
+
+/// Builds profiles from an events file: loads, reports rejects and duplicates, builds.
+UserProfiles build_profiles_from_file(const Catalog& catalog, const TitleMatrix& titles, const std::string& events_path,
+                                      const EngagementOptions& engagement, RejectLog& rejects, size_t* rows,
+                                      ProfileBuildStats* stats);
+
+/// Copies users [first, first + count) of in-memory profiles.
+UserProfiles slice_profiles(const UserProfiles& all, size_t first, size_t count);
+
+}  // namespace marquee
