@@ -46,7 +46,14 @@ Engagement EngagementModel::summarise(const Event* events, size_t count, double 
     if (!playing) return;
     const double delta = double(ev.position_s) - position;
     const double wall = double(std::max<int64_t>(0, ev.ts - since)) * options_.max_playback_speed;
-    if (delta > 0) e.watched_s += std::min(delta, wall);
+    if (delta > 0) {
+      e.watched_s += std::min(delta, wall);
+      // A jump further than playback could have gone is an unreported skip.
+      if (delta > wall) {
+        ++e.skips;
+        e.skipped_s += delta - wall;
+      }
+    }
     furthest = std::max(furthest, double(ev.position_s));
   };
   auto start_session = [&]() {

@@ -1,9 +1,9 @@
-// The generative model behind `marquee gen`. It only has to produce plausible data: the engine must
-// never rely on it. Outline:
+// The generative model behind `marquee gen`. It only has to produce plausible data; the engine must
+// never rely on it.
 //   tags    Zipf popularity within each category (the first word of a list is the most popular).
-//   titles  log-normal popularity (a few blockbusters), 8-30 tags each, films and episodes.
-//   users   a latent taste (liked and disliked tags), log-normal activity, a preferred hour and a
-//           UTC offset; titles are drawn by popularity, then kept with probability rising with taste,
+//   titles  log-normal popularity (a few blockbusters), ~10-25 tags each, 70% films, 30% episodes.
+//   users   a latent taste (liked and disliked tags), log-normal activity, a preferred local hour and
+//           a UTC offset. Titles are drawn by popularity, kept with probability rising with taste,
 //           and watched with an engagement (completion, skips, rewinds, stops) that follows taste.
 // Only std::mt19937_64 is used from <random>: the std distributions differ between standard
 // libraries, and the files must depend on the seed alone.
@@ -29,7 +29,7 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 constexpr int64_t kDay = 86400;
-constexpr int64_t kWindowDays = 181;  // sessions start on 2026-01-01 .. 2026-06-30 (local time)
+constexpr int64_t kWindowDays = 181;  // sessions start on 2026-01-01 .. 2026-06-30, local time
 constexpr size_t kFlushBytes = 1 << 20;
 
 uint64_t splitmix64(uint64_t x) {
@@ -61,26 +61,21 @@ double sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
 class AliasTable {
  public:
   explicit AliasTable(const std::vector<double>& weights) : prob_(weights.size()), alias_(weights.size()) {
-    const size_t n = weights.size();
     double total = 0;
     for (double w : weights) total += w;
     std::vector<uint32_t> small, large;
-    for (size_t i = 0; i < n; ++i) {
-      prob_[i] = weights[i] * static_cast<double>(n) / total;
+    for (size_t i = 0; i < weights.size(); ++i) {
+      prob_[i] = weights[i] * static_cast<double>(weights.size()) / total;
       (prob_[i] < 1 ? small : large).push_back(static_cast<uint32_t>(i));
     }
     while (!small.empty() && !large.empty()) {
       const uint32_t s = small.back(), l = large.back();
       small.pop_back();
       alias_[s] = l;
-      prob_[l] -= 1 - prob_[s];
-      if (prob_[l] < 1) {
-        large.pop_back();
-        small.push_back(l);
-      }
+      if ((prob_[l] -= 1 - prob_[s]) < 1) large.pop_back(), small.push_back(l);
     }
-    for (uint32_t i : small) prob_[i] = 1;  // leftovers are 1 up to rounding
-    for (uint32_t i : large) prob_[i] = 1;
+    for (auto* rest : {&small, &large})
+      for (uint32_t i : *rest) prob_[i] = 1;  // 1 up to rounding
   }
   uint32_t sample(Rng& rng) const {
     const uint64_t i = rng.below(prob_.size());
@@ -93,15 +88,19 @@ class AliasTable {
 };
 
 struct Category {
-  Category(const char* n, double s, int lo, int hi, double ts, std::vector<std::string_view> w)
-      : name(n), share(s), per_title_min(lo), per_title_max(hi), taste_share(ts), words(std::move(w)) {}
+  // `list`: space-separated words, most popular first; empty for numbered names (cast).
+  Category(const char* n, double s, int lo, int hi, double ts, std::string_view list)
+      : name(n), share(s), per_title_min(lo), per_title_max(hi), taste_share(ts) {
+    for (size_t at = 0, end; at < list.size(); at = end + 1)
+      words.push_back(list.substr(at, (end = std::min(list.find(' ', at), list.size())) - at));
+  }
   const char* name;
   double share;  // of all tags
   int per_title_min, per_title_max;
-  double taste_share;                   // how often a liked tag comes from this category
-  std::vector<std::string_view> words;  // empty: numbered names (cast)
-  uint32_t begin = 0, count = 0;        // tags of a category are contiguous, in popularity order
-  std::vector<double> cdf;              // Zipf(1) over the category's tags
+  double taste_share;  // how often a liked tag comes from this category
+  std::vector<std::string_view> words;
+  uint32_t begin = 0, count = 0;  // a category's tags are contiguous, most popular first
+  std::vector<double> cdf;        // Zipf(1) over the category's tags
   uint32_t zipf(Rng& rng) const {
     const double u = rng.uniform() * cdf.back();
     return begin + static_cast<uint32_t>(std::upper_bound(cdf.begin(), cdf.end(), u) - cdf.begin());
@@ -110,26 +109,23 @@ struct Category {
 
 std::vector<Category> make_categories() {
   return {
-      {"genre", 0.10, 1, 3, 0.22, {"drama", "comedy", "thriller", "action", "romance", "crime", "horror",
-        "documentary", "scifi", "fantasy", "animation", "mystery", "adventure", "family", "war", "western",
-        "musical", "biography", "sports", "noir"}},
-      {"mood", 0.10, 1, 3, 0.15, {"dark", "uplifting", "tense", "funny", "heartwarming", "gritty", "quirky",
-        "romantic", "suspenseful", "melancholic", "feel_good", "cerebral", "violent", "whimsical", "bleak",
-        "exciting"}},
-      {"theme", 0.25, 2, 6, 0.20, {"revenge", "friendship", "coming_of_age", "survival", "betrayal",
-        "redemption", "heist", "family_secrets", "identity", "power", "corruption", "forbidden_love",
-        "rivalry", "grief", "ambition", "loyalty", "escape", "justice", "obsession", "sacrifice",
-        "time_travel", "conspiracy", "first_love", "underdog", "parenthood", "addiction", "faith",
-        "war_trauma", "artificial_intelligence", "love_triangle"}},
-      {"era", 0.05, 1, 1, 0.05, {"2020s", "2010s", "2000s", "1990s", "1980s", "1970s", "1960s"}},
-      {"cast", 0.25, 2, 8, 0.18, {}},
-      {"setting", 0.15, 1, 2, 0.10, {"new_york", "london", "small_town", "los_angeles", "outer_space", "tokyo",
-        "paris", "high_school", "suburbia", "hospital", "desert", "prison", "countryside", "ocean",
-        "jungle", "arctic", "medieval_europe", "future_city", "office", "island"}},
-      {"trait", 0.10, 1, 4, 0.10, {"award_winning", "based_on_true_story", "binge_worthy", "plot_twist",
-        "slow_burn", "cult_classic", "strong_female_lead", "ensemble_cast", "visually_stunning",
-        "critically_acclaimed", "family_friendly", "foreign_language", "blockbuster", "dialogue_driven",
-        "black_and_white", "low_budget"}},
+      {"genre", 0.10, 1, 3, 0.22, "drama comedy thriller action romance crime horror documentary scifi fantasy "
+                                  "animation mystery adventure family war western musical biography sports noir"},
+      {"mood", 0.10, 1, 3, 0.15, "dark uplifting tense funny heartwarming gritty quirky romantic suspenseful "
+                                 "melancholic feel_good cerebral violent whimsical bleak exciting"},
+      {"theme", 0.25, 2, 6, 0.20, "revenge friendship coming_of_age survival betrayal redemption heist "
+                                  "family_secrets identity power corruption forbidden_love rivalry grief ambition "
+                                  "loyalty escape justice obsession sacrifice time_travel conspiracy first_love "
+                                  "underdog parenthood addiction faith war_trauma artificial_intelligence"},
+      {"era", 0.05, 1, 1, 0.05, "2020s 2010s 2000s 1990s 1980s 1970s 1960s"},
+      {"cast", 0.25, 2, 8, 0.18, ""},
+      {"setting", 0.15, 1, 2, 0.10, "new_york london small_town los_angeles outer_space tokyo paris high_school "
+                                    "suburbia hospital desert prison countryside ocean jungle arctic "
+                                    "medieval_europe future_city office island"},
+      {"trait", 0.10, 1, 4, 0.10, "award_winning based_on_true_story binge_worthy plot_twist slow_burn "
+                                  "cult_classic strong_female_lead ensemble_cast visually_stunning "
+                                  "critically_acclaimed family_friendly foreign_language blockbuster "
+                                  "dialogue_driven black_and_white low_budget"},
   };
 }
 
@@ -141,11 +137,9 @@ void allocate_tags(std::vector<Category>& cats, uint32_t total) {
   } else {
     int64_t left = total;
     for (auto& c : cats) left -= c.count = std::max<uint32_t>(1, static_cast<uint32_t>(total * c.share));
-    for (size_t i = 0; left != 0; i = (i + 1) % cats.size()) {  // rounding: fix on the big categories
-      auto& c = cats[(i % 2 == 0) ? 2 : 4];
-      if (left > 0) ++c.count, --left;
-      else if (c.count > 1) --c.count, ++left;
-    }
+    auto by_count = [](const Category& x, const Category& y) { return x.count < y.count; };
+    for (; left < 0; ++left) --std::max_element(cats.begin(), cats.end(), by_count)->count;
+    for (int i = 0; left > 0; --left, ++i) ++cats[i % 2 ? 4 : 2].count;  // rounding goes to theme, cast
   }
   uint32_t begin = 0;
   for (auto& c : cats) {
@@ -170,14 +164,12 @@ struct CsvOut {
   AtomicFile file;
   std::string buf;
   CsvOut(const std::string& path, std::string_view header) : file(path) { buf.append(header); }
-  void maybe_flush() {
-    if (buf.size() >= kFlushBytes) file.write(buf), buf.clear();
-  }
+  void maybe_flush() { buf.size() >= kFlushBytes ? (file.write(buf), buf.clear()) : void(); }
   void commit() { file.write(buf), buf.clear(), file.commit(); }
 };
 
-// What user simulation needs from the catalogue. A title's tags are packed as tag << 10 | weight in
-// thousandths (exactly the printed value): 4 bytes per assignment keeps 10M titles at ~1 GB.
+// What the user simulation needs from the catalogue. A title's tags are packed as tag << 10 | weight
+// in thousandths (exactly the printed value): 4 bytes per assignment keeps 10M titles near 1 GB.
 struct World {
   std::vector<Category> cats;
   std::vector<uint32_t> duration;
@@ -186,17 +178,19 @@ struct World {
   int title_width = 6;
 };
 
-std::vector<double> write_catalog(const GenOptions& o, const std::string& dir, World& w, GenStats& stats) {
+// Writes the three catalogue files, fills `w` and returns the titles' popularity.
+std::vector<double> write_catalog(const GenOptions& o, const std::string& dir, World& w) {
   w.cats = make_categories();
   allocate_tags(w.cats, o.tags);
-  // Names: the category's word list in popularity order, numbered once the list runs out.
+  // The taxonomy depends on the tag count only. Names run through the word list, then get "_2", "_3".
   std::vector<std::string> tag_names;
   CsvOut tags(dir + "/tags.csv", "tag,category\n");
   for (const auto& c : w.cats) {
     for (uint32_t i = 0; i < c.count; ++i) {
-      std::string name = c.words.empty() ? fmt::format("{}:actor_{:0{}}", c.name, i + 1, std::max(4, digits(c.count)))
-                                         : fmt::format("{}:{}", c.name, c.words[i % c.words.size()]);
-      if (!c.words.empty() && i >= c.words.size()) name += fmt::format("_{}", i / c.words.size() + 1);
+      const size_t n = c.words.size();
+      std::string name = n == 0 ? fmt::format("{}:actor_{:0{}}", c.name, i + 1, std::max(4, digits(c.count)))
+                                : fmt::format("{}:{}", c.name, c.words[i % n]);
+      if (n > 0 && i >= n) name += fmt::format("_{}", i / n + 1);
       fmt::format_to(std::back_inserter(tags.buf), "{},{}\n", name, c.name);
       tag_names.push_back(std::move(name));
     }
@@ -211,7 +205,7 @@ std::vector<double> write_catalog(const GenOptions& o, const std::string& dir, W
       "Crown", "Valley", "Protocol", "Voyage", "Island", "Code", "Heart", "Tide"};
   constexpr uint32_t kCombos = std::size(kAdjectives) * std::size(kNouns);
 
-  Rng rng(splitmix64(splitmix64(o.seed) ^ 0xca7a1096ULL));  // one stream for the whole catalogue
+  Rng rng(splitmix64(splitmix64(o.seed ^ 0xca7a1096ULL)));  // one stream for the whole catalogue
   w.title_width = std::max(6, digits(o.titles));
   w.duration.resize(o.titles);
   w.tag_begin.assign(1, 0);
@@ -219,41 +213,41 @@ std::vector<double> write_catalog(const GenOptions& o, const std::string& dir, W
   CsvOut titles(dir + "/titles.csv", "title_id,name,duration_s,release_year\n");
   CsvOut title_tags(dir + "/title_tags.csv", "title_id,tag,weight\n");
   std::string id;
-  std::vector<uint32_t> picked;
   for (uint32_t t = 0; t < o.titles; ++t) {
     id.clear();
     append_padded(id, 't', t + 1, w.title_width);
     const bool film = rng.chance(0.7);
     w.duration[t] = static_cast<uint32_t>(film ? rng.range(80 * 60, 180 * 60) : rng.range(20 * 60, 60 * 60));
     const double u = rng.uniform();
-    const int year = 2026 - static_cast<int>(67 * u * u);  // squaring skews towards recent years
+    const int year = 2026 - static_cast<int>(67 * u * u);  // squared: skewed towards recent years
     popularity[t] = std::exp(1.2 * rng.normal());
-    fmt::format_to(std::back_inserter(titles.buf), "{},The {} {}", id, kAdjectives[rng.below(std::size(kAdjectives))],
-                   kNouns[rng.below(std::size(kNouns))]);
+    fmt::format_to(std::back_inserter(titles.buf), "{},The {} {}", id,
+                   kAdjectives[rng.below(std::size(kAdjectives))], kNouns[rng.below(std::size(kNouns))]);
     if (t >= kCombos) fmt::format_to(std::back_inserter(titles.buf), " {}", t / kCombos + 1);
     fmt::format_to(std::back_inserter(titles.buf), ",{},{}\n", w.duration[t], year);
 
     for (const auto& c : w.cats) {
-      const int64_t want = std::min<int64_t>(c.count, rng.range(c.per_title_min, c.per_title_max));
-      picked.clear();
-      if (std::string_view(c.name) == "era" && c.count >= 7) {
-        picked.push_back(c.begin + static_cast<uint32_t>(6 - (year - 1960) / 10));  // the release decade
-      }
-      for (int tries = 0; static_cast<int64_t>(picked.size()) < want; ++tries) {
-        // Zipf draws, distinct; after many collisions (tiny categories) take the next unused tag.
+      const auto want =
+          static_cast<size_t>(std::min<int64_t>(c.count, rng.range(c.per_title_min, c.per_title_max)));
+      const size_t first = w.packed_tags.size();
+      auto taken = [&](uint32_t tag) {
+        for (size_t k = first; k < w.packed_tags.size(); ++k)
+          if (w.packed_tags[k] >> 10 == tag) return true;
+        return false;
+      };
+      for (int tries = 0; w.packed_tags.size() - first < want; ++tries) {
         uint32_t tag = c.zipf(rng);
-        for (uint32_t k = 0; tries > 50 && std::count(picked.begin(), picked.end(), tag); ++k)
-          tag = c.begin + (tag - c.begin + 1) % c.count;
-        if (std::count(picked.begin(), picked.end(), tag)) continue;
-        picked.push_back(tag);
+        if (std::string_view(c.name) == "era" && c.count >= 7) {  // the release decade ("1990s", "1990s_2", ...)
+          const uint32_t decade = 6 - static_cast<uint32_t>(year - 1960) / 10;
+          tag = c.begin + decade + 7 * static_cast<uint32_t>(rng.below((c.count - decade + 6) / 7));
+        }
+        while (tries > 50 && taken(tag)) tag = c.begin + (tag - c.begin + 1) % c.count;  // tiny categories
+        if (taken(tag)) continue;
         const auto milli = static_cast<uint32_t>(std::lround(50 + 950 * std::pow(rng.uniform(), 0.6)));
         w.packed_tags.push_back(tag << 10 | milli);
+        fmt::format_to(std::back_inserter(title_tags.buf), "{},{},{}.{:03}\n", id, tag_names[tag], milli / 1000,
+                       milli % 1000);
       }
-    }
-    for (uint64_t k = w.tag_begin.back(); k < w.packed_tags.size(); ++k) {
-      const uint32_t tag = w.packed_tags[k] >> 10, milli = w.packed_tags[k] & 1023;
-      fmt::format_to(std::back_inserter(title_tags.buf), "{},{}", id, tag_names[tag]);
-      fmt::format_to(std::back_inserter(title_tags.buf), ",{}.{:03}\n", milli / 1000, milli % 1000);
     }
     w.tag_begin.push_back(w.packed_tags.size());
     titles.maybe_flush();
@@ -261,7 +255,6 @@ std::vector<double> write_catalog(const GenOptions& o, const std::string& dir, W
   }
   titles.commit();
   title_tags.commit();
-  stats.assignments = w.packed_tags.size();
   return popularity;
 }
 
@@ -270,27 +263,30 @@ constexpr std::string_view kKindNames[] = {"play", "pause", "resume", "seek", "s
 constexpr std::string_view kOffsets[] = {"-08:00", "-05:00", "+00:00", "+01:00", "+05:30", "+09:00"};
 constexpr double kOffsetShare[] = {0.20, 0.30, 0.15, 0.15, 0.10, 0.10};
 
-// One title in one user's history, carried across that user's sessions with it.
+// One title in one user's history, carried across the user's sessions with it.
 struct Watch {
   uint32_t title = 0;
   std::string id;
   int64_t duration = 0, position = 0;
-  int64_t target = 0;  // where the viewer will stop this time; == duration: they will complete it
+  int64_t target = 0;  // where the viewer will stop; == duration: they will complete it
   double affinity = 0;
   bool rewatched = false, reconsidered = false;
 };
 
+// Simulates users one at a time into `out`. Times are local seconds since 2026-01-01T00:00 in the
+// user's offset: the printed local clock is then exactly the simulated one.
 class UserSimulator {
  public:
   UserSimulator(const World& world, const AliasTable& popularity, const GenOptions& o, std::string& out)
       : w_(world), popularity_(popularity), o_(o), out_(out), taste_(o.tags, 0.0f) {
     user_width_ = std::max(7, digits(o.users));
-    const int month_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31, 31};  // 2026 and Jan 2027
+    const int month_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31, 31};  // 2026, Jan 2027
     for (int m = 0; m < 13; ++m)
-      for (int d = 1; d <= month_days[m]; ++d) dates_.push_back(fmt::format("{}-{:02}-{:02}T", 2026 + m / 12, m % 12 + 1, d));
+      for (int d = 1; d <= month_days[m]; ++d)
+        dates_.push_back(fmt::format("{}-{:02}-{:02}T", 2026 + m / 12, m % 12 + 1, d));
   }
 
-  // Simulates user `index` and appends its events, in time order; returns how many.
+  // Appends user `index`'s events, in time order; returns how many.
   uint64_t run(uint64_t index) {
     rng_.reseed(splitmix64(splitmix64(o_.seed) + index));
     events_ = 0;
@@ -300,41 +296,38 @@ class UserSimulator {
     size_t z = 0;
     while (z + 1 < std::size(kOffsets) && (r -= kOffsetShare[z]) >= 0) ++z;
     offset_ = kOffsets[z];
-    // Preferred local hour: evening is most common, then afternoon, late night and morning.
-    r = rng_.uniform();
+    r = rng_.uniform();  // preferred hour: evening, afternoon, late night (23-02), morning
     peak_ = static_cast<int>(r < 0.55 ? rng_.range(19, 22) : r < 0.73 ? rng_.range(13, 16)
                              : r < 0.88 ? rng_.range(23, 26) % 24 : rng_.range(7, 9));
     make_taste();
     choose_titles();
-    reset_taste();
+    for (uint32_t tag : touched_) taste_[tag] = 0;
+    touched_.clear();
 
-    // Sessions are played one at a time in the order they are due, so a user's events come out in time
-    // order and never overlap.
+    // Sessions run one at a time in the order they fall due, so events come out in time order and
+    // never overlap. A session pushed far past its planned hour moves to another day instead.
     int64_t clock = -kDay;  // end of the previous session
     while (!queue_.empty()) {
       const auto [due, watch] = queue_.top();
       queue_.pop();
       const int64_t start = std::max(due, clock + rng_.range(5 * 60, 30 * 60));
-      if (start - due > 3 * 3600) {  // still busy long after the planned time: another day instead
-        const int64_t next = session_time(clock / kDay + 1);
-        queue_.push({std::max(next, clock + 600), watch});
-        continue;
+      if (start - due > 3 * 3600) {
+        queue_.push({std::max(session_time(clock / kDay + 1), clock + 600), watch});
+      } else if (start < kWindowDays * kDay) {  // else: past the window, never (re)watched
+        clock = play_session(watch, start);
       }
-      if (start >= kWindowDays * kDay) continue;  // past the window: never (re)watched
-      clock = play_session(watch, start);
     }
     return events_;
   }
 
  private:
-  // Liked tags (5-15, spread over categories, popular ones more likely) and 1-3 disliked ones.
+  // 5-15 liked tags over all categories and 1-3 disliked genres/moods/themes, popular ones likelier.
   void make_taste() {
     const int likes = static_cast<int>(rng_.range(5, 15)), dislikes = static_cast<int>(rng_.range(1, 3));
     double total = 0;
     for (const auto& c : w_.cats) total += c.count ? c.taste_share : 0;
     for (int n = 0, tries = 0; n < likes + dislikes && tries < 200; ++tries) {
-      const Category* cat = nullptr;
-      if (n >= likes) cat = &w_.cats[rng_.below(3)];  // dislikes: a genre, mood or theme
+      const Category* cat = n >= likes ? &w_.cats[rng_.below(3)] : nullptr;
       if (!cat || cat->count == 0) {
         double x = rng_.uniform() * total;
         for (const auto& c : w_.cats)
@@ -342,45 +335,36 @@ class UserSimulator {
       }
       const uint32_t tag = cat->zipf(rng_);
       if (taste_[tag] != 0) continue;
-      taste_[tag] = static_cast<float>(n < likes ? rng_.between(0.4, 1.0) : -rng_.between(0.5, 1.0));
+      taste_[tag] = static_cast<float>(n++ < likes ? rng_.between(0.4, 1.0) : -rng_.between(0.5, 1.0));
       touched_.push_back(tag);
-      ++n;
     }
   }
-  void reset_taste() {
-    for (uint32_t tag : touched_) taste_[tag] = 0;
-    touched_.clear();
-  }
-  double raw_affinity(uint32_t title) const {  // sum of title tag weight x taste
-    double raw = 0;
-    for (uint64_t k = w_.tag_begin[title]; k < w_.tag_begin[title + 1]; ++k)
-      raw += (w_.packed_tags[k] & 1023) * 0.001 * taste_[w_.packed_tags[k] >> 10];
-    return raw;
-  }
 
-  // Draws ~5x activity candidates by popularity, then keeps `activity` of them, sampled without
+  // Draws 5x activity candidates by popularity, then keeps `activity` of them, sampled without
   // replacement with probability proportional to exp(3 affinity) (Efraimidis-Spirakis keys).
   void choose_titles() {
-    const uint64_t cap = std::min<uint64_t>(o_.titles, 500);
     const double sigma = 0.9;  // log-normal with mean mean_titles_per_user
     const double drawn = o_.mean_titles_per_user * std::exp(sigma * rng_.normal() - sigma * sigma / 2);
-    const auto activity = static_cast<size_t>(std::clamp<double>(std::round(drawn), 1, static_cast<double>(cap)));
+    const auto cap = static_cast<double>(std::min<uint32_t>(o_.titles, 500));
+    const auto activity = static_cast<size_t>(std::clamp(std::round(drawn), 1.0, cap));
     candidates_.clear();
     for (size_t i = 0; i < 5 * activity; ++i) candidates_.push_back(popularity_.sample(rng_));
     std::sort(candidates_.begin(), candidates_.end());
     candidates_.erase(std::unique(candidates_.begin(), candidates_.end()), candidates_.end());
-    const size_t drawn_distinct = candidates_.size();
-    for (uint64_t t = rng_.below(o_.titles); candidates_.size() < activity; t = (t + 1) % o_.titles) {
-      // Only for small catalogues: top up with unpopular titles the draws missed.
-      if (!std::binary_search(candidates_.begin(), candidates_.begin() + drawn_distinct, t))
-        candidates_.push_back(static_cast<uint32_t>(t));
-    }
-    // Affinity is relative to the user's own candidates (z-score through tanh), so that engagement
+    const auto drawn_end = candidates_.end() - candidates_.begin();
+    // Small catalogues only: top up with titles the popularity draws missed.
+    for (auto t = static_cast<uint32_t>(rng_.below(o_.titles)); candidates_.size() < activity;
+         t = (t + 1) % o_.titles)
+      if (!std::binary_search(candidates_.begin(), candidates_.begin() + drawn_end, t)) candidates_.push_back(t);
+
+    // Affinity is relative to the user's own candidates (a z-score through tanh), so engagement
     // spreads over [-1, 1] whatever the catalogue size and tag overlap.
     keyed_.clear();
     double sum = 0, sum_sq = 0;
     for (uint32_t t : candidates_) {
-      const double raw = raw_affinity(t);
+      double raw = 0;
+      for (uint64_t k = w_.tag_begin[t]; k < w_.tag_begin[t + 1]; ++k)
+        raw += (w_.packed_tags[k] & 1023) * 0.001 * taste_[w_.packed_tags[k] >> 10];
       keyed_.push_back({0, t, raw});
       sum += raw, sum_sq += raw * raw;
     }
@@ -390,14 +374,14 @@ class UserSimulator {
       k.affinity = std::tanh((k.affinity - mean) / scale);
       k.key = std::log(1 - rng_.uniform()) * std::exp(-3 * k.affinity);
     }
-    std::nth_element(keyed_.begin(), keyed_.begin() + (activity - 1), keyed_.end(),
-                     [](const Keyed& x, const Keyed& y) { return std::tie(x.key, x.title) > std::tie(y.key, y.title); });
-    watches_.resize(activity);
+    auto larger_key = [](const Keyed& x, const Keyed& y) {
+      return std::tie(x.key, x.title) > std::tie(y.key, y.title);
+    };
+    std::nth_element(keyed_.begin(), keyed_.begin() + (activity - 1), keyed_.end(), larger_key);
+    watches_.assign(activity, Watch{});
     for (size_t i = 0; i < activity; ++i) {
       Watch& wt = watches_[i];
-      wt = Watch{};
       wt.title = keyed_[i].title;
-      wt.id.clear();
       append_padded(wt.id, 't', wt.title + 1, w_.title_width);
       wt.duration = w_.duration[wt.title];
       wt.affinity = keyed_[i].affinity;
@@ -406,12 +390,12 @@ class UserSimulator {
       queue_.push({session_time(static_cast<int64_t>(rng_.below(kWindowDays))), static_cast<uint32_t>(i)});
     }
   }
-  int64_t give_up_point(const Watch& wt) {
-    const double fraction = 0.02 + 0.86 * std::pow(rng_.uniform(), 1.5 - wt.affinity);  // < 0.9: not "complete"
+
+  int64_t give_up_point(const Watch& wt) {  // below 90% of the duration: never counts as complete
+    const double fraction = 0.02 + 0.86 * std::pow(rng_.uniform(), 1.5 - wt.affinity);
     return std::max<int64_t>(wt.position + 1, static_cast<int64_t>(fraction * wt.duration));
   }
-  // Local seconds since 2026-01-01T00:00 of a session start on `day`, at the user's hour +-2h.
-  int64_t session_time(int64_t day) {
+  int64_t session_time(int64_t day) {  // on `day`, at the preferred hour +-2h
     const int hour = (peak_ + static_cast<int>(std::clamp(std::round(rng_.normal()), -2.0, 2.0)) + 24) % 24;
     return day * kDay + hour * 3600 + static_cast<int64_t>(rng_.below(3600));
   }
@@ -419,8 +403,8 @@ class UserSimulator {
     queue_.push({session_time(after / kDay + days), watch});
   }
 
-  // One sitting from play to stop/complete; returns the time it ended. Position advances 1:1 with
-  // wall-clock time while playing; pauses add wall-clock time only; seeks jump the position.
+  // One sitting, from play to stop or complete; returns when it ended. The position advances 1:1
+  // with the clock while playing; pauses take clock time only; seeks move the position only.
   int64_t play_session(uint32_t index, int64_t t) {
     Watch& wt = watches_[index];
     const double a = wt.affinity;
@@ -429,9 +413,9 @@ class UserSimulator {
     int64_t goal = wt.target;
     const bool interrupted = goal - pos > 900 && rng_.chance(0.1 + 0.25 * wt.duration / 10800.0);
     if (interrupted) goal = pos + static_cast<int64_t>((goal - pos) * rng_.between(0.2, 0.8));
-    const double skip = 0.1 + 0.25 * (1 - a), rewind = 0.1 + 0.2 * (1 + a);  // pause weight: 1
+    const double skip = 0.05 + 0.2 * (1 - a), rewind = 0.05 + 0.15 * (1 + a);  // relative to pause = 1
     while (true) {
-      const int64_t chunk = 1 + static_cast<int64_t>(rng_.exponential(1200));
+      const int64_t chunk = 1 + static_cast<int64_t>(rng_.exponential(1800));
       if (pos + chunk >= goal) {
         t += goal - pos, pos = goal;
         break;
@@ -453,7 +437,7 @@ class UserSimulator {
         t += 1, pos = to;
       }
     }
-    if (interrupted) {  // life got in the way: back in a few days from here
+    if (interrupted) {  // life got in the way: back in a few days, from here
       emit(t, kStop, wt, pos);
       schedule(index, t, rng_.range(1, 4));
     } else if (wt.target >= wt.duration) {
@@ -465,7 +449,7 @@ class UserSimulator {
       }
     } else {
       emit(t, kStop, wt, pos);
-      if (!wt.reconsidered && rng_.chance(0.1 + 0.1 * (1 + a))) {  // gives it another go later
+      if (!wt.reconsidered && rng_.chance(0.1 + 0.1 * (1 + a))) {  // gives it another go
         wt.reconsidered = true;
         const auto later = pos + static_cast<int64_t>((0.88 * wt.duration - pos) * rng_.between(0.3, 0.8));
         wt.target = rng_.chance(sigmoid(4 * a)) ? wt.duration : later;
@@ -475,26 +459,19 @@ class UserSimulator {
     return t;
   }
 
+  // Hand-formatted: this is the hot path (about 1B rows at full scale).
   void emit(int64_t t, Kind kind, const Watch& wt, int64_t position, int64_t seek_to = -1) {
     const auto day = static_cast<size_t>(t / kDay);
     const auto sod = static_cast<int>(t % kDay);
     MARQUEE_ASSERT(day < dates_.size());
-    const char hms[] = {char('0' + sod / 36000), char('0' + sod / 3600 % 10), ':',
-                        char('0' + sod % 3600 / 600), char('0' + sod % 600 / 60), ':',
-                        char('0' + sod % 60 / 10), char('0' + sod % 10)};
+    const char hms[] = {char('0' + sod / 36000), char('0' + sod / 3600 % 10), ':', char('0' + sod % 3600 / 600),
+                        char('0' + sod % 600 / 60), ':', char('0' + sod % 60 / 10), char('0' + sod % 10)};
     out_ += dates_[day];
     out_.append(hms, sizeof hms);
-    out_ += offset_;
-    out_ += ',';
-    out_ += user_id_;
-    out_ += ',';
-    out_ += wt.id;
-    out_ += ',';
-    out_ += kKindNames[kind];
-    out_ += ',';
+    (((out_ += offset_) += ',') += user_id_) += ',';
+    (((out_ += wt.id) += ',') += kKindNames[kind]) += ',';
     const fmt::format_int p(position);
-    out_.append(p.data(), p.size());
-    out_ += ',';
+    out_.append(p.data(), p.size()) += ',';
     if (seek_to >= 0) {
       const fmt::format_int s(seek_to);
       out_.append(s.data(), s.size());
@@ -503,12 +480,8 @@ class UserSimulator {
     ++events_;
   }
 
-  struct Keyed {
-    double key;
-    uint32_t title;
-    double affinity;
-  };
-  using Due = std::pair<int64_t, uint32_t>;  // (local start time, watch index): a total order
+  struct Keyed { double key; uint32_t title; double affinity; };
+  using Due = std::pair<int64_t, uint32_t>;  // (start time, watch index): a total order
 
   const World& w_;
   const AliasTable& popularity_;
@@ -531,7 +504,8 @@ class UserSimulator {
 
 GenStats generate_dataset(const GenOptions& o, const std::function<void(uint64_t, uint64_t)>& progress) {
   MARQUEE_CHECK_ARG(o.users >= 1, "--users must be at least 1 (got {})", o.users);
-  MARQUEE_CHECK_ARG(o.titles >= 1 && o.titles <= 10'000'000, "--titles must be in [1, 10000000] (got {})", o.titles);
+  MARQUEE_CHECK_ARG(o.titles >= 1 && o.titles <= 10'000'000, "--titles must be in [1, 10000000] (got {})",
+                    o.titles);
   MARQUEE_CHECK_ARG(o.tags >= 1 && o.tags <= 100'000, "--tags must be in [1, 100000] (got {})", o.tags);
   MARQUEE_CHECK_ARG(o.mean_titles_per_user > 0 && std::isfinite(o.mean_titles_per_user),
                     "mean titles per user must be positive (got {})", o.mean_titles_per_user);
@@ -543,10 +517,11 @@ GenStats generate_dataset(const GenOptions& o, const std::function<void(uint64_t
   GenStats stats;
   stats.users = o.users, stats.titles = o.titles, stats.tags = o.tags;
   World world;
-  const AliasTable popularity(write_catalog(o, o.out_dir + "/catalog", world, stats));
+  const AliasTable popularity(write_catalog(o, o.out_dir + "/catalog", world));
+  stats.assignments = world.packed_tags.size();
   CsvOut events(o.out_dir + "/events.csv", "ts,user_id,title_id,event,position_s,seek_to_s\n");
   UserSimulator sim(world, popularity, o, events.buf);
-  constexpr uint64_t kReportEvery = 1 << 20;
+  constexpr uint64_t kReportEvery = 1'000'000;
   for (uint64_t u = 0; u < o.users; ++u) {
     const uint64_t before = stats.events;
     stats.events += sim.run(u);

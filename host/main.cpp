@@ -50,7 +50,7 @@ struct InputFlags {
   void finish(CLI::App* app) {
     input.engagement.half_life_days = half_life_days;
     if (input.events_path.empty() && input.profiles_path.empty() && app->get_option_no_throw("--profiles"))
-      throw CLI::RequiredError("--events or --profiles");
+      MARQUEE_THROW_AS(ArgumentError, "give --events FILE or --profiles FILE");
   }
 };
 

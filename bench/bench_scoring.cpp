@@ -1,0 +1,120 @@
+// Google Benchmark of the CPU scorer (sparse and dense paths) and of TopKSelector on its own.
+//
+//   build-bench/bench/bench_scoring                       # everything (a few minutes on 2 cores)
+//   build-bench/bench/bench_scoring --benchmark_filter=Sparse
+//
+// Arguments of the scorer benchmarks: users, titles, tags, K. users_per_s is wall-clock throughput.
+#include "bench/synthetic.h"
+
+#include "engine/scorer.h"
+#include "engine/topk.h"
+
+#include <benchmark/benchmark.h>
+
+#include <map>
+#include <memory>
+#include <random>
+#include <tuple>
+
+namespace {
+
+using namespace marquee;
+
+struct Fixture {
+  TitleMatrix titles;
+  bench::SyntheticUsers users;
+};
+
+/// Built once per shape and reused by every benchmark of that shape.
+const Fixture& fixture(size_t users, size_t titles, size_t tags) {
+  static std::map<std::tuple<size_t, size_t, size_t>, std::unique_ptr<Fixture>> cache;
+  auto& slot = cache[{users, titles, tags}];
+  if (!slot) {
+    slot = std::make_unique<Fixture>();
+    slot->titles = TitleMatrix::build(bench::make_catalog(titles, tags, 1));
+    slot->users = bench::make_users(slot->titles, users, 2);
+  }
+  return *slot;
+}
+
+void run_scorer(benchmark::State& state, CpuScoringPath path) {
+  const size_t users = size_t(state.range(0));
+  const Fixture& f = fixture(users, size_t(state.range(1)), size_t(state.range(2)));
+  const size_t k = size_t(state.range(3));
+  auto scorer = make_cpu_scorer(f.titles, CpuScorerOptions{path});
+  const UserBatchView batch{users, f.users.dim, f.users.vectors.data(), &f.users.exclusions};
+  TopKResult out;
+  for (auto _ : state) {
+    scorer->search(batch, k, out);
+    benchmark::DoNotOptimize(out.titles.data());
+  }
+  state.counters["users_per_s"] = benchmark::Counter(double(users), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["density"] = f.titles.density();
+  state.SetLabel(scorer->describe());
+}
+
+void BM_CpuSparse(benchmark::State& state) { run_scorer(state, CpuScoringPath::Sparse); }
+void BM_CpuDense(benchmark::State& state) { run_scorer(state, CpuScoringPath::Dense); }
+
+// users, titles, tags, K. The dense path does a full GEMM (users x titles x tags x 2 flop), so it
+// gets fewer users to keep its runtime modest on a 2-core box.
+BENCHMARK(BM_CpuSparse)
+    ->ArgNames({"users", "titles", "tags", "k"})
+    ->Args({8192, 20000, 500, 10})
+    ->Args({8192, 20000, 500, 50})
+    ->Args({8192, 20000, 500, 1000})
+    ->Args({8192, 5000, 200, 50})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(1.0);
+BENCHMARK(BM_CpuDense)
+    ->ArgNames({"users", "titles", "tags", "k"})
+    ->Args({8192, 20000, 500, 10})
+    ->Args({8192, 20000, 500, 50})
+    ->Args({8192, 20000, 500, 1000})
+    ->Args({8192, 5000, 200, 50})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(1.0);
+
+// TopKSelector alone: one materialised score row of `titles` scores (a real user's scores against
+// the synthetic catalogue, with its exclusions set to -inf), pushed with push_row then taken sorted.
+void BM_TopKPushRow(benchmark::State& state) {
+  const size_t n_titles = size_t(state.range(0));
+  const size_t k = size_t(state.range(1));
+  const Fixture& f = fixture(256, n_titles, 500);
+  std::vector<std::vector<float>> rows(64, std::vector<float>(n_titles));
+  for (size_t u = 0; u < rows.size(); ++u) {
+    const float* v = f.users.vectors.data() + u * f.users.dim;
+    for (size_t t = 0; t < n_titles; ++t) {
+      const float* r = f.titles.row(t);
+      float s = 0;
+      for (size_t d = 0; d < f.users.dim; ++d) s += v[d] * r[d];
+      rows[u][t] = s;
+    }
+    for (uint64_t p = f.users.exclusions.offsets[u]; p < f.users.exclusions.offsets[u + 1]; ++p)
+      rows[u][f.users.exclusions.titles[p]] = -INFINITY;
+  }
+  TopKSelector sel(k);
+  std::vector<ScoredTitle> buf;
+  size_t u = 0;
+  for (auto _ : state) {
+    sel.reset(k);
+    sel.push_row(0, rows[u].data(), n_titles);
+    sel.take_sorted(buf);
+    benchmark::DoNotOptimize(buf.data());
+    u = (u + 1) % rows.size();
+  }
+  state.counters["rows_per_s"] = benchmark::Counter(1.0, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetItemsProcessed(int64_t(state.iterations()) * int64_t(n_titles));  // scores scanned per second
+}
+BENCHMARK(BM_TopKPushRow)
+    ->ArgNames({"titles", "k"})
+    ->Args({20000, 10})
+    ->Args({20000, 50})
+    ->Args({20000, 1000})
+    ->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,133 @@
+// The CPU backend against the naive reference, on random data with the seed printed.
+#include "engine/error.h"
+#include "engine/scorer.h"
+#include "engine/title_matrix.h"
+#include "reference.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+using namespace marquee;
+using namespace marquee::test;
+
+namespace {
+
+struct Case {
+  size_t users, titles, tags, max_tags, k;
+};
+
+void run_case(const Case& c, CpuScoringPath path, uint64_t seed) {
+  const std::string ctx = "seed " + std::to_string(seed) + " users " + std::to_string(c.users) + " titles " +
+                          std::to_string(c.titles) + " k " + std::to_string(c.k) +
+                          (path == CpuScoringPath::Sparse ? " sparse" : " dense");
+  std::mt19937_64 rng(seed);
+  const TitleMatrix m = TitleMatrix::build(random_catalog(c.titles, c.tags, c.max_tags, rng));
+  std::normal_distribution<float> gauss;
+  std::vector<float> users(c.users * c.tags);
+  for (auto& x : users) x = gauss(rng);
+  Exclusions ex;
+  std::vector<std::vector<uint32_t>> excluded(c.users);
+  for (size_t u = 0; u < c.users; ++u) {
+    if (u % 7 == 3) std::fill(users.begin() + u * c.tags, users.begin() + (u + 1) * c.tags, 0.0f);  // no signal
+    if (u % 11 == 5) {  // everything excluded
+      for (uint32_t t = 0; t < c.titles; ++t) excluded[u].push_back(t);
+    } else {
+      for (uint32_t t = 0; t < c.titles; ++t)
+        if (rng() % 5 == 0) excluded[u].push_back(t);
+    }
+    ex.titles.insert(ex.titles.end(), excluded[u].begin(), excluded[u].end());
+    ex.offsets.push_back(ex.titles.size());
+  }
+  CpuScorerOptions o;
+  o.path = path;
+  auto scorer = make_cpu_scorer(m, o);
+  TopKResult res;
+  scorer->search(UserBatchView{c.users, c.tags, users.data(), &ex}, c.k, res);
+  for (size_t u = 0; u < c.users; ++u) {
+    const auto all = naive_scores(m.dense(), c.titles, c.tags, users.data() + u * c.tags);
+    const auto ref = naive_topk(all, excluded[u], c.k);
+    expect_same_topk(ref, all, res.titles.data() + u * c.k, res.scores.data() + u * c.k, res.counts[u], 1e-5,
+                     ctx + " user " + std::to_string(u));
+    if (::testing::Test::HasFailure()) return;
+  }
+}
+
+}  // namespace
+
+class CpuScorerVsNaive : public ::testing::TestWithParam<CpuScoringPath> {};
+
+TEST_P(CpuScorerVsNaive, OddShapesAndKs) {
+  const std::vector<Case> cases = {
+      {1, 1, 1, 1, 1},        {33, 50, 7, 3, 1},       {70, 301, 40, 12, 10}, {65, 130, 17, 17, 130},
+      {100, 257, 64, 8, 257}, {40, 1000, 300, 25, 50}, {5, 4100, 20, 4, 4100}};
+  uint64_t seed = 20261129;
+  for (const auto& c : cases) {
+    run_case(c, GetParam(), seed++);
+    if (HasFailure()) return;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, CpuScorerVsNaive, ::testing::Values(CpuScoringPath::Sparse, CpuScoringPath::Dense),
+                         [](const auto& info) { return info.param == CpuScoringPath::Sparse ? "sparse" : "dense"; });
+
+TEST(CpuScorer, ExactTiesResolveToTheLowerTitleIndex) {
+  // Titles 0, 2 and 4 are identical; 1 and 3 are identical and score lower.
+  Catalog c;
+  c.add_tag({"x", "g"});
+  c.add_tag({"y", "g"});
+  for (int t = 0; t < 5; ++t) {
+    c.add_title({"t" + std::to_string(t), "", 100, 0});
+    c.add_assignment({uint32_t(t), 0, 1.0f});
+    if (t % 2) c.add_assignment({uint32_t(t), 1, 1.0f});
+  }
+  const TitleMatrix m = TitleMatrix::build(c);
+  const float user[2] = {1.0f, 0.0f};
+  for (auto path : {CpuScoringPath::Sparse, CpuScoringPath::Dense}) {
+    CpuScorerOptions o;
+    o.path = path;
+    TopKResult r;
+    make_cpu_scorer(m, o)->search(UserBatchView{1, 2, user, nullptr}, 4, r);
+    ASSERT_EQ(r.counts[0], 4u);
+    EXPECT_EQ(std::vector<uint32_t>(r.titles.begin(), r.titles.begin() + 4), (std::vector<uint32_t>{0, 2, 4, 1}));
+  }
+}
+
+TEST(CpuScorer, AutoPicksTheSparsePathForSparseTitles) {
+  std::mt19937_64 rng(1);
+  const TitleMatrix sparse = TitleMatrix::build(random_catalog(100, 200, 10, rng));
+  EXPECT_NE(make_cpu_scorer(sparse)->describe().find("sparse"), std::string::npos);
+  const TitleMatrix dense = TitleMatrix::build(random_catalog(100, 4, 30, rng));
+  EXPECT_NE(make_cpu_scorer(dense)->describe().find("dense"), std::string::npos);
+}
+
+TEST(CpuScorer, RejectsBadArgumentsWithTheLimitInTheMessage) {
+  std::mt19937_64 rng(2);
+  const TitleMatrix m = TitleMatrix::build(random_catalog(10, 5, 3, rng));
+  auto s = make_cpu_scorer(m);
+  std::vector<float> u(5, 0.1f);
+  TopKResult r;
+  auto message = [&](size_t k, size_t dim) {
+    try {
+      s->search(UserBatchView{1, dim, u.data(), nullptr}, k, r);
+    } catch (const ArgumentError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message(0, 5).find("K must be between 1 and the catalogue size (10); got 0"), std::string::npos);
+  EXPECT_NE(message(11, 5).find("got 11"), std::string::npos);
+  EXPECT_NE(message(3, 4).find("dimension 4 but the title matrix has 5"), std::string::npos);
+  Exclusions bad;
+  bad.titles.push_back(10);
+  bad.offsets.push_back(1);
+  EXPECT_THROW(s->search(UserBatchView{1, 5, u.data(), &bad}, 3, r), ArgumentError);
+}
+
+TEST(CpuScorer, EmptyBatchIsFine) {
+  std::mt19937_64 rng(3);
+  const TitleMatrix m = TitleMatrix::build(random_catalog(10, 5, 3, rng));
+  TopKResult r;
+  make_cpu_scorer(m)->search(UserBatchView{0, 5, nullptr, nullptr}, 3, r);
+  EXPECT_TRUE(r.counts.empty());
+}
