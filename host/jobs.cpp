@@ -110,8 +110,10 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
         unscored.write(fmt::format("{},no usable events\n", csv_field(p.user_ids[u])));
         ++s.unscored;
       } else if (shown < o.show && show_to) {
-        print_recommendations(show_to, ws, p, u, result.titles.data() + u * o.k, result.scores.data() + u * o.k,
-                              result.counts[u]);
+        // The terminal gets the head of the list; the file has all K.
+        const size_t head = std::min<size_t>(result.counts[u], 5);
+        print_recommendations(show_to, ws, p, u, result.titles.data() + u * o.k, result.scores.data() + u * o.k, head);
+        if (head < result.counts[u]) fmt::print(show_to, "      ... {} more in {}\n", result.counts[u] - head, o.out_path);
         ++shown;
       }
     }

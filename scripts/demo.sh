@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The demo job: installs what is missing, builds, generates a demo data set, builds profiles, runs
+# the nightly scoring job and prints a few users' recommendations with their explanations.
+# Usage: scripts/demo.sh [USERS] [TITLES] [TAGS]   (defaults: 20000 users, 3000 titles, 400 tags)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+users=${1:-20000}
+titles=${2:-3000}
+tags=${3:-400}
+out=demo
+
+./scripts/build.sh
+echo
+echo "== generating ${users} users x ${titles} titles x ${tags} tags into ${out}/"
+./build/marquee gen --users "$users" --titles "$titles" --tags "$tags" --seed 42 --out "$out"
+echo
+echo "== building user profiles from playback events"
+./build/marquee profile --catalog "$out/catalog" --events "$out/events.csv" --out "$out/profiles.bin"
+echo
+echo "== nightly job: top-20 titles for every user, excluding what they watched"
+./build/marquee score --catalog "$out/catalog" --profiles "$out/profiles.bin" --top 20 \
+  --out "$out/recommendations.csv" --show 3
+echo
+echo "== titles most like $(sed -n 2p "$out/catalog/titles.csv" | cut -d, -f1)"
+./build/marquee similar --catalog "$out/catalog" --title "$(sed -n 2p "$out/catalog/titles.csv" | cut -d, -f1)" --top 5
+echo
+echo "Full output: $out/recommendations.csv ($(($(wc -l < "$out/recommendations.csv") - 1)) rows);" \
+  "rejected input rows: $out/recommendations.csv.rejects.csv"
