@@ -6,7 +6,7 @@
 // FAISS has no per-query exclusions, so it is asked for k' = k + (most exclusions in the batch)
 // results, each user's excluded titles are dropped and the first k kept: what a FAISS user must do.
 // Timings are wall clock summed over batches (search plus writing the final top-K), after an
-// untimed warm-up batch. Exit status: 0 when every path agrees with FAISS and with the naive
+// untimed warm-up batch; with --repeat N every method runs N times, interleaved, and the best counts. Exit status: 0 when every path agrees with FAISS and with the naive
 // reference, 1 otherwise, 2 on bad arguments.
 #include "bench/synthetic.h"
 
@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <numeric>
 #include <string>
@@ -34,6 +35,12 @@ namespace {
 using namespace marquee;
 using Clock = std::chrono::steady_clock;
 using FaissId = int64_t;  // faiss::idx_t (Index::idx_t before FAISS 1.7.4)
+
+/// The 1-minute load average: other work on the machine skews every figure here.
+double load_average() {
+  double l[3] = {0, 0, 0};
+  return getloadavg(l, 3) >= 1 ? l[0] : NAN;
+}
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
@@ -289,7 +296,7 @@ nlohmann::json agreement_json(const Agreement& g) {
 int main(int argc, char** argv) {
   size_t n_users = 100000, n_titles = 20000, n_tags = 500, k = 50, batch = 16384, naive_users = 200;
   uint64_t seed = 1;
-  int threads = 0;
+  int threads = 0, repeat = 1;
   std::string json_path;
   bool skip_dense = false;
 
@@ -301,6 +308,8 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "Seed of the synthetic data");
   app.add_option("--threads", threads, "Threads for both (0 = OpenMP default)")->check(CLI::NonNegativeNumber);
   app.add_option("--batch", batch, "Users per search call")->check(CLI::PositiveNumber);
+  app.add_option("--repeat", repeat, "Rounds of every method, interleaved; the best time counts")
+      ->check(CLI::PositiveNumber);
   app.add_option("--naive-users", naive_users, "Users for the naive single-thread reference");
   app.add_flag("--skip-dense", skip_dense, "Do not run Marquee's dense path (it is a full GEMM)");
   app.add_option("--json", json_path, "Also write the figures to this JSON file");
@@ -327,43 +336,54 @@ int main(int argc, char** argv) {
   fmt::print("  built in {:.1f} s; title density {:.4f} ({:.1f} tags/title); {:.1f} exclusions/user (max {})\n",
              seconds_since(t_build), titles.density(), double(titles.values().size()) / double(n_titles), avg_ex,
              users.max_exclusions);
-  fmt::print("  threads: {} (OpenMP and OpenBLAS), batches of {} users\n\n", threads, batch);
+  const double load_start = load_average();
+  fmt::print("  threads: {} (OpenMP and OpenBLAS), batches of {} users; load average {:.2f}\n\n", threads, batch,
+             load_start);
 
   // Marquee
   Ranking r_auto, r_sparse, r_dense, r_faiss, r_naive;
   auto scorer_auto = make_cpu_scorer(titles, CpuScorerOptions{CpuScoringPath::Auto, 0.15, threads});
-  const std::string auto_desc = scorer_auto->describe();
-  fmt::print("Marquee auto   [{}] ...\n", auto_desc);
-  const double s_auto = run_marquee(*scorer_auto, users, batches, k, r_auto);
-  scorer_auto.reset();
-  fmt::print("  {:.2f} s\n", s_auto);
-
   auto scorer_sparse = make_cpu_scorer(titles, CpuScorerOptions{CpuScoringPath::Sparse, 0.15, threads});
-  fmt::print("Marquee sparse [{}] ...\n", scorer_sparse->describe());
-  const double s_sparse = run_marquee(*scorer_sparse, users, batches, k, r_sparse);
-  scorer_sparse.reset();
-  fmt::print("  {:.2f} s\n", s_sparse);
-
-  double s_dense = NAN;
-  if (!skip_dense) {
-    auto scorer_dense = make_cpu_scorer(titles, CpuScorerOptions{CpuScoringPath::Dense, 0.15, threads});
-    fmt::print("Marquee dense  [{}] ...\n", scorer_dense->describe());
-    s_dense = run_marquee(*scorer_dense, users, batches, k, r_dense);
-    scorer_dense.reset();
-    fmt::print("  {:.2f} s\n", s_dense);
-  }
-
-  fmt::print("FAISS IndexFlatIP (over-fetch k + max exclusions, filter, keep k) ...\n");
+  auto scorer_dense = make_cpu_scorer(titles, CpuScorerOptions{CpuScoringPath::Dense, 0.15, threads});
+  const std::string auto_desc = scorer_auto->describe();
+  // Each round runs every method once, interleaved, so that a burst of other load on the machine
+  // hits all of them alike; the best (lowest) time of each method is reported.
+  std::vector<double> t_auto, t_sparse, t_dense, t_faiss;
   double s_faiss_add = 0;
-  const double s_faiss = run_faiss(titles, users, batches, k, r_faiss, s_faiss_add);
-  fmt::print("  {:.2f} s (index add {:.3f} s, untimed)\n", s_faiss, s_faiss_add);
+  for (int round = 1; round <= repeat; ++round) {
+    if (repeat > 1) fmt::print("Round {} of {}\n", round, repeat);
+    fmt::print("  Marquee auto   [{}] ... ", auto_desc);
+    std::fflush(stdout);
+    t_auto.push_back(run_marquee(*scorer_auto, users, batches, k, r_auto));
+    fmt::print("{:.2f} s\n", t_auto.back());
+    fmt::print("  Marquee sparse [{}] ... ", scorer_sparse->describe());
+    std::fflush(stdout);
+    t_sparse.push_back(run_marquee(*scorer_sparse, users, batches, k, r_sparse));
+    fmt::print("{:.2f} s\n", t_sparse.back());
+    if (!skip_dense) {
+      fmt::print("  Marquee dense  [{}] ... ", scorer_dense->describe());
+      std::fflush(stdout);
+      t_dense.push_back(run_marquee(*scorer_dense, users, batches, k, r_dense));
+      fmt::print("{:.2f} s\n", t_dense.back());
+    }
+    fmt::print("  FAISS IndexFlatIP (over-fetch k + max exclusions, filter, keep k) ... ");
+    std::fflush(stdout);
+    t_faiss.push_back(run_faiss(titles, users, batches, k, r_faiss, s_faiss_add));
+    fmt::print("{:.2f} s (index add {:.3f} s, untimed)\n", t_faiss.back(), s_faiss_add);
+  }
+  scorer_auto.reset();
+  scorer_sparse.reset();
+  scorer_dense.reset();
+  auto best = [](const std::vector<double>& v) { return v.empty() ? NAN : *std::min_element(v.begin(), v.end()); };
+  const double s_auto = best(t_auto), s_sparse = best(t_sparse), s_dense = best(t_dense), s_faiss = best(t_faiss);
 
   naive_users = std::min(naive_users, n_users);
   double s_naive = NAN;
   if (naive_users > 0) {
-    fmt::print("Naive reference (1 thread, double precision) on {} users ...\n", naive_users);
+    fmt::print("  Naive reference (1 thread, double precision) on {} users ... ", naive_users);
+    std::fflush(stdout);
     s_naive = run_naive(titles, users, naive_users, k, r_naive);
-    fmt::print("  {:.2f} s\n", s_naive);
+    fmt::print("{:.2f} s\n", s_naive);
   }
 
   // Agreement
@@ -392,7 +412,9 @@ int main(int argc, char** argv) {
   const double ups_auto = n / s_auto, ups_sparse = n / s_sparse, ups_dense = n / s_dense, ups_faiss = n / s_faiss;
   const double ups_naive = double(naive_users) / s_naive;
   const double ratio = ups_auto / ups_faiss;
-  fmt::print("\n{} users x {} titles x {} tags, K = {}, {} threads\n", n_users, n_titles, n_tags, k, threads);
+  const double load_end = load_average();
+  fmt::print("\n{} users x {} titles x {} tags, K = {}, {} threads, best of {} (load average {:.2f} at start, {:.2f} at end)\n",
+             n_users, n_titles, n_tags, k, threads, repeat, load_start, load_end);
   fmt::print("| {:<38} | {:>10} | {:>12} | {:>9} |\n", "method", "wall s", "users/s", "vs FAISS");
   fmt::print("|{:-<40}|{:->12}|{:->14}|{:->11}|\n", "", "", "", "");
   auto row = [&](const std::string& name, double s, double ups) {
@@ -410,7 +432,10 @@ int main(int argc, char** argv) {
   if (!json_path.empty()) {
     nlohmann::json j;
     j["shape"] = {{"users", n_users}, {"titles", n_titles}, {"tags", n_tags}, {"k", k}, {"seed", seed},
-                  {"threads", threads}, {"batch", batch}};
+                  {"threads", threads}, {"batch", batch}, {"repeat", repeat}};
+    j["all_seconds"] = {{"marquee_auto", t_auto}, {"marquee_sparse", t_sparse}, {"faiss", t_faiss}};
+    if (!skip_dense) j["all_seconds"]["marquee_dense"] = t_dense;
+    j["load_average"] = {{"start", load_start}, {"end", load_end}};
     j["data"] = {{"density", titles.density()}, {"exclusions_per_user", avg_ex}, {"max_exclusions", users.max_exclusions}};
     j["seconds"] = {{"marquee_auto", s_auto}, {"marquee_sparse", s_sparse}, {"faiss", s_faiss},
                     {"faiss_add", s_faiss_add}};

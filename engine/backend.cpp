@@ -11,25 +11,43 @@ Backend parse_backend(const std::string& text) {
   MARQUEE_THROW_AS(ArgumentError, "unknown backend '{}': expected auto, cpu or cuda", text);
 }
 
-ScorerChoice choose_scorer(Backend backend, const TitleMatrix& titles, const CpuScorerOptions& cpu_options) {
+GpuPrecision parse_gpu_precision(const std::string& text) {
+  if (text == "fp32") return GpuPrecision::Fp32;
+  if (text == "tf32") return GpuPrecision::Tf32;
+  if (text == "bf16") return GpuPrecision::Bf16;
+  if (text == "fp16") return GpuPrecision::Fp16;
+  MARQUEE_THROW_AS(ArgumentError, "unknown GPU precision '{}': expected fp32, tf32, bf16 or fp16", text);
+}
+
+const char* gpu_precision_name(GpuPrecision precision) {
+  switch (precision) {
+    case GpuPrecision::Fp32: return "fp32";
+    case GpuPrecision::Tf32: return "tf32";
+    case GpuPrecision::Bf16: return "bf16";
+    case GpuPrecision::Fp16: return "fp16";
+  }
+  return "?";
+}
+
+ScorerChoice choose_scorer(Backend backend, const TitleMatrix& titles, const ScorerOptions& options) {
   ScorerChoice choice;
   if (backend == Backend::Cpu) {
-    choice.scorer = make_cpu_scorer(titles, cpu_options);
+    choice.scorer = make_cpu_scorer(titles, options.cpu);
     choice.reason = "--backend cpu";
     return choice;
   }
   if (backend == Backend::Cuda) {
-    choice.scorer = cuda::make_scorer(titles);  // throws with the reason when unusable
+    choice.scorer = cuda::make_scorer(titles, options.cuda);  // throws with the reason when unusable
     choice.reason = "--backend cuda";
     return choice;
   }
   const cuda::DeviceReport report = cuda::query_devices();
   if (report.device_count > 0 && cuda::scoring_available()) {
-    choice.scorer = cuda::make_scorer(titles);
+    choice.scorer = cuda::make_scorer(titles, options.cuda);
     choice.reason = "auto: CUDA device present";
     return choice;
   }
-  choice.scorer = make_cpu_scorer(titles, cpu_options);
+  choice.scorer = make_cpu_scorer(titles, options.cpu);
   if (!report.compiled_in) choice.reason = "auto: built without CUDA";
   else if (report.device_count == 0) choice.reason = "auto: no CUDA device (" + report.error + ")";
   else choice.reason = "auto: CUDA scoring not built yet";

@@ -16,6 +16,26 @@ enum class Backend { Auto, Cpu, Cuda };
 /// "auto" | "cpu" | "cuda"; throws ArgumentError otherwise.
 Backend parse_backend(const std::string& text);
 
+/// Storage/compute precision of the GPU GEMM: fp32 (exact reference), tf32 (fp32 storage, tensor
+/// cores), bf16/fp16 (half storage of both matrices, fp32 accumulation).
+enum class GpuPrecision { Fp32, Tf32, Bf16, Fp16 };
+GpuPrecision parse_gpu_precision(const std::string& text);
+const char* gpu_precision_name(GpuPrecision precision);
+
+struct CudaScorerOptions {
+  int device = 0;
+  GpuPrecision precision = GpuPrecision::Fp32;
+  size_t memory_budget = 0;       // bytes of device memory for the title matrix and workspaces; 0 = 80% of free
+  size_t max_users_per_tile = 65536;
+  size_t titles_per_tile = 16384;
+};
+
+/// Options of every backend; each backend reads its own part.
+struct ScorerOptions {
+  CpuScorerOptions cpu;
+  CudaScorerOptions cuda;
+};
+
 namespace cuda {
 
 struct DeviceReport {
@@ -34,7 +54,7 @@ bool scoring_available();
 
 /// The CUDA scorer. Throws BackendError naming the reason when no device is usable or the
 /// capability is not built.
-std::unique_ptr<Scorer> make_scorer(const TitleMatrix& titles);
+std::unique_ptr<Scorer> make_scorer(const TitleMatrix& titles, const CudaScorerOptions& options = {});
 
 }  // namespace cuda
 
@@ -45,6 +65,6 @@ struct ScorerChoice {
 
 /// Picks the scorer: cpu; cuda (error when unusable); auto = cuda when a device is present and the
 /// CUDA scoring path exists, otherwise cpu.
-ScorerChoice choose_scorer(Backend backend, const TitleMatrix& titles, const CpuScorerOptions& cpu_options);
+ScorerChoice choose_scorer(Backend backend, const TitleMatrix& titles, const ScorerOptions& options = {});
 
 }  // namespace marquee

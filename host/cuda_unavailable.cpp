@@ -14,7 +14,7 @@ DeviceReport query_devices() {
 
 bool scoring_available() { return false; }
 
-std::unique_ptr<Scorer> make_scorer(const TitleMatrix&) {
+std::unique_ptr<Scorer> make_scorer(const TitleMatrix&, const CudaScorerOptions&) {
   MARQUEE_THROW_AS(BackendError, "--backend cuda: {}; use --backend cpu or auto", query_devices().error);
 }
 

@@ -82,7 +82,7 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
   const size_t n_titles = ws.catalog.num_titles();
   MARQUEE_CHECK_ARG(o.k <= n_titles, "--top {} is larger than the catalogue ({} titles)", o.k, n_titles);
 
-  ScorerChoice choice = choose_scorer(o.backend, ws.titles, o.cpu);
+  ScorerChoice choice = choose_scorer(o.backend, ws.titles, o.scorer);
   ScoreJobSummary s;
   s.backend = choice.scorer->describe();
   spdlog::info("scoring with {} [{}]", s.backend, choice.reason);

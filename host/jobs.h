@@ -36,7 +36,7 @@ struct ScoreJobOptions {
   size_t k = 10;
   ExcludePolicy exclude = ExcludePolicy::Watched;
   Backend backend = Backend::Auto;
-  CpuScorerOptions cpu;
+  ScorerOptions scorer;
   size_t batch = 16384;             // users per batch
   size_t max_result_bytes = 1u << 30;  // caps batch so that batch * k results fit
   size_t show = 0;                  // print this many users' recommendations with explanations

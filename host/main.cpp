@@ -102,8 +102,15 @@ int main(int argc, char** argv) {
   score_cmd->add_option("--exclude", exclude, "titles never recommended: watched|completed|none")->capture_default_str();
   score_cmd->add_option("--backend", backend, "auto|cpu|cuda")->capture_default_str();
   score_cmd->add_option("--cpu-path", cpu_path, "CPU scoring path: auto|sparse|dense")->capture_default_str();
-  score_cmd->add_option("--threads", score.cpu.threads, "CPU threads (0 = all cores)")->capture_default_str();
+  score_cmd->add_option("--threads", score.scorer.cpu.threads, "CPU threads (0 = all cores)")->capture_default_str();
   score_cmd->add_option("--batch", score.batch, "users per batch (bounds memory)")->capture_default_str();
+  std::string gpu_precision = "fp32";
+  size_t gpu_memory_mib = 0;
+  score_cmd->add_option("--gpu-precision", gpu_precision, "GPU GEMM precision: fp32|tf32|bf16|fp16")
+      ->capture_default_str();
+  score_cmd->add_option("--gpu-memory", gpu_memory_mib, "GPU memory budget in MiB (0 = 80% of free memory)")
+      ->capture_default_str();
+  score_cmd->add_option("--device", score.scorer.cuda.device, "CUDA device index")->capture_default_str();
   score_cmd->add_option("--show", score.show, "print this many users' recommendations with explanations");
 
   // similar
@@ -160,7 +167,9 @@ int main(int argc, char** argv) {
       score.common = score_in.common;
       score.exclude = parse_exclude_policy(exclude);
       score.backend = parse_backend(backend);
-      score.cpu.path = cpu_path == "sparse" ? CpuScoringPath::Sparse
+      score.scorer.cuda.precision = parse_gpu_precision(gpu_precision);
+      score.scorer.cuda.memory_budget = gpu_memory_mib << 20;
+      score.scorer.cpu.path = cpu_path == "sparse" ? CpuScoringPath::Sparse
                        : cpu_path == "dense" ? CpuScoringPath::Dense
                                              : CpuScoringPath::Auto;
       MARQUEE_CHECK_ARG(cpu_path == "auto" || cpu_path == "sparse" || cpu_path == "dense",

@@ -47,9 +47,10 @@ inline void expect_same_topk(const std::vector<RefHit>& ref, const std::vector<d
   ASSERT_EQ(count, ref.size()) << context;
   for (size_t r = 0; r < count; ++r) {
     EXPECT_NEAR(scores[r], ref[r].score, tol) << context << " rank " << r;
-    if (titles[r] != ref[r].title)
+    if (titles[r] != ref[r].title) {
       EXPECT_NEAR(all_scores[titles[r]], ref[r].score, tol)
           << context << " rank " << r << ": got title " << titles[r] << ", expected " << ref[r].title;
+    }
   }
 }
 

@@ -1,14 +1,75 @@
-// GPU tests (CTest label "gpu"): they run on a machine with a CUDA device and skip cleanly without.
+// GPU tests (CTest label "gpu"): every result is compared with the CPU backend on the same data.
+// They skip (GTEST_SKIP) on machines without a CUDA device, and in builds without CUDA.
 #include "engine/backend.h"
 #include "engine/error.h"
 #include "host/cuda/self_test.h"
+#include "reference.h"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <set>
+
 using namespace marquee;
+using namespace marquee::test;
 
 namespace {
+
 bool have_device() { return cuda::query_devices().device_count > 0; }
+
+#define SKIP_WITHOUT_DEVICE() \
+  if (!have_device()) GTEST_SKIP() << "no CUDA device: " << cuda::query_devices().error
+
+struct Data {
+  TitleMatrix titles;
+  std::vector<float> users;
+  Exclusions exclusions;
+  size_t n_users = 0;
+};
+
+// Random titles and users; user u % 7 == 3 has no signal (zero vector), u % 11 == 5 has every
+// title excluded, the others about a fifth.
+Data make_data(size_t users, size_t n_titles, size_t tags, size_t max_tags, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Data d{TitleMatrix::build(random_catalog(n_titles, tags, max_tags, rng)), {}, {}, users};
+  std::normal_distribution<float> gauss;
+  d.users.resize(users * tags);
+  for (auto& x : d.users) x = gauss(rng);
+  for (size_t u = 0; u < users; ++u) {
+    if (u % 7 == 3) std::fill(d.users.begin() + u * tags, d.users.begin() + (u + 1) * tags, 0.0f);
+    for (uint32_t t = 0; t < n_titles; ++t)
+      if (u % 11 == 5 || rng() % 5 == 0) d.exclusions.titles.push_back(t);
+    d.exclusions.offsets.push_back(d.exclusions.titles.size());
+  }
+  return d;
+}
+
+TopKResult run(Scorer& s, const Data& d, size_t k) {
+  TopKResult r;
+  s.search(UserBatchView{d.n_users, d.titles.dim(), d.users.data(), &d.exclusions}, k, r);
+  return r;
+}
+
+// Same titles in the same order except swaps of titles whose CPU scores differ by < tol.
+void expect_matches_cpu(const TopKResult& gpu, const TopKResult& cpu, const Data& d, double tol, const std::string& ctx) {
+  ASSERT_EQ(gpu.counts, cpu.counts) << ctx;
+  const size_t k = cpu.k;
+  for (size_t u = 0; u < d.n_users; ++u) {
+    for (size_t r = 0; r < cpu.counts[u]; ++r) {
+      const size_t i = u * k + r;
+      ASSERT_NEAR(gpu.scores[i], cpu.scores[i], tol) << ctx << " user " << u << " rank " << r;
+      if (gpu.titles[i] != cpu.titles[i]) {
+        // Allowed only for a near-tie: the title the GPU put here must score like the CPU's.
+        const float* uv = d.users.data() + u * d.titles.dim();
+        double s = 0;
+        for (size_t j = 0; j < d.titles.dim(); ++j) s += double(uv[j]) * d.titles.row(gpu.titles[i])[j];
+        ASSERT_NEAR(s, cpu.scores[i], tol) << ctx << " user " << u << " rank " << r << ": title " << gpu.titles[i]
+                                           << " vs " << cpu.titles[i];
+      }
+    }
+  }
+}
+
 }  // namespace
 
 TEST(CudaBackend, DeviceQueryNeverThrowsAndExplainsAnAbsence) {
@@ -18,7 +79,7 @@ TEST(CudaBackend, DeviceQueryNeverThrowsAndExplainsAnAbsence) {
 }
 
 TEST(CudaBackend, ProbeKernelRunsOnTheDevice) {
-  if (!have_device()) GTEST_SKIP() << "no CUDA device: " << cuda::query_devices().error;
+  SKIP_WITHOUT_DEVICE();
   const cuda::SelfTestResult r = cuda::self_test(0);
   EXPECT_TRUE(r.ran);
   EXPECT_TRUE(r.passed) << r.message;
@@ -26,19 +87,105 @@ TEST(CudaBackend, ProbeKernelRunsOnTheDevice) {
 
 TEST(CudaBackend, AskingForCudaWithoutADeviceIsABackendError) {
   if (have_device()) GTEST_SKIP() << "a device is present";
-  Catalog c;
-  c.add_tag({"x", "g"});
-  c.add_title({"a", "", 10, 0});
-  c.add_assignment({0, 0, 1.0f});
-  const TitleMatrix m = TitleMatrix::build(c);
+  std::mt19937_64 rng(1);
+  const TitleMatrix m = TitleMatrix::build(random_catalog(3, 2, 2, rng));
   try {
-    choose_scorer(Backend::Cuda, m, {});
+    choose_scorer(Backend::Cuda, m);
     FAIL() << "expected BackendError";
   } catch (const BackendError& e) {
     EXPECT_NE(std::string(e.what()).find("--backend cuda:"), std::string::npos) << e.what();
   }
-  // auto falls back to the CPU and says why.
-  const ScorerChoice auto_choice = choose_scorer(Backend::Auto, m, {});
+  const ScorerChoice auto_choice = choose_scorer(Backend::Auto, m);  // falls back to the CPU and says why
   EXPECT_NE(auto_choice.scorer->describe().find("cpu"), std::string::npos);
   EXPECT_NE(auto_choice.reason.find("auto:"), std::string::npos);
+}
+
+struct GpuCase {
+  size_t users, titles, tags, max_tags, k, users_per_tile, titles_per_tile;
+};
+
+class CudaVsCpu : public ::testing::TestWithParam<GpuCase> {};
+
+TEST_P(CudaVsCpu, Fp32MatchesTheCpuBackend) {
+  SKIP_WITHOUT_DEVICE();
+  const GpuCase c = GetParam();
+  const uint64_t seed = 1000 + c.users * 31 + c.titles * 7 + c.k;
+  const Data d = make_data(c.users, c.titles, c.tags, c.max_tags, seed);
+  CudaScorerOptions o;
+  o.max_users_per_tile = c.users_per_tile;
+  o.titles_per_tile = c.titles_per_tile;
+  auto gpu = cuda::make_scorer(d.titles, o);
+  auto cpu = make_cpu_scorer(d.titles);
+  expect_matches_cpu(run(*gpu, d, c.k), run(*cpu, d, c.k), d, 1e-5,
+                     "seed " + std::to_string(seed) + " k " + std::to_string(c.k));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, CudaVsCpu,
+    ::testing::Values(GpuCase{1, 1, 1, 1, 1, 64, 16384},          // tiny
+                      GpuCase{37, 333, 29, 9, 1, 8, 100},          // odd shapes, K = 1, many tiles
+                      GpuCase{70, 1000, 70, 20, 10, 33, 257},
+                      GpuCase{50, 2000, 64, 12, 256, 17, 999},     // block path at its limit
+                      GpuCase{50, 2000, 64, 12, 257, 17, 999},     // radix path from its start
+                      GpuCase{20, 7000, 40, 10, 5000, 7, 3000},    // K = 5000
+                      GpuCase{23, 1500, 50, 10, 1500, 9, 700}),    // K = catalogue size
+    [](const auto& info) {
+      const GpuCase& c = info.param;
+      return "u" + std::to_string(c.users) + "_t" + std::to_string(c.titles) + "_k" + std::to_string(c.k);
+    });
+
+TEST(CudaScorer, ExactTiesGoToTheLowerTitleOnBothPaths) {
+  SKIP_WITHOUT_DEVICE();
+  Catalog c;
+  c.add_tag({"x", "g"});
+  c.add_tag({"y", "g"});
+  for (int t = 0; t < 600; ++t) {  // even titles identical, odd titles identical and lower
+    c.add_title({"t" + std::to_string(t), "", 100, 0});
+    c.add_assignment({uint32_t(t), 0, 1.0f});
+    if (t % 2) c.add_assignment({uint32_t(t), 1, 1.0f});
+  }
+  const TitleMatrix m = TitleMatrix::build(c);
+  const float user[2] = {1.0f, 0.0f};
+  for (size_t k : {size_t(3), size_t(300), size_t(301), size_t(600)}) {
+    TopKResult g, r;
+    CudaScorerOptions o;
+    o.titles_per_tile = 128;
+    cuda::make_scorer(m, o)->search(UserBatchView{1, 2, user, nullptr}, k, g);
+    make_cpu_scorer(m)->search(UserBatchView{1, 2, user, nullptr}, k, r);
+    EXPECT_EQ(g.titles, r.titles) << "k " << k;
+    EXPECT_EQ(g.counts, r.counts) << "k " << k;
+  }
+}
+
+TEST(CudaScorer, ReducedPrecisionKeepsRecallAbove99Percent) {
+  SKIP_WITHOUT_DEVICE();
+  const Data d = make_data(200, 5000, 256, 30, 77);
+  auto exact = cuda::make_scorer(d.titles);
+  const size_t k = 100;
+  const TopKResult ref = run(*exact, d, k);
+  for (GpuPrecision p : {GpuPrecision::Bf16, GpuPrecision::Fp16, GpuPrecision::Tf32}) {
+    CudaScorerOptions o;
+    o.precision = p;
+    const TopKResult got = run(*cuda::make_scorer(d.titles, o), d, k);
+    size_t hits = 0, total = 0;
+    for (size_t u = 0; u < d.n_users; ++u) {
+      std::set<uint32_t> want(ref.titles.begin() + u * k, ref.titles.begin() + u * k + ref.counts[u]);
+      for (size_t r = 0; r < got.counts[u]; ++r) hits += want.count(got.titles[u * k + r]);
+      total += want.size();
+    }
+    // Users with no signal score every title 0 and are all ties; they are not what recall measures.
+    EXPECT_GE(double(hits) / double(total), 0.99) << gpu_precision_name(p);
+  }
+}
+
+TEST(CudaScorer, TinyMemoryBudgetStillWorksOrSaysWhy) {
+  SKIP_WITHOUT_DEVICE();
+  const Data d = make_data(100, 3000, 64, 10, 5);
+  CudaScorerOptions o;
+  o.memory_budget = 1u << 20;  // about ten users per tile
+  const TopKResult g = run(*cuda::make_scorer(d.titles, o), d, 20);
+  const TopKResult c = run(*make_cpu_scorer(d.titles), d, 20);
+  expect_matches_cpu(g, c, d, 1e-5, "1 MiB budget");
+  o.memory_budget = 1024;
+  EXPECT_THROW(run(*cuda::make_scorer(d.titles, o), d, 20), ArgumentError);
 }

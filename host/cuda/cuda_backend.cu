@@ -3,6 +3,7 @@
 // plainly instead of pretending.
 #include "engine/backend.h"
 #include "engine/error.h"
+#include "host/cuda/cuda_scorer.h"
 #include "host/cuda/device_resources.h"
 #include "host/cuda/self_test.h"
 #include "kernels/probe.cuh"
@@ -34,17 +35,16 @@ DeviceReport query_devices() {
   return report;
 }
 
-bool scoring_available() { return false; }
+bool scoring_available() { return true; }
 
-std::unique_ptr<Scorer> make_scorer(const TitleMatrix&) {
+std::unique_ptr<Scorer> make_scorer(const TitleMatrix& titles, const CudaScorerOptions& options) {
   const DeviceReport report = query_devices();
   if (report.device_count == 0)
     MARQUEE_THROW_AS(BackendError, "--backend cuda: no usable CUDA device ({}); use --backend cpu or auto",
                      report.error);
-  MARQUEE_THROW_AS(BackendError,
-                   "--backend cuda: GPU scoring is not part of this build yet (device found: {}); use --backend cpu "
-                   "or auto",
-                   report.devices.empty() ? "?" : report.devices[0]);
+  MARQUEE_CHECK_ARG(options.device >= 0 && options.device < report.device_count,
+                    "--device {} does not exist ({} CUDA devices)", options.device, report.device_count);
+  return make_cuda_scorer(titles, options);
 }
 
 SelfTestResult self_test(int device) {

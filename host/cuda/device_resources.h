@@ -10,16 +10,62 @@
 
 namespace marquee::cuda {
 
-/// The only place that calls cudaMalloc/cudaFree.
+/// Device memory ran out: callers may retry with smaller batches.
+class DeviceOutOfMemory : public BackendError {
+ public:
+  using BackendError::BackendError;
+};
+
+/// The only place that calls cudaMalloc/cudaFree (and cudaMallocHost/cudaFreeHost for pinned
+/// staging buffers).
 struct DeviceAllocator {
   static void* allocate(size_t bytes) {
     void* p = nullptr;
-    if (bytes > 0) MARQUEE_CUDA_CHECK(cudaMalloc(&p, bytes));
+    if (bytes == 0) return nullptr;
+    const cudaError_t err = cudaMalloc(&p, bytes);
+    if (err == cudaErrorMemoryAllocation) {
+      cudaGetLastError();  // clear it: the caller may retry smaller
+      MARQUEE_THROW_AS(DeviceOutOfMemory, "cudaMalloc of {} MiB failed: out of device memory", bytes >> 20);
+    }
+    MARQUEE_CUDA_CHECK(err);
     return p;
   }
   static void release(void* p) noexcept {
     if (p) cudaFree(p);
   }
+  static void* allocate_pinned(size_t bytes) {
+    void* p = nullptr;
+    if (bytes > 0) MARQUEE_CUDA_CHECK(cudaMallocHost(&p, bytes));
+    return p;
+  }
+  static void release_pinned(void* p) noexcept {
+    if (p) cudaFreeHost(p);
+  }
+};
+
+/// Page-locked host memory, so that copies run asynchronously on a stream. Grows on demand.
+template <typename T>
+class PinnedBuffer {
+ public:
+  PinnedBuffer() = default;
+  ~PinnedBuffer() { DeviceAllocator::release_pinned(data_); }
+  PinnedBuffer(const PinnedBuffer&) = delete;
+  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+  /// Ensures room for `count` elements (contents are not kept).
+  void reserve(size_t count) {
+    if (count <= capacity_) return;
+    DeviceAllocator::release_pinned(data_);
+    data_ = nullptr;
+    capacity_ = 0;
+    data_ = static_cast<T*>(DeviceAllocator::allocate_pinned(count * sizeof(T)));
+    capacity_ = count;
+  }
+  T* data() const { return data_; }
+  size_t capacity() const { return capacity_; }
+
+ private:
+  T* data_ = nullptr;
+  size_t capacity_ = 0;
 };
 
 template <typename T>
@@ -39,10 +85,30 @@ class DeviceBuffer {
 
   T* data() const { return data_; }
   size_t size() const { return size_; }
+  /// Ensures room for `count` elements (contents are not kept).
+  void reserve(size_t count) {
+    if (count > size_) *this = DeviceBuffer(count);
+  }
 
  private:
   T* data_ = nullptr;
   size_t size_ = 0;
+};
+
+/// An owned CUDA stream.
+class Stream {
+ public:
+  Stream() { MARQUEE_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking)); }
+  ~Stream() {
+    if (stream_) cudaStreamDestroy(stream_);
+  }
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  cudaStream_t get() const { return stream_; }
+  void sync() const { MARQUEE_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+
+ private:
+  cudaStream_t stream_ = nullptr;
 };
 
 /// Device and stream for one user of the GPU.

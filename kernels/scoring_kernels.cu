@@ -1,0 +1,53 @@
+// Small element-wise kernels of the scoring pipeline: exclusions and precision conversion.
+#include "kernels/select_k.cuh"
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+namespace marquee::kernels {
+namespace {
+
+// One warp per row: exclusion lists are short (tens to hundreds of titles), a warp scans one.
+__global__ void exclusions_kernel(float* tile, size_t ld, size_t rows, size_t cols, uint32_t first_title,
+                                  const uint64_t* offsets, const uint32_t* titles) {
+  const size_t warp = (size_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
+  const int lane = threadIdx.x % 32;
+  if (warp >= rows) return;
+  const uint64_t end = offsets[warp + 1];
+  for (uint64_t i = offsets[warp] + lane; i < end; i += 32) {
+    const uint32_t t = titles[i];
+    if (t >= first_title && t - first_title < cols) tile[warp * ld + (t - first_title)] = -INFINITY;
+  }
+}
+
+__global__ void to_bf16_kernel(const float* in, __nv_bfloat16* out, size_t n) {
+  const size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < n) out[i] = __float2bfloat16(in[i]);
+}
+
+__global__ void to_f16_kernel(const float* in, __half* out, size_t n) {
+  const size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < n) out[i] = __float2half(in[i]);
+}
+
+unsigned blocks_for(size_t n, int threads) { return unsigned((n + threads - 1) / threads); }
+
+}  // namespace
+
+void apply_exclusions(float* tile, size_t ld, size_t rows, size_t cols, uint32_t first_title, const uint64_t* offsets,
+                      const uint32_t* titles, cudaStream_t stream) {
+  if (rows == 0) return;
+  exclusions_kernel<<<blocks_for(rows * 32, 256), 256, 0, stream>>>(tile, ld, rows, cols, first_title, offsets, titles);
+}
+
+void convert_f32_to_bf16(const float* in, void* out, size_t n, cudaStream_t stream) {
+  if (n == 0) return;
+  to_bf16_kernel<<<blocks_for(n, 256), 256, 0, stream>>>(in, static_cast<__nv_bfloat16*>(out), n);
+}
+
+void convert_f32_to_f16(const float* in, void* out, size_t n, cudaStream_t stream) {
+  if (n == 0) return;
+  to_f16_kernel<<<blocks_for(n, 256), 256, 0, stream>>>(in, static_cast<__half*>(out), n);
+}
+
+}  // namespace marquee::kernels
