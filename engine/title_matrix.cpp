@@ -37,19 +37,38 @@ TitleMatrix TitleMatrix::build(const Catalog& catalog) {
   m.dense_.assign(m.num_titles_ * m.dim_, 0.0f);
   for (const auto& a : catalog.assignments()) m.dense_[size_t(a.title) * m.dim_ + a.tag] = a.weight * m.idf_[a.tag];
 
-  m.row_ptr_.assign(m.num_titles_ + 1, 0);
-  for (size_t t = 0; t < m.num_titles_; ++t) {
-    float* row = m.dense_.data() + t * m.dim_;
-    if (l2_normalise(row, m.dim_) == 0) m.untagged_.push_back(uint32_t(t));
-    for (size_t j = 0; j < m.dim_; ++j) {
+  for (size_t t = 0; t < m.num_titles_; ++t) l2_normalise(m.dense_.data() + t * m.dim_, m.dim_);
+  m.build_csr();
+  return m;
+}
+
+TitleMatrix TitleMatrix::from_rows(size_t n, size_t dim, std::vector<float> rows) {
+  MARQUEE_CHECK_ARG(n > 0 && dim > 0 && rows.size() == n * dim, "title rows: {} values for {} x {}", rows.size(), n,
+                    dim);
+  TitleMatrix m;
+  m.num_titles_ = n;
+  m.dim_ = dim;
+  m.dense_ = std::move(rows);
+  m.build_csr();
+  return m;
+}
+
+void TitleMatrix::build_csr() {
+  row_ptr_.assign(num_titles_ + 1, 0);
+  col_idx_.clear();
+  values_.clear();
+  untagged_.clear();
+  for (size_t t = 0; t < num_titles_; ++t) {
+    const float* row = dense_.data() + t * dim_;
+    for (size_t j = 0; j < dim_; ++j) {
       if (row[j] != 0.0f) {
-        m.col_idx_.push_back(uint32_t(j));
-        m.values_.push_back(row[j]);
+        col_idx_.push_back(uint32_t(j));
+        values_.push_back(row[j]);
       }
     }
-    m.row_ptr_[t + 1] = m.col_idx_.size();
+    row_ptr_[t + 1] = col_idx_.size();
+    if (row_ptr_[t + 1] == row_ptr_[t]) untagged_.push_back(uint32_t(t));
   }
-  return m;
 }
 
 double TitleMatrix::density() const {

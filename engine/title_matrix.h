@@ -17,6 +17,10 @@ class TitleMatrix {
   /// titles or no tags.
   static TitleMatrix build(const Catalog& catalog);
 
+  /// Title vectors given directly (row-major n x dim), e.g. learned embeddings; no IDF, no
+  /// normalisation. The CSR form keeps the non-zeros.
+  static TitleMatrix from_rows(size_t n, size_t dim, std::vector<float> rows);
+
   size_t num_titles() const { return num_titles_; }
   size_t dim() const { return dim_; }
 
@@ -29,7 +33,7 @@ class TitleMatrix {
   const std::vector<uint32_t>& col_idx() const { return col_idx_; }
   const std::vector<float>& values() const { return values_; }
 
-  /// idf[tag] = ln((1 + N) / (1 + df)) + 1, N titles, df titles carrying the tag.
+  /// idf[tag] = ln((1 + N) / (1 + df)) + 1, N titles, df titles carrying the tag (empty for from_rows).
   const std::vector<float>& idf() const { return idf_; }
   /// Fraction of non-zero entries (nnz / (titles * dim)).
   double density() const;
@@ -37,6 +41,8 @@ class TitleMatrix {
   const std::vector<uint32_t>& untagged_titles() const { return untagged_; }
 
  private:
+  void build_csr();
+
   size_t num_titles_ = 0;
   size_t dim_ = 0;
   std::vector<float> dense_;

@@ -3,7 +3,10 @@
 #include "engine/error.h"
 #include "engine/explain.h"
 #include "host/atomic_file.h"
+#include "host/events_io.h"
 #include "host/profile_io.h"
+
+#include <nlohmann/json.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -82,7 +85,23 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
   const size_t n_titles = ws.catalog.num_titles();
   MARQUEE_CHECK_ARG(o.k <= n_titles, "--top {} is larger than the catalogue ({} titles)", o.k, n_titles);
 
-  ScorerChoice choice = choose_scorer(o.backend, ws.titles, o.scorer);
+  // Behaviour and hybrid models learn from every user's history first (ALS), then score as any
+  // inner product does.
+  RecommenderModel model;
+  TitleMatrix model_matrix;
+  if (o.model != ModelKind::Tags) {
+    const auto t_fit = Clock::now();
+    const UserProfiles all = ws.profiles->read(0, ws.profiles->users());
+    MARQUEE_CHECK_INPUT(!all.seen.empty(), "--model {}: nobody watched anything, there is no behaviour to learn from",
+                        model_kind_name(o.model));
+    model = fit_recommender(ws.titles, all, o.als, o.weights);
+    model_matrix = model_titles(o.model, ws.titles, model);
+    spdlog::info("{} model: {} factors, {} ALS iterations in {:.1f} s (weights: behaviour {}, tags {}, popularity {})",
+                 model_kind_name(o.model), o.als.factors, o.als.iterations, seconds_since(t_fit),
+                 o.weights.behaviour, o.weights.tags, o.weights.popularity);
+  }
+  const TitleMatrix& scoring_titles = o.model == ModelKind::Tags ? ws.titles : model_matrix;
+  ScorerChoice choice = choose_scorer(o.backend, scoring_titles, o.scorer);
   ScoreJobSummary s;
   s.backend = choice.scorer->describe();
   spdlog::info("scoring with {} [{}]", s.backend, choice.reason);
@@ -103,7 +122,12 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
     const size_t count = std::min(batch, n_users - first);
     const UserProfiles p = ws.profiles->read(first, count);
     const Exclusions ex = Exclusions::from_profiles(p, o.exclude);
-    choice.scorer->search(UserBatchView{count, p.dim, p.vectors.data(), &ex}, o.k, result);
+    if (o.model == ModelKind::Tags) {
+      choice.scorer->search(UserBatchView{count, p.dim, p.vectors.data(), &ex}, o.k, result);
+    } else {
+      const std::vector<float> vectors = model_users(o.model, p, first, model);
+      choice.scorer->search(UserBatchView{count, scoring_titles.dim(), vectors.data(), &ex}, o.k, result);
+    }
     for (size_t u = 0; u < count; ++u) {
       if (!p.summaries[u].usable) {
         result.counts[u] = 0;  // nothing to rank by: listed, never silently dropped
@@ -137,6 +161,41 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
                s.scored, s.unscored, o.out_path, s.rows, o.out_path, s.seconds);
   spdlog::info("{}", rejects.summary());
   return s;
+}
+
+EvalReport run_eval_recs_job(const EvalRecsOptions& o, std::FILE* table_to) {
+  const auto t0 = Clock::now();
+  RejectLog rejects(o.common.rejects_path, o.common.strict);
+  Workspace ws = open_catalog(o.catalog_dir, rejects);
+  LoadedEvents loaded = load_events(o.events_path, ws.catalog, rejects);
+  rejects.finish();
+  const EvalReport r =
+      evaluate_recommenders(ws.catalog, ws.titles, loaded.events, loaded.user_ids.size(), o.eval);
+  if (table_to) {
+    fmt::print(table_to, "held-out next watches: last {} title(s) of {} of {} users; {} titles\n", o.eval.holdout,
+               r.evaluated_users, r.users, r.titles);
+    fmt::print(table_to, "hybrid weights: behaviour {}, tags {}, popularity {}{}\n", r.weights.behaviour,
+               r.weights.tags, r.weights.popularity, o.eval.tune ? " (tuned on a validation split)" : "");
+    fmt::print(table_to, "{:<12} {:>8} {:>8} {:>10} {:>12}\n", "model", "HR@10", "NDCG@10", "recall@50", "coverage@10");
+    for (const auto& m : r.models)
+      fmt::print(table_to, "{:<12} {:>8.4f} {:>8.4f} {:>10.4f} {:>12.4f}\n", m.model, m.hr10, m.ndcg10, m.recall50,
+                 m.coverage10);
+  }
+  if (!o.out_path.empty()) {
+    nlohmann::json j{{"users", r.users},
+                     {"evaluated_users", r.evaluated_users},
+                     {"titles", r.titles},
+                     {"holdout", o.eval.holdout},
+                     {"weights", {{"behaviour", r.weights.behaviour}, {"tags", r.weights.tags}, {"popularity", r.weights.popularity}}},
+                     {"als", {{"factors", o.eval.als.factors}, {"iterations", o.eval.als.iterations},
+                              {"regularization", o.eval.als.regularization}, {"alpha", o.eval.als.alpha}}}};
+    for (const auto& m : r.models)
+      j["models"].push_back({{"model", m.model}, {"hr10", m.hr10}, {"ndcg10", m.ndcg10}, {"recall50", m.recall50},
+                             {"coverage10", m.coverage10}, {"users", m.users}});
+    write_file_atomically(o.out_path, j.dump(2) + "\n");
+  }
+  spdlog::info("eval-recs: {:.1f} s; {}", seconds_since(t0), rejects.summary());
+  return r;
 }
 
 }  // namespace marquee

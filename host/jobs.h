@@ -2,6 +2,8 @@
 #pragma once
 
 #include "engine/backend.h"
+#include "engine/evaluation.h"
+#include "engine/recommender.h"
 #include "engine/scorer.h"
 #include "host/results_io.h"
 #include "host/workspace.h"
@@ -40,6 +42,9 @@ struct ScoreJobOptions {
   size_t batch = 16384;             // users per batch
   size_t max_result_bytes = 1u << 30;  // caps batch so that batch * k results fit
   size_t show = 0;                  // print this many users' recommendations with explanations
+  ModelKind model = ModelKind::Tags;
+  AlsOptions als;                   // behaviour and hybrid models
+  HybridWeights weights;            // hybrid model
   double progress_seconds = 2.0;    // progress line interval
   CommonOptions common;
 };
@@ -53,6 +58,16 @@ struct ScoreJobSummary {
 /// The nightly job: top-K per user, excluding seen titles, streamed batch by batch. Users with no
 /// usable signal are listed in "<out>.unscored.csv".
 ScoreJobSummary run_score_job(const ScoreJobOptions& options, std::FILE* show_to = stdout);
+
+struct EvalRecsOptions {
+  std::string catalog_dir, events_path, out_path;  // out_path: JSON report (optional)
+  EvalOptions eval;
+  CommonOptions common;
+};
+
+/// `marquee eval-recs`: held-out next-watch evaluation of popularity, tags, co-watch, behaviour and
+/// hybrid; prints the table and writes the JSON report.
+EvalReport run_eval_recs_job(const EvalRecsOptions& options, std::FILE* table_to = stdout);
 
 /// Limits shared by the CLI and the server.
 constexpr size_t kMaxBatchUsers = 1'000'000;

@@ -112,6 +112,32 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   score_cmd->add_option("--device", score.scorer.cuda.device, "CUDA device index")->capture_default_str();
   score_cmd->add_option("--show", score.show, "print this many users' recommendations with explanations");
+  std::string model_kind = "tags";
+  score_cmd->add_option("--model", model_kind, "tags|behaviour|hybrid (docs/quality.md)")->capture_default_str();
+  score_cmd->add_option("--factors", score.als.factors, "ALS factors (behaviour, hybrid)")->capture_default_str();
+  score_cmd->add_option("--iterations", score.als.iterations, "ALS iterations")->capture_default_str();
+  score_cmd->add_option("--regularization", score.als.regularization, "ALS regularization")->capture_default_str();
+  score_cmd->add_option("--alpha", score.als.alpha, "ALS confidence scaling")->capture_default_str();
+  score_cmd->add_option("--hybrid-tags", score.weights.tags, "hybrid: weight of the tag cosine")->capture_default_str();
+  score_cmd->add_option("--hybrid-popularity", score.weights.popularity, "hybrid: weight of popularity")
+      ->capture_default_str();
+
+  // eval-recs
+  EvalRecsOptions eval;
+  bool eval_no_tune = false;
+  auto* eval_cmd = app.add_subcommand("eval-recs", "held-out next-watch evaluation of the recommenders");
+  eval_cmd->add_option("--catalog", eval.catalog_dir, "catalogue directory")->required()->check(CLI::ExistingDirectory);
+  eval_cmd->add_option("--events", eval.events_path, "playback events")->required()->check(CLI::ExistingFile);
+  eval_cmd->add_option("--holdout", eval.eval.holdout, "titles held out per user (the last ones started)")
+      ->capture_default_str();
+  eval_cmd->add_option("--factors", eval.eval.als.factors, "ALS factors")->capture_default_str();
+  eval_cmd->add_option("--iterations", eval.eval.als.iterations, "ALS iterations")->capture_default_str();
+  eval_cmd->add_option("--regularization", eval.eval.als.regularization, "ALS regularization")->capture_default_str();
+  eval_cmd->add_option("--alpha", eval.eval.als.alpha, "ALS confidence scaling")->capture_default_str();
+  eval_cmd->add_flag("--no-tune", eval_no_tune, "use default hybrid weights instead of tuning them on a validation split");
+  eval_cmd->add_option("--out", eval.out_path, "JSON report");
+  eval_cmd->add_option("--rejects", eval.common.rejects_path, "rejects file");
+  eval_cmd->add_flag("--strict", eval.common.strict, "fail on the first bad input row");
 
   // similar
   std::string sim_catalog, sim_title, sim_out;
@@ -174,7 +200,11 @@ int main(int argc, char** argv) {
                                              : CpuScoringPath::Auto;
       MARQUEE_CHECK_ARG(cpu_path == "auto" || cpu_path == "sparse" || cpu_path == "dense",
                         "unknown --cpu-path '{}': expected auto, sparse or dense", cpu_path);
+      score.model = parse_model_kind(model_kind);
       run_score_job(score);
+    } else if (*eval_cmd) {
+      eval.eval.tune = !eval_no_tune;
+      run_eval_recs_job(eval);
     } else if (*sim_cmd) {
       RejectLog rejects("", false);
       Workspace ws = open_catalog(sim_catalog, rejects);

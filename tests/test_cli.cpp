@@ -233,8 +233,34 @@ TEST_F(CliTest, SimilarAndExplain) {
   EXPECT_NE(r.out.find("unknown user_id 'ghost'"), std::string::npos) << r.out;
 }
 
+TEST_F(CliTest, BehaviourAndHybridModelsScoreEveryUserAndEvalRecsWritesItsReport) {
+  for (const char* model : {"behaviour", "hybrid"}) {
+    const auto r = run_marquee("score --catalog " + catalog() + " --profiles " + dir() + "/profiles.bin -k 5 --model " +
+                               model + " --out " + dir() + "/m_" + model + ".csv");
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_EQ(lines(read_text(dir() + "/m_" + model + ".csv")).size(), 1u + 300 * 5) << model;
+  }
+  ASSERT_EQ(run_marquee("score --catalog " + catalog() + " --profiles " + dir() + "/profiles.bin -k 5 --out " + dir() +
+                        "/m_tags.csv")
+                .exit_code,
+            0);
+  EXPECT_NE(read_text(dir() + "/m_hybrid.csv"), read_text(dir() + "/m_tags.csv"));
+  auto r = run_marquee("score --catalog " + catalog() + " --profiles " + dir() + "/profiles.bin -k 5 --model magic --out " +
+                       dir() + "/m.csv");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("unknown model 'magic'"), std::string::npos) << r.out;
+
+  r = run_marquee("eval-recs --catalog " + catalog() + " --events " + dir() + "/data/events.csv --out " + dir() +
+                  "/eval.json");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("hybrid"), std::string::npos) << r.out;
+  const std::string report = read_text(dir() + "/eval.json");
+  for (const char* m : {"popularity", "tags", "cowatch", "behaviour", "hybrid", "ndcg10", "weights"})
+    EXPECT_NE(report.find(m), std::string::npos) << m;
+}
+
 TEST_F(CliTest, EverySubcommandHasHelp) {
-  for (const char* sub : {"gen", "profile", "score", "similar", "explain", "devices"}) {
+  for (const char* sub : {"gen", "profile", "score", "similar", "explain", "devices", "eval-recs"}) {
     const auto r = run_marquee(std::string(sub) + " --help");
     EXPECT_EQ(r.exit_code, 0) << sub;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << sub << ": " << r.out;

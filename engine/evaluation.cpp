@@ -1,0 +1,236 @@
+#include "engine/evaluation.h"
+
+#include "engine/error.h"
+#include "engine/profiles.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <numeric>
+#include <unordered_set>
+
+namespace marquee {
+
+HoldoutSplit split_last_titles(const std::vector<Event>& events, size_t users, size_t holdout, size_t min_train) {
+  MARQUEE_CHECK_ARG(holdout >= 1, "holdout must be at least 1; got {}", holdout);
+  // First event time of every (user, title).
+  std::vector<std::map<uint32_t, int64_t>> first(users);
+  for (const Event& e : events) {
+    MARQUEE_CHECK_ARG(e.user < users, "event for user {} of {}", e.user, users);
+    auto [it, inserted] = first[e.user].emplace(e.title, e.ts);
+    if (!inserted) it->second = std::min(it->second, e.ts);
+  }
+  HoldoutSplit split;
+  split.heldout.resize(users);
+  for (size_t u = 0; u < users; ++u) {
+    if (first[u].size() < holdout + min_train) continue;
+    std::vector<std::pair<int64_t, uint32_t>> order;
+    for (const auto& [title, ts] : first[u]) order.emplace_back(ts, title);
+    std::sort(order.begin(), order.end());
+    for (size_t i = order.size() - holdout; i < order.size(); ++i) split.heldout[u].push_back(order[i].second);
+    std::sort(split.heldout[u].begin(), split.heldout[u].end());
+    ++split.evaluated_users;
+  }
+  split.train.reserve(events.size());
+  for (const Event& e : events) {
+    const auto& h = split.heldout[e.user];
+    if (!std::binary_search(h.begin(), h.end(), e.title)) split.train.push_back(e);
+  }
+  return split;
+}
+
+namespace {
+
+struct Accumulator {
+  double hits10 = 0, ndcg10 = 0, recall50 = 0;
+  size_t users = 0;
+  std::vector<uint8_t> covered;
+
+  void add(const uint32_t* ranked, size_t count, const std::vector<uint32_t>& heldout) {
+    bool hit = false;
+    double dcg = 0, idcg = 0;
+    size_t found50 = 0;
+    for (size_t r = 0; r < count; ++r) {
+      const bool rel = std::binary_search(heldout.begin(), heldout.end(), ranked[r]);
+      if (r < 10) {
+        covered[ranked[r]] = 1;
+        if (rel) {
+          hit = true;
+          dcg += 1.0 / std::log2(double(r) + 2);
+        }
+      }
+      if (r < 50 && rel) ++found50;
+    }
+    for (size_t r = 0; r < std::min<size_t>(10, heldout.size()); ++r) idcg += 1.0 / std::log2(double(r) + 2);
+    hits10 += hit;
+    ndcg10 += idcg > 0 ? dcg / idcg : 0;
+    recall50 += double(found50) / double(heldout.size());
+    ++users;
+  }
+  RankingMetrics result(const std::string& name) const {
+    RankingMetrics m;
+    m.model = name;
+    m.users = users;
+    if (users == 0) return m;
+    m.hr10 = hits10 / users;
+    m.ndcg10 = ndcg10 / users;
+    m.recall50 = recall50 / users;
+    m.coverage10 = double(std::accumulate(covered.begin(), covered.end(), size_t(0))) / double(covered.size());
+    return m;
+  }
+};
+
+std::vector<size_t> evaluated(const std::vector<std::vector<uint32_t>>& heldout, size_t limit = SIZE_MAX) {
+  std::vector<size_t> users;
+  for (size_t u = 0; u < heldout.size() && users.size() < limit; ++u)
+    if (!heldout[u].empty()) users.push_back(u);
+  return users;
+}
+
+}  // namespace
+
+RankingMetrics evaluate_ranking(const std::string& name, Scorer& scorer, const std::vector<float>& user_vectors,
+                                const Exclusions& train_seen, const std::vector<std::vector<uint32_t>>& heldout) {
+  const size_t dim = scorer.dim();
+  const std::vector<size_t> users = evaluated(heldout);
+  Accumulator acc;
+  acc.covered.assign(scorer.num_titles(), 0);
+  const size_t k = std::min<size_t>(50, scorer.num_titles());
+  constexpr size_t kBatch = 4096;
+  for (size_t b = 0; b < users.size(); b += kBatch) {
+    const size_t n = std::min(kBatch, users.size() - b);
+    std::vector<float> vec(n * dim);
+    Exclusions ex;
+    for (size_t i = 0; i < n; ++i) {
+      const size_t u = users[b + i];
+      std::copy(user_vectors.begin() + u * dim, user_vectors.begin() + (u + 1) * dim, vec.begin() + i * dim);
+      ex.titles.insert(ex.titles.end(), train_seen.titles.begin() + train_seen.offsets[u],
+                       train_seen.titles.begin() + train_seen.offsets[u + 1]);
+      ex.offsets.push_back(ex.titles.size());
+    }
+    TopKResult r;
+    scorer.search(UserBatchView{n, dim, vec.data(), &ex}, k, r);
+    for (size_t i = 0; i < n; ++i) acc.add(r.titles.data() + i * k, r.counts[i], heldout[users[b + i]]);
+  }
+  return acc.result(name);
+}
+
+HybridWeights tune_hybrid_weights(const TitleMatrix& tags, const UserProfiles& profiles, const RecommenderModel& model,
+                                  const Exclusions& seen, const std::vector<std::vector<uint32_t>>& heldout,
+                                  size_t max_users) {
+  const std::vector<size_t> users = evaluated(heldout, max_users);
+  HybridWeights best = model.weights;
+  if (users.empty()) return best;
+  const size_t n = users.size(), t = tags.num_titles(), f = model.als.factors, d = tags.dim();
+  // The three components for the tuning users, computed once: behaviour and tag score matrices.
+  std::vector<float> xu(n * f), tu(n * d), sb(n * t), st(n * t);
+  for (size_t i = 0; i < n; ++i) {
+    std::copy(model.als.user(users[i]), model.als.user(users[i]) + f, xu.begin() + i * f);
+    std::copy(profiles.vector(users[i]), profiles.vector(users[i]) + d, tu.begin() + i * d);
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(n), int(t), int(f), 1.0f, xu.data(), int(f),
+              model.als.title_factors.data(), int(f), 0.0f, sb.data(), int(t));
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(n), int(t), int(d), 1.0f, tu.data(), int(d),
+              tags.dense().data(), int(d), 0.0f, st.data(), int(t));
+  double best_hr = -1, best_ndcg = -1;
+  std::vector<float> row(t);
+  std::vector<ScoredTitle> top;
+  // Log-spaced grid wide enough for either component to dominate the behaviour term.
+  const float grid[] = {0.0f, 0.03f, 0.1f, 0.3f, 1.0f, 3.0f, 10.0f};
+  for (float wt : grid) {
+    for (float wp : grid) {
+      Accumulator acc;
+      acc.covered.assign(t, 0);
+      for (size_t i = 0; i < n; ++i) {
+        for (size_t j = 0; j < t; ++j) row[j] = sb[i * t + j] + wt * st[i * t + j] + wp * model.popularity[j];
+        for (uint64_t p = seen.offsets[users[i]]; p < seen.offsets[users[i] + 1]; ++p) row[seen.titles[p]] = -INFINITY;
+        TopKSelector sel(std::min<size_t>(10, t));
+        sel.push_row(0, row.data(), t);
+        sel.take_sorted(top);
+        std::vector<uint32_t> ranked;
+        for (const auto& s : top) ranked.push_back(s.title);
+        acc.add(ranked.data(), ranked.size(), heldout[users[i]]);
+      }
+      const RankingMetrics m = acc.result("");
+      if (m.hr10 > best_hr + 1e-12 || (std::fabs(m.hr10 - best_hr) <= 1e-12 && m.ndcg10 > best_ndcg)) {
+        best_hr = m.hr10;
+        best_ndcg = m.ndcg10;
+        best = HybridWeights{1.0f, wt, wp};
+      }
+    }
+  }
+  return best;
+}
+
+namespace {
+
+// Item-item cosine on the binary "watched and liked" matrix: titles x titles, zero diagonal.
+std::vector<float> cowatch_matrix(const UserProfiles& p, size_t titles) {
+  std::vector<float> co(titles * titles, 0.0f);
+  std::vector<float> n(titles, 0.0f);
+  std::vector<uint32_t> liked;
+  for (size_t u = 0; u < p.size(); ++u) {
+    liked.clear();
+    for (const SeenTitle* s = p.seen_begin(u); s != p.seen_end(u); ++s)
+      if (s->weight > 0) liked.push_back(s->title);
+    for (uint32_t a : liked) {
+      n[a] += 1;
+      for (uint32_t b : liked)
+        if (a != b) co[size_t(a) * titles + b] += 1;
+    }
+  }
+  for (size_t a = 0; a < titles; ++a)
+    for (size_t b = 0; b < titles; ++b)
+      if (co[a * titles + b] > 0) co[a * titles + b] /= std::sqrt(n[a] * n[b]);
+  return co;
+}
+
+}  // namespace
+
+EvalReport evaluate_recommenders(const Catalog& catalog, const TitleMatrix& tags, const std::vector<Event>& events,
+                                 size_t users, const EvalOptions& o) {
+  EvalReport report;
+  report.users = users;
+  report.titles = tags.num_titles();
+  const HoldoutSplit split = split_last_titles(events, users, o.holdout);
+  report.evaluated_users = split.evaluated_users;
+  MARQUEE_CHECK_INPUT(split.evaluated_users > 0,
+                      "no user has at least {} titles: nothing to hold out (use a smaller --holdout)", o.holdout + 2);
+  const std::vector<std::string> no_ids(users);
+  const UserProfiles train = build_profiles(catalog, tags, split.train, no_ids, o.engagement);
+  const Exclusions seen = Exclusions::from_profiles(train, ExcludePolicy::Watched);
+  const size_t t = tags.num_titles();
+
+  HybridWeights weights;
+  if (o.tune) {
+    // Validation: the last training title of each user, never the test titles.
+    const HoldoutSplit val = split_last_titles(split.train, users, 1);
+    const UserProfiles vp = build_profiles(catalog, tags, val.train, no_ids, o.engagement);
+    const RecommenderModel vm = fit_recommender(tags, vp, o.als, weights);
+    weights = tune_hybrid_weights(tags, vp, vm, Exclusions::from_profiles(vp, ExcludePolicy::Watched), val.heldout,
+                                  o.tune_users);
+  }
+  report.weights = weights;
+  const RecommenderModel model = fit_recommender(tags, train, o.als, weights);
+
+  auto run = [&](const std::string& name, const TitleMatrix& titles, const std::vector<float>& user_vectors) {
+    auto scorer = make_cpu_scorer(titles);
+    report.models.push_back(evaluate_ranking(name, *scorer, user_vectors, seen, split.heldout));
+  };
+  run("popularity", TitleMatrix::from_rows(t, 1, model.popularity), std::vector<float>(users, 1.0f));
+  run("tags", tags, train.vectors);
+  if (t <= o.max_cowatch_titles) {
+    std::vector<float> liked(users * t, 0.0f);
+    for (size_t u = 0; u < users; ++u)
+      for (const SeenTitle* s = train.seen_begin(u); s != train.seen_end(u); ++s)
+        if (s->weight > 0) liked[u * t + s->title] = 1.0f;
+    run("cowatch", TitleMatrix::from_rows(t, t, cowatch_matrix(train, t)), liked);
+  }
+  run("behaviour", model_titles(ModelKind::Behaviour, tags, model), model_users(ModelKind::Behaviour, train, 0, model));
+  run("hybrid", model_titles(ModelKind::Hybrid, tags, model), model_users(ModelKind::Hybrid, train, 0, model));
+  return report;
+}
+
+}  // namespace marquee

@@ -1,0 +1,66 @@
+// Offline evaluation of recommenders on held-out next watches (`marquee eval-recs`): each user's
+// last N titles by the time they started them are held out, every model is trained on the rest,
+// and each model's top-K (excluding the training history) is checked against the held-out titles.
+#pragma once
+
+#include "engine/als.h"
+#include "engine/catalog.h"
+#include "engine/events.h"
+#include "engine/recommender.h"
+#include "engine/scorer.h"
+#include "engine/title_matrix.h"
+
+#include <string>
+#include <vector>
+
+namespace marquee {
+
+struct HoldoutSplit {
+  std::vector<Event> train;
+  std::vector<std::vector<uint32_t>> heldout;  // per user; empty = user not evaluated
+  size_t evaluated_users = 0;
+};
+
+/// Holds out the last `holdout` distinct titles each user started (by first event time; ties by
+/// title index) for users with at least holdout + min_train titles; their events leave `train`.
+HoldoutSplit split_last_titles(const std::vector<Event>& events, size_t users, size_t holdout, size_t min_train = 2);
+
+struct RankingMetrics {
+  std::string model;
+  double hr10 = 0;        // share of users with a held-out title in their top 10
+  double ndcg10 = 0;      // binary-relevance NDCG@10
+  double recall50 = 0;    // share of each user's held-out titles in their top 50, averaged
+  double coverage10 = 0;  // distinct titles in anyone's top 10 / catalogue size
+  size_t users = 0;
+};
+
+/// Ranks every evaluated user (heldout[u] non-empty) with `scorer` over `user_vectors` (users x
+/// scorer.dim()), excluding `train_seen`, and scores the ranking against `heldout`.
+RankingMetrics evaluate_ranking(const std::string& name, Scorer& scorer, const std::vector<float>& user_vectors,
+                                const Exclusions& train_seen, const std::vector<std::vector<uint32_t>>& heldout);
+
+struct EvalOptions {
+  size_t holdout = 1;
+  AlsOptions als;
+  bool tune = true;                 // tune the hybrid weights on a validation split of the training data
+  size_t tune_users = 2000;         // validation users used for tuning
+  size_t max_cowatch_titles = 10000;  // item-item co-watch needs a titles x titles matrix
+  EngagementOptions engagement;
+};
+
+struct EvalReport {
+  std::vector<RankingMetrics> models;  // popularity, tags, cowatch, behaviour, hybrid
+  HybridWeights weights;               // the hybrid weights used
+  size_t users = 0, evaluated_users = 0, titles = 0;
+};
+
+EvalReport evaluate_recommenders(const Catalog& catalog, const TitleMatrix& tags, const std::vector<Event>& events,
+                                 size_t users, const EvalOptions& options);
+
+/// Picks hybrid weights (behaviour fixed at 1) maximising HR@10 (then NDCG@10) for the users with a
+/// held-out title, over a small grid. `model` was trained without the held-out titles.
+HybridWeights tune_hybrid_weights(const TitleMatrix& tags, const UserProfiles& profiles, const RecommenderModel& model,
+                                  const Exclusions& seen, const std::vector<std::vector<uint32_t>>& heldout,
+                                  size_t max_users);
+
+}  // namespace marquee

@@ -1,0 +1,186 @@
+// Behaviour embeddings (ALS), hybrid vectors, cold start, and the held-out evaluation.
+#include "engine/als.h"
+#include "engine/error.h"
+#include "engine/evaluation.h"
+#include "engine/recommender.h"
+#include "host/events_io.h"
+#include "host/generator.h"
+#include "host/workspace.h"
+#include "test_util.h"
+
+#include <cmath>
+#include <map>
+#include <random>
+
+using namespace marquee;
+using namespace marquee::test;
+
+namespace {
+
+// Two taste groups: users 0..9 like titles 0..4, users 10..19 like titles 5..9.
+std::vector<Interaction> two_groups() {
+  std::vector<Interaction> in;
+  for (uint32_t u = 0; u < 20; ++u)
+    for (uint32_t t = 0; t < 5; ++t)
+      if ((u + t) % 5 != 0) in.push_back({u, u < 10 ? t : t + 5, 0.8f});
+  return in;
+}
+
+double dot(const float* a, const float* b, size_t n) {
+  double s = 0;
+  for (size_t i = 0; i < n; ++i) s += double(a[i]) * b[i];
+  return s;
+}
+
+}  // namespace
+
+TEST(Als, LearnsTasteGroupsAndIsDeterministic) {
+  AlsOptions o;
+  o.factors = 4;
+  o.regularization = 0.1f;
+  const AlsModel m = train_als(20, 12, two_groups(), o);
+  // User 0 never saw title 0 ((0 + 0) % 5 == 0): it must rank above every title of the other group.
+  for (uint32_t other = 5; other < 10; ++other)
+    EXPECT_GT(dot(m.user(0), m.title(0), 4), dot(m.user(0), m.title(other), 4)) << other;
+  EXPECT_EQ(m.title_seen[10], 0);
+  for (size_t j = 0; j < 4; ++j) EXPECT_EQ(m.title(10)[j], 0.0f);  // nobody watched it
+  const AlsModel again = train_als(20, 12, two_groups(), o);
+  EXPECT_EQ(m.user_factors, again.user_factors);
+  EXPECT_EQ(m.title_factors, again.title_factors);
+}
+
+TEST(Als, MoreFactorsThanDataAndEmptyRowsGiveNoNaN) {
+  AlsOptions o;
+  o.factors = 64;
+  const std::vector<Interaction> in = {{0, 0, 1.0f}, {1, 1, -0.5f}};  // user 2 and title 2 have nothing
+  const AlsModel m = train_als(3, 3, in, o);
+  for (float v : m.user_factors) EXPECT_TRUE(std::isfinite(v));
+  for (float v : m.title_factors) EXPECT_TRUE(std::isfinite(v));
+  const AlsModel none = train_als(2, 2, {}, o);  // nobody watched anything
+  for (float v : none.user_factors) EXPECT_EQ(v, 0.0f);
+}
+
+TEST(Als, BadOptionsAreArgumentErrors) {
+  AlsOptions o;
+  o.factors = 0;
+  EXPECT_THROW(train_als(2, 2, {}, o), ArgumentError);
+  o = AlsOptions{};
+  o.regularization = 0;
+  EXPECT_THROW(train_als(2, 2, {}, o), ArgumentError);
+  EXPECT_THROW(train_als(2, 2, {{5, 0, 1.0f}}, AlsOptions{}), ArgumentError);
+}
+
+TEST(Recommender, HybridIsTheWeightedSumOfItsParts) {
+  Catalog c;
+  for (int j = 0; j < 6; ++j) c.add_tag({"g" + std::to_string(j), "genre"});
+  for (int t = 0; t < 12; ++t) {
+    c.add_title({"t" + std::to_string(t), "", 100, 0});
+    c.add_assignment({uint32_t(t), uint32_t(t % 6), 1.0f});
+    c.add_assignment({uint32_t(t), uint32_t((t + 1) % 6), 0.5f});
+  }
+  const TitleMatrix tags = TitleMatrix::build(c);
+  // Profiles with the two_groups interactions (titles 10, 11 unwatched: cold start).
+  UserProfiles p;
+  p.dim = tags.dim();
+  p.user_ids.resize(20);
+  p.vectors.assign(20 * tags.dim(), 0.0f);
+  p.seen_offsets.push_back(0);
+  p.summaries.resize(20);
+  std::vector<Interaction> in = two_groups();
+  for (uint32_t u = 0; u < 20; ++u) {
+    for (const auto& i : in)
+      if (i.user == u) {
+        p.seen.push_back({i.title, i.weight, 1});
+        for (size_t d = 0; d < tags.dim(); ++d) p.vectors[u * tags.dim() + d] += i.weight * tags.row(i.title)[d];
+      }
+    l2_normalise(p.vectors.data() + u * tags.dim(), tags.dim());
+    p.summaries[u].usable = 1;
+    p.seen_offsets.push_back(p.seen.size());
+  }
+  AlsOptions o;
+  o.factors = 4;
+  o.regularization = 0.5f;
+  const HybridWeights w{1.0f, 0.3f, 0.2f};
+  const RecommenderModel m = fit_recommender(tags, p, o, w);
+  // Cold-start titles get factors from their tags, not zeros.
+  double norm = 0;
+  for (size_t j = 0; j < 4; ++j) norm += std::fabs(m.als.title(10)[j]);
+  EXPECT_GT(norm, 0);
+  EXPECT_EQ(m.popularity[10], 0.0f);
+  const TitleMatrix h = model_titles(ModelKind::Hybrid, tags, m);
+  const std::vector<float> users = model_users(ModelKind::Hybrid, p, 0, m);
+  for (uint32_t u : {0u, 13u})
+    for (uint32_t t : {0u, 7u, 11u}) {
+      const double want = w.behaviour * dot(m.als.user(u), m.als.title(t), 4) +
+                          w.tags * dot(p.vector(u), tags.row(t), tags.dim()) + w.popularity * m.popularity[t];
+      EXPECT_NEAR(dot(users.data() + u * h.dim(), h.row(t), h.dim()), want, 1e-5) << u << "," << t;
+    }
+  EXPECT_THROW(parse_model_kind("magic"), ArgumentError);
+}
+
+TEST(Evaluation, SplitHoldsOutTheLastStartedTitles) {
+  auto ev = [](uint32_t user, uint32_t title, int64_t ts) {
+    Event e;
+    e.user = user;
+    e.title = title;
+    e.ts = ts;
+    return e;
+  };
+  // User 0: titles 5 (t=1), 3 (t=2, and again at 9), 8 (t=3), 1 (t=4). User 1: only two titles.
+  const std::vector<Event> events = {ev(0, 5, 1), ev(0, 3, 2), ev(0, 8, 3), ev(0, 1, 4), ev(0, 3, 9),
+                                     ev(1, 2, 1), ev(1, 4, 2)};
+  const HoldoutSplit s = split_last_titles(events, 2, 2);
+  EXPECT_EQ(s.heldout[0], (std::vector<uint32_t>{1, 8}));
+  EXPECT_TRUE(s.heldout[1].empty());  // too few titles: kept whole for training
+  EXPECT_EQ(s.evaluated_users, 1u);
+  EXPECT_EQ(s.train.size(), 5u);  // 5, 3, 3 of user 0 and both of user 1
+  EXPECT_THROW(split_last_titles(events, 2, 0), ArgumentError);
+}
+
+TEST(Evaluation, MetricsOnAHandCheckedRanking) {
+  // One feature: titles score 3, 2, 1, 0 -> the ranking is 0, 1, 2, 3 for a positive user.
+  const TitleMatrix m = TitleMatrix::from_rows(4, 1, {3, 2, 1, 0.5f});
+  auto scorer = make_cpu_scorer(m);
+  const std::vector<float> users = {1.0f, 1.0f, 1.0f};
+  Exclusions seen;
+  seen.titles = {0};  // user 0 saw title 0
+  seen.offsets = {0, 1, 1, 1};
+  const std::vector<std::vector<uint32_t>> heldout = {{2}, {3}, {}};
+  const RankingMetrics r = evaluate_ranking("x", *scorer, users, seen, heldout);
+  EXPECT_EQ(r.users, 2u);
+  EXPECT_DOUBLE_EQ(r.hr10, 1.0);  // both held-out titles are in the (4-title) top 10
+  // User 0 ranks 1, 2, 3: hit at rank 2 -> 1/log2(3); user 1 ranks 0, 1, 2, 3: hit at rank 4 -> 1/log2(5).
+  EXPECT_NEAR(r.ndcg10, (1 / std::log2(3.0) + 1 / std::log2(5.0)) / 2, 1e-12);
+  EXPECT_DOUBLE_EQ(r.recall50, 1.0);
+  EXPECT_DOUBLE_EQ(r.coverage10, 1.0);
+}
+
+TEST(Evaluation, HybridBeatsPopularityAndTagsOnGeneratedData) {
+  TempDir dir;
+  GenOptions g;
+  g.users = 8000;
+  g.titles = 400;
+  g.tags = 120;
+  g.seed = 9;
+  g.mean_titles_per_user = 20;
+  g.out_dir = dir.path();
+  generate_dataset(g);
+  RejectLog rejects("", true);
+  const Workspace ws = open_catalog(dir / "catalog", rejects);
+  const LoadedEvents ev = load_events(dir / "events.csv", ws.catalog, rejects);
+  const EvalReport r = evaluate_recommenders(ws.catalog, ws.titles, ev.events, ev.user_ids.size(), EvalOptions{});
+  std::map<std::string, RankingMetrics> by;
+  for (const auto& m : r.models) by[m.model] = m;
+  ASSERT_EQ(by.size(), 5u);
+  const RankingMetrics& h = by["hybrid"];
+  for (const auto& [name, m] : by) {
+    RecordProperty(name + "_hr10", std::to_string(m.hr10));
+    if (name == "hybrid") continue;
+    EXPECT_GT(h.hr10, m.hr10) << name;
+    EXPECT_GT(h.ndcg10, m.ndcg10) << name;
+  }
+  EXPECT_GE(h.hr10, 1.05 * by["popularity"].hr10);
+  EXPECT_GE(h.ndcg10, 1.05 * by["popularity"].ndcg10);
+  EXPECT_GE(h.hr10, 2.0 * by["tags"].hr10);
+  for (const auto& [name, m] : by) EXPECT_TRUE(std::isfinite(m.hr10) && std::isfinite(m.ndcg10)) << name;
+}
