@@ -3,6 +3,7 @@
 // host/cuda_unavailable.cpp otherwise, so a CPU-only build links and reports "not compiled in".
 #pragma once
 
+#include "engine/profiles.h"
 #include "engine/scorer.h"
 
 #include <memory>
@@ -55,6 +56,15 @@ bool scoring_available();
 /// The CUDA scorer. Throws BackendError naming the reason when no device is usable or the
 /// capability is not built.
 std::unique_ptr<Scorer> make_scorer(const TitleMatrix& titles, const CudaScorerOptions& options = {});
+
+/// Whether this build can build profiles on the GPU.
+bool profiles_available();
+
+/// GPU twin of marquee::build_profiles (engine/profiles.h): same inputs, same outputs (weights and
+/// vectors within float tolerance). Throws BackendError without a usable device.
+UserProfiles build_profiles(const Catalog& catalog, const TitleMatrix& titles, std::vector<Event> events,
+                            std::vector<std::string> user_ids, const EngagementOptions& options,
+                            ProfileBuildStats* stats = nullptr);
 
 }  // namespace cuda
 

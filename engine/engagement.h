@@ -1,6 +1,7 @@
 // The engagement model: how a viewer's playback events for one title become one weight in [-1, 1].
 // Formula and rationale: docs/engagement.md. Kept in one place so that CPU and GPU profile builders
-// (and the docs) agree on a single definition.
+// (and the docs) agree on a single definition: the rules are host/device inline functions in
+// engine/engagement_rules.h; EngagementModel is the CPU's front end to them.
 #pragma once
 
 #include "engine/events.h"

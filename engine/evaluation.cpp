@@ -138,7 +138,7 @@ HybridWeights tune_hybrid_weights(const TitleMatrix& tags, const UserProfiles& p
   std::vector<float> row(t);
   std::vector<ScoredTitle> top;
   // Log-spaced grid wide enough for either component to dominate the behaviour term.
-  const float grid[] = {0.0f, 0.03f, 0.1f, 0.3f, 1.0f, 3.0f, 10.0f};
+  const float grid[] = {0.0f, 0.03f, 0.1f, 0.3f, 1.0f, 3.0f, 10.0f, 30.0f, 100.0f};
   for (float wt : grid) {
     for (float wp : grid) {
       Accumulator acc;

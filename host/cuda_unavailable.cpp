@@ -18,6 +18,13 @@ std::unique_ptr<Scorer> make_scorer(const TitleMatrix&, const CudaScorerOptions&
   MARQUEE_THROW_AS(BackendError, "--backend cuda: {}; use --backend cpu or auto", query_devices().error);
 }
 
+bool profiles_available() { return false; }
+
+UserProfiles build_profiles(const Catalog&, const TitleMatrix&, std::vector<Event>, std::vector<std::string>,
+                            const EngagementOptions&, ProfileBuildStats*) {
+  MARQUEE_THROW_AS(BackendError, "GPU profile building: {}; build profiles on the CPU", query_devices().error);
+}
+
 SelfTestResult self_test(int) { return SelfTestResult{false, false, query_devices().error}; }
 
 }  // namespace marquee::cuda

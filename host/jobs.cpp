@@ -38,7 +38,7 @@ ProfileJobSummary run_profile_job(const ProfileJobOptions& o) {
   ProfileJobSummary s;
   ProfileBuildStats stats;
   const UserProfiles p = build_profiles_from_file(ws.catalog, ws.titles, o.input.events_path, o.input.engagement,
-                                                  rejects, &s.event_rows, &stats);
+                                                  rejects, &s.event_rows, &stats, o.input.profile_backend);
   write_profiles(o.out_path, p, ws.catalog.num_titles(), ws.catalog.fingerprint());
   rejects.finish();
   s.users = p.size();

@@ -6,6 +6,7 @@
 #include "host/cuda/self_test.h"
 #include "host/generator.h"
 #include "host/jobs.h"
+#include "host/server/serve.h"
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -89,6 +90,8 @@ int main(int argc, char** argv) {
   auto* prof_cmd = app.add_subcommand("profile", "build user profiles (vectors + engagement) from events");
   prof_in.add(prof_cmd, false);
   prof_cmd->add_option("--out", prof.out_path, "profiles file to write")->required();
+  std::string prof_backend = "auto";
+  prof_cmd->add_option("--backend", prof_backend, "where profiles are built: auto|cpu|cuda")->capture_default_str();
 
   // score
   ScoreJobOptions score;
@@ -166,6 +169,29 @@ int main(int argc, char** argv) {
   auto* dev_cmd = app.add_subcommand("devices", "list CUDA devices this build can use");
   dev_cmd->add_flag("--self-test", self_test, "run the probe kernel on device 0");
 
+  // serve (docs/serving.md)
+  server::ServeOptions serve;
+  InputFlags serve_in;
+  std::string serve_backend = "auto";
+  auto* serve_cmd = app.add_subcommand("serve", "the front service: recommendations and similar titles over HTTP");
+  serve_in.add(serve_cmd, true);
+  serve_cmd->add_option("--port", serve.http.port, "TCP port (0 = any free port)")->required();
+  serve_cmd->add_option("--bind", serve.http.bind, "address to listen on")->capture_default_str();
+  serve_cmd->add_option("--backend", serve_backend, "auto|cpu|cuda")->capture_default_str();
+  serve_cmd->add_option("--threads", serve.engine.scorer.cpu.threads, "CPU scoring threads (0 = all cores)")->capture_default_str();
+  serve_cmd->add_option("--http-threads", serve.http.threads, "connection threads")->capture_default_str();
+  serve_cmd->add_option("--token", serve.http.token, "bearer token required for writes (/v1/events, reload)");
+  serve_cmd->add_option("--max-batch", serve.engine.max_batch, "searches per micro-batch")->capture_default_str();
+  serve_cmd->add_option("--max-wait-us", serve.engine.max_wait_us, "how long a batch waits for company (µs)")->capture_default_str();
+  serve_cmd->add_option("--queue-limit", serve.engine.queue_limit, "queued searches beyond which requests get 503")->capture_default_str();
+  serve_cmd->add_option("--deadline-ms", serve.engine.deadline_ms, "a search queued longer than this gets 503")->capture_default_str();
+  serve_cmd->add_option("--max-body-bytes", serve.http.max_body_bytes, "larger request bodies get 413")->capture_default_str();
+  serve_cmd->add_option("--max-k", serve.http.max_k, "largest k (0 = the catalogue size)")->capture_default_str();
+  serve_cmd->add_option("--max-events", serve.http.max_events, "events per POST /v1/events")->capture_default_str();
+  serve_cmd->add_option("--index", serve.engine.index_factory, "FAISS index_factory string (HNSW32, IVF4096,Flat, Flat); default: exact");
+  serve_cmd->add_option("--index-path", serve.engine.index_path, "load the index from here, or build and save it here");
+  serve_cmd->add_option("--index-params", serve.engine.index_params, "FAISS search parameters, e.g. nprobe=32 or efSearch=128");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -185,6 +211,7 @@ int main(int argc, char** argv) {
     } else if (*prof_cmd) {
       prof_in.finish(prof_cmd);
       prof.input = prof_in.input;
+      prof.input.profile_backend = parse_backend(prof_backend);
       prof.common = prof_in.common;
       run_profile_job(prof);
     } else if (*score_cmd) {
@@ -193,6 +220,7 @@ int main(int argc, char** argv) {
       score.common = score_in.common;
       score.exclude = parse_exclude_policy(exclude);
       score.backend = parse_backend(backend);
+      score.input.profile_backend = score.backend;
       score.scorer.cuda.precision = parse_gpu_precision(gpu_precision);
       score.scorer.cuda.memory_budget = gpu_memory_mib << 20;
       score.scorer.cpu.path = cpu_path == "sparse" ? CpuScoringPath::Sparse
@@ -257,6 +285,13 @@ int main(int argc, char** argv) {
           fmt::print("  because you watched {} (similarity {:.3f}, engagement {:.2f})\n", title_label(ws.catalog, b.title),
                      b.similarity, b.weight);
       }
+    } else if (*serve_cmd) {
+      serve_in.finish(serve_cmd);
+      serve.engine.input = serve_in.input;
+      serve.engine.rejects_path = serve_in.common.rejects_path;
+      serve.engine.strict = serve_in.common.strict;
+      serve.engine.backend = parse_backend(serve_backend);
+      return server::run_serve(serve);
     } else if (*dev_cmd) {
       const cuda::DeviceReport r = cuda::query_devices();
       fmt::print("CUDA backend compiled in: {}\n", r.compiled_in ? "yes" : "no");

@@ -65,12 +65,18 @@ Workspace open_catalog(const std::string& catalog_dir, RejectLog& rejects) {
 
 UserProfiles build_profiles_from_file(const Catalog& catalog, const TitleMatrix& titles, const std::string& events_path,
                                       const EngagementOptions& engagement, RejectLog& rejects, size_t* rows,
-                                      ProfileBuildStats* stats) {
+                                      ProfileBuildStats* stats, Backend backend) {
   LoadedEvents loaded = load_events(events_path, catalog, rejects);
   if (rows) *rows = loaded.rows;
   ProfileBuildStats local;
-  UserProfiles p = build_profiles(catalog, titles, std::move(loaded.events), std::move(loaded.user_ids), engagement,
-                                  &local);
+  // Chosen once, here: the GPU twin when asked for, or with auto when a device is present.
+  const bool gpu = backend == Backend::Cuda ||
+                   (backend == Backend::Auto && cuda::profiles_available() && cuda::query_devices().device_count > 0);
+  UserProfiles p = gpu ? cuda::build_profiles(catalog, titles, std::move(loaded.events), std::move(loaded.user_ids),
+                                              engagement, &local)
+                       : build_profiles(catalog, titles, std::move(loaded.events), std::move(loaded.user_ids),
+                                        engagement, &local);
+  spdlog::info("profiles built on the {}", gpu ? "GPU" : "CPU");
   reject_duplicates(events_path, local.duplicates, rejects);
   spdlog::info("profiles: {} users from {} events ({} with no usable signal)", p.size(), local.events_used,
                local.unusable_users);
@@ -83,8 +89,9 @@ Workspace open_workspace(const InputOptions& options, RejectLog& rejects) {
                     "give exactly one of --events FILE or --profiles FILE");
   Workspace ws = open_catalog(options.catalog_dir, rejects);
   if (!options.events_path.empty()) {
-    ws.profiles = std::make_unique<MemoryProfiles>(build_profiles_from_file(
-        ws.catalog, ws.titles, options.events_path, options.engagement, rejects, &ws.event_rows, &ws.build_stats));
+    ws.profiles = std::make_unique<MemoryProfiles>(build_profiles_from_file(ws.catalog, ws.titles, options.events_path,
+                                                                            options.engagement, rejects, &ws.event_rows,
+                                                                            &ws.build_stats, options.profile_backend));
   } else {
     auto file = std::make_unique<FileProfiles>(options.profiles_path);
     file->reader().check_catalog(ws.catalog.fingerprint(), ws.catalog.num_titles(), ws.titles.dim());

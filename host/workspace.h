@@ -2,6 +2,7 @@
 // from events in memory or read in batches from a profiles file.
 #pragma once
 
+#include "engine/backend.h"
 #include "engine/catalog.h"
 #include "engine/engagement.h"
 #include "engine/profiles.h"
@@ -26,6 +27,7 @@ class ProfileSource {
 
 struct InputOptions {
   std::string catalog_dir;
+  Backend profile_backend = Backend::Cpu;  // where profiles are built from events (auto|cpu|cuda)
   std::string events_path;    // exactly one of events_path / profiles_path
   std::string profiles_path;
   EngagementOptions engagement;
@@ -49,7 +51,7 @@ Workspace open_workspace(const InputOptions& options, RejectLog& rejects);
 /// Builds profiles from an events file: loads, reports rejects and duplicates, builds.
 UserProfiles build_profiles_from_file(const Catalog& catalog, const TitleMatrix& titles, const std::string& events_path,
                                       const EngagementOptions& engagement, RejectLog& rejects, size_t* rows,
-                                      ProfileBuildStats* stats);
+                                      ProfileBuildStats* stats, Backend backend = Backend::Cpu);
 
 /// Copies users [first, first + count) of in-memory profiles.
 UserProfiles slice_profiles(const UserProfiles& all, size_t first, size_t count);

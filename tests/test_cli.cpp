@@ -207,6 +207,10 @@ TEST_F(CliTest, BackendCudaWithoutAUsableDeviceIsAClearError) {
   EXPECT_EQ(r.exit_code, 4) << r.out;
   EXPECT_NE(r.out.find("--backend cuda:"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("use --backend cpu or auto"), std::string::npos) << r.out;
+  const auto p = run_marquee("profile --catalog " + catalog() + " --events " + dir() + "/data/events.csv --backend cuda --out " +
+                             dir() + "/gpu_profiles.bin");
+  EXPECT_EQ(p.exit_code, 4) << p.out;
+  EXPECT_FALSE(std::filesystem::exists(dir() + "/gpu_profiles.bin"));
   const auto d = run_marquee("devices");
   EXPECT_EQ(d.exit_code, 0) << d.out;
   EXPECT_NE(d.out.find("CUDA backend compiled in:"), std::string::npos) << d.out;
