@@ -21,10 +21,11 @@ enum class ModelKind { Tags, Behaviour, Hybrid };
 ModelKind parse_model_kind(const std::string& text);
 const char* model_kind_name(ModelKind kind);
 
+/// Defaults sit among the weights `eval-recs` tuned on generated data (docs/quality.md).
 struct HybridWeights {
   float behaviour = 1.0f;
-  float tags = 0.2f;
-  float popularity = 0.05f;
+  float tags = 1.0f;
+  float popularity = 10.0f;
 };
 
 struct RecommenderModel {
