@@ -1,6 +1,7 @@
 // GPU tests (CTest label "gpu"): every result is compared with the CPU backend on the same data.
 // They skip (GTEST_SKIP) on machines without a CUDA device, and in builds without CUDA.
 #include "engine/backend.h"
+#include "gpu_test_util.h"
 #include "engine/error.h"
 #include "host/cuda/self_test.h"
 #include "reference.h"
@@ -15,10 +16,6 @@ using namespace marquee::test;
 
 namespace {
 
-bool have_device() { return cuda::query_devices().device_count > 0; }
-
-#define SKIP_WITHOUT_DEVICE() \
-  if (!have_device()) GTEST_SKIP() << "no CUDA device: " << cuda::query_devices().error
 
 struct Data {
   TitleMatrix titles;
@@ -86,7 +83,7 @@ TEST(CudaBackend, ProbeKernelRunsOnTheDevice) {
 }
 
 TEST(CudaBackend, AskingForCudaWithoutADeviceIsABackendError) {
-  if (have_device()) GTEST_SKIP() << "a device is present";
+  if (have_cuda_device()) GTEST_SKIP() << "a device is present";
   std::mt19937_64 rng(1);
   const TitleMatrix m = TitleMatrix::build(random_catalog(3, 2, 2, rng));
   try {

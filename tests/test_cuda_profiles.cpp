@@ -2,6 +2,7 @@
 // events: generated data with duplicates and shuffled rows, and hand-built edge cases. CTest label
 // "gpu"; every test skips (GTEST_SKIP) without a CUDA device.
 #include "engine/backend.h"
+#include "gpu_test_util.h"
 #include "engine/error.h"
 #include "engine/profiles.h"
 #include "host/events_io.h"
@@ -23,10 +24,6 @@ using namespace marquee::test;
 
 namespace {
 
-bool have_device() { return cuda::query_devices().device_count > 0; }
-
-#define SKIP_WITHOUT_DEVICE() \
-  if (!have_device()) GTEST_SKIP() << "no CUDA device: " << cuda::query_devices().error
 
 struct Built {
   UserProfiles profiles;
@@ -114,7 +111,7 @@ using T = EventType;
 }  // namespace
 
 TEST(CudaProfiles, WithoutADeviceItSaysSo) {
-  if (have_device()) GTEST_SKIP() << "a device is present";
+  if (have_cuda_device()) GTEST_SKIP() << "a device is present";
   const Catalog c = tiny_catalog();
   const TitleMatrix m = TitleMatrix::build(c);
   EXPECT_THROW(cuda::build_profiles(c, m, {}, {"u0"}, {}), BackendError);
