@@ -15,15 +15,11 @@ extern "C" void sposv_(const char* uplo, const int* n, const int* nrhs, float* a
 namespace marquee {
 namespace {
 
-// Rows of one side with their interactions: row r spans [ptr[r], ptr[r+1]).
-struct Csr {
-  std::vector<uint64_t> ptr;
-  std::vector<uint32_t> col;
-  std::vector<float> confidence;  // c = 1 + alpha |w|
-  std::vector<float> preference;  // p in {0, 1}
-};
+using Csr = AlsCsr;
 
-Csr build_csr(size_t rows, const std::vector<Interaction>& in, bool by_user, float alpha) {
+}  // namespace
+
+AlsCsr build_als_csr(size_t rows, const std::vector<Interaction>& in, bool by_user, float alpha) {
   // Sum duplicate (user, title) weights first, in a deterministic order.
   std::vector<Interaction> sorted(in);
   std::sort(sorted.begin(), sorted.end(), [by_user](const Interaction& a, const Interaction& b) {
@@ -55,13 +51,26 @@ Csr build_csr(size_t rows, const std::vector<Interaction>& in, bool by_user, flo
   return csr;
 }
 
-void init_factors(std::vector<float>& f, size_t rows, size_t k, uint64_t seed) {
+void init_als_factors(std::vector<float>& f, size_t rows, size_t k, uint64_t seed) {
   f.resize(rows * k);
   for (size_t r = 0; r < rows; ++r) {
     std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ull + r);
     for (size_t j = 0; j < k; ++j) f[r * k + j] = float((double(rng() >> 11) * 0x1.0p-53 - 0.5) * 0.02);
   }
 }
+
+void check_als_arguments(size_t users, size_t titles, const std::vector<Interaction>& interactions,
+                         const AlsOptions& o) {
+  MARQUEE_CHECK_ARG(o.factors >= 1 && o.factors <= 1024, "factors must be between 1 and 1024; got {}", o.factors);
+  MARQUEE_CHECK_ARG(o.iterations >= 1, "iterations must be at least 1; got {}", o.iterations);
+  MARQUEE_CHECK_ARG(o.regularization > 0, "regularization must be > 0; got {}", o.regularization);
+  MARQUEE_CHECK_ARG(o.alpha >= 0, "alpha must be >= 0; got {}", o.alpha);
+  for (const auto& i : interactions)
+    MARQUEE_CHECK_ARG(i.user < users && i.title < titles, "interaction ({}, {}) outside {} users x {} titles", i.user,
+                      i.title, users, titles);
+}
+
+namespace {
 
 // Solves every row of X against the fixed Y (see als.h).
 void solve_side(const Csr& csr, const std::vector<float>& y, size_t k, float lambda, int threads, std::vector<float>& x) {
@@ -111,23 +120,17 @@ void solve_side(const Csr& csr, const std::vector<float>& y, size_t k, float lam
 
 AlsModel train_als(size_t users, size_t titles, const std::vector<Interaction>& interactions,
                    const AlsOptions& o, const std::function<void(size_t)>& progress) {
-  MARQUEE_CHECK_ARG(o.factors >= 1 && o.factors <= 1024, "factors must be between 1 and 1024; got {}", o.factors);
-  MARQUEE_CHECK_ARG(o.iterations >= 1, "iterations must be at least 1; got {}", o.iterations);
-  MARQUEE_CHECK_ARG(o.regularization > 0, "regularization must be > 0; got {}", o.regularization);
-  MARQUEE_CHECK_ARG(o.alpha >= 0, "alpha must be >= 0; got {}", o.alpha);
-  for (const auto& i : interactions)
-    MARQUEE_CHECK_ARG(i.user < users && i.title < titles, "interaction ({}, {}) outside {} users x {} titles", i.user,
-                      i.title, users, titles);
+  check_als_arguments(users, titles, interactions, o);
   const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
-  const Csr by_user = build_csr(users, interactions, true, o.alpha);
-  const Csr by_title = build_csr(titles, interactions, false, o.alpha);
+  const Csr by_user = build_als_csr(users, interactions, true, o.alpha);
+  const Csr by_title = build_als_csr(titles, interactions, false, o.alpha);
 
   AlsModel m;
   m.factors = o.factors;
   m.users = users;
   m.titles = titles;
-  init_factors(m.user_factors, users, o.factors, o.seed);
-  init_factors(m.title_factors, titles, o.factors, o.seed ^ 0x5bd1e995u);
+  init_als_factors(m.user_factors, users, o.factors, o.seed);
+  init_als_factors(m.title_factors, titles, o.factors, o.seed ^ 0x5bd1e995u);
   m.title_seen.assign(titles, 0);
   for (size_t t = 0; t < titles; ++t) m.title_seen[t] = by_title.ptr[t + 1] > by_title.ptr[t];
   for (size_t it = 0; it < o.iterations; ++it) {

@@ -44,6 +44,26 @@ struct AlsModel {
   const float* title(size_t t) const { return title_factors.data() + t * factors; }
 };
 
+/// One side's interactions in CSR form (row r spans [ptr[r], ptr[r+1])), with ALS confidences and
+/// preferences; shared by the CPU and GPU trainers.
+struct AlsCsr {
+  std::vector<uint64_t> ptr;
+  std::vector<uint32_t> col;
+  std::vector<float> confidence;  // c = 1 + alpha |w|
+  std::vector<float> preference;  // p in {0, 1}
+};
+
+/// Sums duplicate (user, title) weights (clamped to [-1, 1]) and lays them out by user
+/// (by_user = true) or by title. Zero sums are dropped.
+AlsCsr build_als_csr(size_t rows, const std::vector<Interaction>& interactions, bool by_user, float alpha);
+
+/// The deterministic starting factors (small uniform values seeded per row).
+void init_als_factors(std::vector<float>& factors, size_t rows, size_t k, uint64_t seed);
+
+/// Checks options and indices; throws ArgumentError.
+void check_als_arguments(size_t users, size_t titles, const std::vector<Interaction>& interactions,
+                         const AlsOptions& options);
+
 /// Trains on `interactions` (any order; duplicates are summed). Throws ArgumentError for factors or
 /// iterations of 0, or indices outside [0, users) / [0, titles). `progress(iteration)` after each
 /// full iteration, if given.

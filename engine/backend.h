@@ -4,8 +4,10 @@
 #pragma once
 
 #include "engine/profiles.h"
+#include "engine/als.h"
 #include "engine/scorer.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -56,6 +58,13 @@ bool scoring_available();
 /// The CUDA scorer. Throws BackendError naming the reason when no device is usable or the
 /// capability is not built.
 std::unique_ptr<Scorer> make_scorer(const TitleMatrix& titles, const CudaScorerOptions& options = {});
+
+/// Whether this build can train ALS on the GPU.
+bool als_available();
+/// GPU twin of marquee::train_als (engine/als.h): the same algorithm and starting point, results
+/// within float tolerance. Throws BackendError without a usable device, ArgumentError above 96 factors.
+AlsModel train_als(size_t users, size_t titles, const std::vector<Interaction>& interactions,
+                   const AlsOptions& options, const std::function<void(size_t)>& progress = {});
 
 /// Whether this build can build profiles on the GPU.
 bool profiles_available();

@@ -96,7 +96,7 @@ RankingMetrics evaluate_ranking(const std::string& name, Scorer& scorer, const s
   const size_t dim = scorer.dim();
   const std::vector<size_t> users = evaluated(heldout);
   Accumulator acc;
-  acc.covered.assign(scorer.num_titles(), 0);
+  acc.covered = std::vector<uint8_t>(scorer.num_titles(), 0);
   const size_t k = std::min<size_t>(50, scorer.num_titles());
   constexpr size_t kBatch = 4096;
   for (size_t b = 0; b < users.size(); b += kBatch) {
@@ -142,7 +142,7 @@ HybridWeights tune_hybrid_weights(const TitleMatrix& tags, const UserProfiles& p
   for (float wt : grid) {
     for (float wp : grid) {
       Accumulator acc;
-      acc.covered.assign(t, 0);
+      acc.covered = std::vector<uint8_t>(t, 0);
       for (size_t i = 0; i < n; ++i) {
         for (size_t j = 0; j < t; ++j) row[j] = sb[i * t + j] + wt * st[i * t + j] + wp * model.popularity[j];
         for (uint64_t p = seen.offsets[users[i]]; p < seen.offsets[users[i] + 1]; ++p) row[seen.titles[p]] = -INFINITY;

@@ -82,11 +82,12 @@ std::vector<float> factors_from_tags(const float* tag_vector, size_t tag_dim, co
 }
 
 RecommenderModel fit_recommender(const TitleMatrix& tags, const UserProfiles& profiles, const AlsOptions& als,
-                                 const HybridWeights& weights) {
+                                 const HybridWeights& weights, const AlsTrainer& trainer) {
   RecommenderModel m;
   m.weights = weights;
   const std::vector<Interaction> inter = interactions_of(profiles);
-  m.als = train_als(profiles.size(), tags.num_titles(), inter, als);
+  m.als = trainer ? trainer(profiles.size(), tags.num_titles(), inter, als)
+                  : train_als(profiles.size(), tags.num_titles(), inter, als);
   m.tag_to_factors = fit_tag_map(tags, m.als, 1.0f);
   for (size_t t = 0; t < tags.num_titles(); ++t) {
     if (m.als.title_seen[t]) continue;

@@ -12,6 +12,7 @@
 #include "engine/profiles.h"
 #include "engine/title_matrix.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,9 +39,13 @@ struct RecommenderModel {
 /// Interactions (user index, title index, weight) of all users in `profiles`, user indices offset by `first_user`.
 std::vector<Interaction> interactions_of(const UserProfiles& profiles, size_t first_user = 0);
 
+/// Trains ALS: train_als (CPU) by default; the host passes the GPU twin when the backend is CUDA.
+using AlsTrainer = std::function<AlsModel(size_t users, size_t titles, const std::vector<Interaction>&,
+                                          const AlsOptions&)>;
+
 /// Fits ALS on the profiles' engagement weights, the cold-start map and popularity.
 RecommenderModel fit_recommender(const TitleMatrix& tags, const UserProfiles& profiles, const AlsOptions& als,
-                                 const HybridWeights& weights);
+                                 const HybridWeights& weights, const AlsTrainer& trainer = {});
 
 /// Title vectors of `kind` (for Tags, a copy of `tags`).
 TitleMatrix model_titles(ModelKind kind, const TitleMatrix& tags, const RecommenderModel& model);

@@ -27,4 +27,11 @@ UserProfiles build_profiles(const Catalog&, const TitleMatrix&, std::vector<Even
 
 SelfTestResult self_test(int) { return SelfTestResult{false, false, query_devices().error}; }
 
+bool als_available() { return false; }
+
+AlsModel train_als(size_t, size_t, const std::vector<Interaction>&, const AlsOptions&,
+                   const std::function<void(size_t)>&) {
+  MARQUEE_THROW_AS(BackendError, "GPU ALS: {}; train on the CPU", query_devices().error);
+}
+
 }  // namespace marquee::cuda

@@ -94,7 +94,14 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
     const UserProfiles all = ws.profiles->read(0, ws.profiles->users());
     MARQUEE_CHECK_INPUT(!all.seen.empty(), "--model {}: nobody watched anything, there is no behaviour to learn from",
                         model_kind_name(o.model));
-    model = fit_recommender(ws.titles, all, o.als, o.weights);
+    // The backend is decided here once: ALS trains where scoring will run.
+    const bool gpu = o.backend == Backend::Cuda || (o.backend == Backend::Auto && cuda::als_available() &&
+                                                    cuda::query_devices().device_count > 0);
+    AlsTrainer trainer;
+    if (gpu) trainer = [](size_t u, size_t t, const std::vector<Interaction>& in, const AlsOptions& a) {
+      return cuda::train_als(u, t, in, a);
+    };
+    model = fit_recommender(ws.titles, all, o.als, o.weights, trainer);
     model_matrix = model_titles(o.model, ws.titles, model);
     spdlog::info("{} model: {} factors, {} ALS iterations in {:.1f} s (weights: behaviour {}, tags {}, popularity {})",
                  model_kind_name(o.model), o.als.factors, o.als.iterations, seconds_since(t_fit),

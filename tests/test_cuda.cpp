@@ -1,5 +1,6 @@
 // GPU tests (CTest label "gpu"): every result is compared with the CPU backend on the same data.
 // They skip (GTEST_SKIP) on machines without a CUDA device, and in builds without CUDA.
+#include "engine/als.h"
 #include "engine/backend.h"
 #include "gpu_test_util.h"
 #include "engine/error.h"
@@ -185,4 +186,30 @@ TEST(CudaScorer, TinyMemoryBudgetStillWorksOrSaysWhy) {
   expect_matches_cpu(g, c, d, 1e-5, "1 MiB budget");
   o.memory_budget = 1024;
   EXPECT_THROW(run(*cuda::make_scorer(d.titles, o), d, 20), ArgumentError);
+}
+
+TEST(CudaAls, MatchesTheCpuTrainer) {
+  SKIP_WITHOUT_DEVICE();
+  std::mt19937_64 rng(21);
+  std::vector<Interaction> in;
+  for (uint32_t u = 0; u < 300; ++u)
+    for (int i = 0; i < 12; ++i)
+      in.push_back({u, uint32_t(rng() % 200), float(int(rng() % 200) - 60) / 140.0f});
+  in.push_back({0, 0, 0.5f});  // a duplicate pair, summed by both
+  for (size_t factors : {size_t(8), size_t(33), size_t(64)}) {
+    AlsOptions o;
+    o.factors = factors;
+    o.iterations = 4;
+    const AlsModel cpu = train_als(300, 210, in, o);  // titles 200..209 have no interactions
+    const AlsModel gpu = cuda::train_als(300, 210, in, o);
+    ASSERT_EQ(gpu.user_factors.size(), cpu.user_factors.size());
+    for (size_t i = 0; i < cpu.user_factors.size(); ++i)
+      ASSERT_NEAR(gpu.user_factors[i], cpu.user_factors[i], 1e-3) << "factors " << factors << " user value " << i;
+    for (size_t i = 0; i < cpu.title_factors.size(); ++i)
+      ASSERT_NEAR(gpu.title_factors[i], cpu.title_factors[i], 1e-3) << "factors " << factors << " title value " << i;
+    EXPECT_EQ(gpu.title_seen, cpu.title_seen);
+  }
+  AlsOptions too_many;
+  too_many.factors = 97;
+  EXPECT_THROW(cuda::train_als(300, 210, in, too_many), ArgumentError);
 }

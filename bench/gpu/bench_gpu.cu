@@ -3,6 +3,7 @@
 //     CUDA events after warm-up; counters: effective bandwidth (GB/s) of reading the matrix once.
 //   - FullScoring: users/s of the CUDA scorer (upload + GEMM + exclusion + top-K + download) for
 //     U users x 20k titles x D dims, K = 100, fp32 / bf16; the same shape as torch_compare.py.
+//   - ProfileBuild: events/s of the GPU profile builder against the CPU one on the same events.
 // Without a device every benchmark reports "skipped".
 #include "engine/backend.h"
 #include "host/cuda/cuda_check.h"
@@ -120,8 +121,69 @@ void BM_FullScoring(benchmark::State& state) {
   state.SetLabel(gpu_precision_name(precision));
 }
 
+// Profile building: events/s of the GPU twin (cuda::build_profiles) and of the CPU reference on the
+// same in-memory events (four events per viewing: play, pause, resume, complete).
+std::vector<Event> synthetic_events(size_t n_events, size_t users, size_t titles) {
+  std::vector<Event> ev;
+  ev.reserve(n_events);
+  uint64_t x = 88172645463325252ull;
+  auto next = [&]() {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  while (ev.size() + 4 <= n_events) {
+    Event e;
+    e.user = uint32_t(next() % users);
+    e.title = uint32_t(next() % titles);
+    e.ts = 1767225600 + int64_t(next() % (180 * 86400));
+    e.local_hour = uint8_t(next() % 24);
+    const EventType types[4] = {EventType::Play, EventType::Pause, EventType::Resume, EventType::Complete};
+    const float pos[4] = {0, 600, 600, 3000};
+    const int64_t dt[4] = {0, 600, 900, 3300};
+    for (int i = 0; i < 4; ++i) {
+      Event f = e;
+      f.type = types[i];
+      f.position_s = pos[i];
+      f.ts = e.ts + dt[i];
+      f.line = uint32_t(ev.size() + 2);
+      ev.push_back(f);
+    }
+  }
+  return ev;
+}
+
+void BM_ProfileBuild(benchmark::State& state) {
+  const bool gpu = state.range(0) == 1;
+  if (gpu && !have_device()) return state.SkipWithError("no CUDA device");
+  const size_t n_events = size_t(state.range(1)), users = n_events / 40, titles = 20000, dim = 500;
+  Catalog c;
+  for (size_t j = 0; j < dim; ++j) c.add_tag({"g" + std::to_string(j), "genre"});
+  std::mt19937_64 rng(5);
+  for (size_t t = 0; t < titles; ++t) {
+    c.add_title({"t" + std::to_string(t), "", 3000, 0});
+    for (int i = 0; i < 20; ++i) c.add_assignment({uint32_t(t), uint32_t(rng() % dim), 0.5f});
+  }
+  const TitleMatrix m = TitleMatrix::build(c);
+  const std::vector<Event> events = synthetic_events(n_events, users, titles);
+  const std::vector<std::string> ids(users);
+  for (auto _ : state) {
+    UserProfiles p = gpu ? cuda::build_profiles(c, m, events, ids, {}) : build_profiles(c, m, events, ids, {});
+    benchmark::DoNotOptimize(p.vectors.data());
+  }
+  state.counters["events_per_s"] =
+      benchmark::Counter(double(events.size()), benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(gpu ? "gpu" : "cpu");
+}
+
 }  // namespace
 
+BENCHMARK(BM_ProfileBuild)
+    ->ArgsProduct({{0, 1}, {20000000}})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(2)
+    ->UseRealTime();
 BENCHMARK(BM_SelectK)
     ->ArgsProduct({{16384}, {20000}, {1, 32, 100, 256, 1000, 5000}})
     ->UseManualTime()

@@ -46,5 +46,11 @@ for b in bench.get("benchmarks", []):
     ratio = f"{ours / peer:.2f}x" if peer else "-"
     print(f"| {dim} | {prec} | {ours:,.0f} | {b['gemm_tflops']:.0f} | {peer:,.0f} | {ratio} |" if peer else
           f"| {dim} | {prec} | {ours:,.0f} | {b['gemm_tflops']:.0f} | - | - |")
+print("\n## Profile building (20M events, 500k users, 20k titles x 500 tags)\n")
+print("| backend | events/s |")
+print("|---|---|")
+for b in bench.get("benchmarks", []):
+    if b["name"].startswith("BM_ProfileBuild") and "error_message" not in b:
+        print(f"| {b.get('label', '')} | {b['events_per_s']:,.0f} |")
 if "skipped" in torch:
     print(f"\ntorch peer skipped: {torch['skipped']}")
