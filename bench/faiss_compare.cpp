@@ -25,6 +25,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <numeric>
 #include <string>
@@ -43,6 +44,33 @@ double load_average() {
 }
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+/// CPU seconds used by the whole process so far (all threads, including OpenBLAS's and OpenMP's).
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
+/// Wall-clock and process CPU seconds of a timed region. Wall time is the figure; CPU time tells
+/// whether the run got its cores (wall x threads well above cpu means other load took them).
+struct Timing {
+  double wall = 0;
+  double cpu = 0;
+};
+
+class Stopwatch {
+ public:
+  Stopwatch() : wall0_(Clock::now()), cpu0_(process_cpu_seconds()) {}
+  void add_to(Timing& t) const {
+    t.wall += seconds_since(wall0_);
+    t.cpu += process_cpu_seconds() - cpu0_;
+  }
+
+ private:
+  Clock::time_point wall0_;
+  double cpu0_;
+};
 
 /// All users' top-K of one method, flat: user u's entries are [u*k, u*k + count[u]).
 /// `extra` holds further ranked candidates beyond K where a method has them (FAISS's over-fetch),
@@ -85,7 +113,7 @@ Batches make_batches(const bench::SyntheticUsers& u, size_t batch) {
 // ---------------------------------------------------------------------------------------------
 // Marquee
 
-double run_marquee(Scorer& scorer, const bench::SyntheticUsers& u, const Batches& b, size_t k, Ranking& out) {
+Timing run_marquee(Scorer& scorer, const bench::SyntheticUsers& u, const Batches& b, size_t k, Ranking& out) {
   out.resize(u.count, k);
   TopKResult res;
   {  // warm-up: a small first batch, untimed
@@ -93,15 +121,15 @@ double run_marquee(Scorer& scorer, const bench::SyntheticUsers& u, const Batches
     const Exclusions ex = bench::slice_exclusions(u.exclusions, 0, nw);
     scorer.search(UserBatchView{nw, u.dim, u.vectors.data(), &ex}, k, res);
   }
-  double total = 0;
+  Timing total;
   for (size_t bi = 0, u0 = 0; u0 < u.count; ++bi, u0 += b.size) {
     const size_t nb = std::min(b.size, u.count - u0);
-    const auto t0 = Clock::now();
+    const Stopwatch sw;
     scorer.search(UserBatchView{nb, u.dim, u.vectors.data() + u0 * u.dim, &b.exclusions[bi]}, k, res);
     std::copy(res.titles.begin(), res.titles.end(), out.titles.begin() + u0 * k);
     std::copy(res.scores.begin(), res.scores.end(), out.scores.begin() + u0 * k);
     std::copy(res.counts.begin(), res.counts.end(), out.counts.begin() + u0);
-    total += seconds_since(t0);
+    sw.add_to(total);
   }
   return total;
 }
@@ -132,7 +160,7 @@ void faiss_batch(const faiss::IndexFlatIP& index, const float* x, size_t nb, con
   }
 }
 
-double run_faiss(const TitleMatrix& m, const bench::SyntheticUsers& u, const Batches& b, size_t k, Ranking& out,
+Timing run_faiss(const TitleMatrix& m, const bench::SyntheticUsers& u, const Batches& b, size_t k, Ranking& out,
                  double& add_seconds) {
   out.resize(u.count, k);
   out.extra.assign(u.count, {});
@@ -151,14 +179,14 @@ double run_faiss(const TitleMatrix& m, const bench::SyntheticUsers& u, const Bat
     faiss_batch(index, u.vectors.data(), nw, ex, std::min(m.num_titles(), k + b.max_excluded[0]), k, D, I, t.data(),
                 s.data(), c.data());
   }
-  double total = 0;
+  Timing total;
   for (size_t bi = 0, u0 = 0; u0 < u.count; ++bi, u0 += b.size) {
     const size_t nb = std::min(b.size, u.count - u0);
     const size_t kp = std::min(m.num_titles(), k + b.max_excluded[bi]);
-    const auto t0 = Clock::now();
+    const Stopwatch sw;
     faiss_batch(index, u.vectors.data() + u0 * u.dim, nb, b.exclusions[bi], kp, k, D, I, out.titles.data() + u0 * k,
                 out.scores.data() + u0 * k, out.counts.data() + u0);
-    total += seconds_since(t0);
+    sw.add_to(total);
     // Untimed: keep the over-fetched candidates past K for the boundary-tie check.
     const Exclusions& ex = b.exclusions[bi];
     for (size_t i = 0; i < nb; ++i) {
@@ -179,12 +207,12 @@ double run_faiss(const TitleMatrix& m, const bench::SyntheticUsers& u, const Bat
 // ---------------------------------------------------------------------------------------------
 // Naive single-thread reference: every score in double precision, full sort, first `users` users.
 
-double run_naive(const TitleMatrix& m, const bench::SyntheticUsers& u, size_t users, size_t k, Ranking& out) {
+Timing run_naive(const TitleMatrix& m, const bench::SyntheticUsers& u, size_t users, size_t k, Ranking& out) {
   out.resize(users, k);
   out.extra.assign(users, {});
   const size_t n_titles = m.num_titles();
   std::vector<std::pair<double, uint32_t>> all(n_titles);
-  const auto t0 = Clock::now();
+  const Stopwatch sw;
   for (size_t i = 0; i < users; ++i) {
     const float* v = u.vectors.data() + i * u.dim;
     const uint32_t* first = u.exclusions.titles.data() + u.exclusions.offsets[i];
@@ -211,7 +239,9 @@ double run_naive(const TitleMatrix& m, const bench::SyntheticUsers& u, size_t us
       }
     }
   }
-  return seconds_since(t0);
+  Timing t;
+  sw.add_to(t);
+  return t;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -347,43 +377,55 @@ int main(int argc, char** argv) {
   auto scorer_dense = make_cpu_scorer(titles, CpuScorerOptions{CpuScoringPath::Dense, 0.15, threads});
   const std::string auto_desc = scorer_auto->describe();
   // Each round runs every method once, interleaved, so that a burst of other load on the machine
-  // hits all of them alike; the best (lowest) time of each method is reported.
-  std::vector<double> t_auto, t_sparse, t_dense, t_faiss;
+  // hits all of them alike; the best (lowest wall) time of each method is reported.
+  struct Method {
+    std::string name;
+    std::vector<Timing> runs;
+    Timing best{NAN, NAN};
+    double users_per_s = NAN;
+  };
+  Method m_auto{fmt::format("Marquee auto ({})", titles.density() < 0.15 ? "sparse" : "dense"), {}},
+      m_sparse{"Marquee sparse", {}}, m_dense{"Marquee dense", {}}, m_faiss{"FAISS IndexFlatIP + filter", {}},
+      m_naive{fmt::format("naive 1-thread ({} users)", std::min(naive_users, n_users)), {}};
+  auto report = [](const Timing& t) { fmt::print("{:.2f} s (cpu {:.2f} s)\n", t.wall, t.cpu); };
   double s_faiss_add = 0;
   for (int round = 1; round <= repeat; ++round) {
     if (repeat > 1) fmt::print("Round {} of {}\n", round, repeat);
     fmt::print("  Marquee auto   [{}] ... ", auto_desc);
     std::fflush(stdout);
-    t_auto.push_back(run_marquee(*scorer_auto, users, batches, k, r_auto));
-    fmt::print("{:.2f} s\n", t_auto.back());
+    m_auto.runs.push_back(run_marquee(*scorer_auto, users, batches, k, r_auto));
+    report(m_auto.runs.back());
     fmt::print("  Marquee sparse [{}] ... ", scorer_sparse->describe());
     std::fflush(stdout);
-    t_sparse.push_back(run_marquee(*scorer_sparse, users, batches, k, r_sparse));
-    fmt::print("{:.2f} s\n", t_sparse.back());
+    m_sparse.runs.push_back(run_marquee(*scorer_sparse, users, batches, k, r_sparse));
+    report(m_sparse.runs.back());
     if (!skip_dense) {
       fmt::print("  Marquee dense  [{}] ... ", scorer_dense->describe());
       std::fflush(stdout);
-      t_dense.push_back(run_marquee(*scorer_dense, users, batches, k, r_dense));
-      fmt::print("{:.2f} s\n", t_dense.back());
+      m_dense.runs.push_back(run_marquee(*scorer_dense, users, batches, k, r_dense));
+      report(m_dense.runs.back());
     }
-    fmt::print("  FAISS IndexFlatIP (over-fetch k + max exclusions, filter, keep k) ... ");
+    fmt::print("  FAISS IndexFlatIP (over-fetch k + max exclusions, filter, keep k; index add untimed) ... ");
     std::fflush(stdout);
-    t_faiss.push_back(run_faiss(titles, users, batches, k, r_faiss, s_faiss_add));
-    fmt::print("{:.2f} s (index add {:.3f} s, untimed)\n", t_faiss.back(), s_faiss_add);
+    m_faiss.runs.push_back(run_faiss(titles, users, batches, k, r_faiss, s_faiss_add));
+    report(m_faiss.runs.back());
   }
   scorer_auto.reset();
   scorer_sparse.reset();
   scorer_dense.reset();
-  auto best = [](const std::vector<double>& v) { return v.empty() ? NAN : *std::min_element(v.begin(), v.end()); };
-  const double s_auto = best(t_auto), s_sparse = best(t_sparse), s_dense = best(t_dense), s_faiss = best(t_faiss);
 
   naive_users = std::min(naive_users, n_users);
-  double s_naive = NAN;
   if (naive_users > 0) {
     fmt::print("  Naive reference (1 thread, double precision) on {} users ... ", naive_users);
     std::fflush(stdout);
-    s_naive = run_naive(titles, users, naive_users, k, r_naive);
-    fmt::print("{:.2f} s\n", s_naive);
+    m_naive.runs.push_back(run_naive(titles, users, naive_users, k, r_naive));
+    report(m_naive.runs.back());
+  }
+  for (Method* m : {&m_auto, &m_sparse, &m_dense, &m_faiss, &m_naive}) {
+    if (m->runs.empty()) continue;
+    m->best = *std::min_element(m->runs.begin(), m->runs.end(),
+                                [](const Timing& a, const Timing& b) { return a.wall < b.wall; });
+    m->users_per_s = double(m == &m_naive ? naive_users : n_users) / m->best.wall;
   }
 
   // Agreement
@@ -408,24 +450,17 @@ int main(int argc, char** argv) {
                      g_naive_m.mismatched == 0 && g_naive_f.mismatched == 0;
 
   // Table
-  const double n = double(n_users);
-  const double ups_auto = n / s_auto, ups_sparse = n / s_sparse, ups_dense = n / s_dense, ups_faiss = n / s_faiss;
-  const double ups_naive = double(naive_users) / s_naive;
-  const double ratio = ups_auto / ups_faiss;
+  const double ratio = m_auto.users_per_s / m_faiss.users_per_s;
   const double load_end = load_average();
   fmt::print("\n{} users x {} titles x {} tags, K = {}, {} threads, best of {} (load average {:.2f} at start, {:.2f} at end)\n",
              n_users, n_titles, n_tags, k, threads, repeat, load_start, load_end);
-  fmt::print("| {:<38} | {:>10} | {:>12} | {:>9} |\n", "method", "wall s", "users/s", "vs FAISS");
-  fmt::print("|{:-<40}|{:->12}|{:->14}|{:->11}|\n", "", "", "", "");
-  auto row = [&](const std::string& name, double s, double ups) {
-    if (std::isnan(s)) return;
-    fmt::print("| {:<38} | {:>10.2f} | {:>12.0f} | {:>8.2f}x |\n", name, s, ups, ups / ups_faiss);
-  };
-  row("Marquee auto (" + std::string(titles.density() < 0.15 ? "sparse" : "dense") + ")", s_auto, ups_auto);
-  row("Marquee sparse", s_sparse, ups_sparse);
-  row("Marquee dense", s_dense, ups_dense);
-  row("FAISS IndexFlatIP + filter", s_faiss, ups_faiss);
-  if (naive_users > 0) row(fmt::format("naive 1-thread ({} users)", naive_users), s_naive, ups_naive);
+  fmt::print("| {:<32} | {:>8} | {:>8} | {:>10} | {:>8} |\n", "method", "wall s", "cpu s", "users/s", "vs FAISS");
+  fmt::print("|{:-<34}|{:->10}|{:->10}|{:->12}|{:->10}|\n", "", "", "", "", "");
+  for (const Method* m : {&m_auto, &m_sparse, &m_dense, &m_faiss, &m_naive}) {
+    if (m->runs.empty()) continue;
+    fmt::print("| {:<32} | {:>8.2f} | {:>8.2f} | {:>10.0f} | {:>7.2f}x |\n", m->name, m->best.wall, m->best.cpu,
+               m->users_per_s, m->users_per_s / m_faiss.users_per_s);
+  }
   fmt::print("\nMarquee (auto) / FAISS = {:.2f}x   agreement: {}\n", ratio,
              agree ? "PASS (identical top-K for every user)" : "FAIL");
 
@@ -433,23 +468,27 @@ int main(int argc, char** argv) {
     nlohmann::json j;
     j["shape"] = {{"users", n_users}, {"titles", n_titles}, {"tags", n_tags}, {"k", k}, {"seed", seed},
                   {"threads", threads}, {"batch", batch}, {"repeat", repeat}};
-    j["all_seconds"] = {{"marquee_auto", t_auto}, {"marquee_sparse", t_sparse}, {"faiss", t_faiss}};
-    if (!skip_dense) j["all_seconds"]["marquee_dense"] = t_dense;
-    j["load_average"] = {{"start", load_start}, {"end", load_end}};
     j["data"] = {{"density", titles.density()}, {"exclusions_per_user", avg_ex}, {"max_exclusions", users.max_exclusions}};
-    j["seconds"] = {{"marquee_auto", s_auto}, {"marquee_sparse", s_sparse}, {"faiss", s_faiss},
-                    {"faiss_add", s_faiss_add}};
-    j["users_per_s"] = {{"marquee_auto", ups_auto}, {"marquee_sparse", ups_sparse}, {"faiss", ups_faiss}};
-    if (!skip_dense) {
-      j["seconds"]["marquee_dense"] = s_dense;
-      j["users_per_s"]["marquee_dense"] = ups_dense;
-    }
+    j["load_average"] = {{"start", load_start}, {"end", load_end}};
+    j["marquee_auto_path"] = auto_desc;
+    j["faiss_add_seconds"] = s_faiss_add;
+    auto method_json = [](const Method& m) {
+      nlohmann::json wall = nlohmann::json::array(), cpu = nlohmann::json::array();
+      for (const Timing& t : m.runs) {
+        wall.push_back(t.wall);
+        cpu.push_back(t.cpu);
+      }
+      return nlohmann::json{{"name", m.name}, {"seconds", m.best.wall}, {"cpu_seconds", m.best.cpu},
+                            {"users_per_s", m.users_per_s}, {"all_seconds", wall}, {"all_cpu_seconds", cpu}};
+    };
+    j["methods"]["marquee_auto"] = method_json(m_auto);
+    j["methods"]["marquee_sparse"] = method_json(m_sparse);
+    if (!skip_dense) j["methods"]["marquee_dense"] = method_json(m_dense);
+    j["methods"]["faiss"] = method_json(m_faiss);
     if (naive_users > 0) {
-      j["seconds"]["naive"] = s_naive;
-      j["users_per_s"]["naive"] = ups_naive;
+      j["methods"]["naive"] = method_json(m_naive);
       j["naive_users"] = naive_users;
     }
-    j["marquee_auto_path"] = auto_desc;
     j["ratio_marquee_auto_over_faiss"] = ratio;
     j["agreement"] = {{"pass", agree}, {"auto_vs_faiss", agreement_json(g_auto)},
                       {"sparse_vs_faiss", agreement_json(g_sparse)}};

@@ -6,6 +6,7 @@
 #include "host/cuda/self_test.h"
 #include "host/generator.h"
 #include "host/jobs.h"
+#include "host/projection_jobs.h"
 #include "host/server/serve.h"
 
 #include <CLI/CLI.hpp>
@@ -169,6 +170,64 @@ int main(int argc, char** argv) {
   auto* dev_cmd = app.add_subcommand("devices", "list CUDA devices this build can use");
   dev_cmd->add_flag("--self-test", self_test, "run the probe kernel on device 0");
 
+  // project, segment, eval-projection (docs/projection.md)
+  ProjectJobOptions proj;
+  InputFlags proj_in;
+  std::string proj_space = "hybrid", proj_backend = "auto";
+  bool proj_as_new = false;
+  auto* proj_cmd = app.add_subcommand("project", "project the audience of titles known only by their tags");
+  proj_in.add(proj_cmd, true);
+  proj_cmd->add_option("--new-titles", proj.new_titles_path, "title_tags-shaped file of new titles (title_id,tag,weight)")
+      ->check(CLI::ExistingFile);
+  proj_cmd->add_option("--title", proj.as_new, "with --as-new: catalogue title(s) to project as if unreleased");
+  proj_cmd->add_flag("--as-new", proj_as_new, "ignore the --title's own events (needs --events)");
+  proj_cmd->add_option("--out", proj.out_path, "JSON result")->required();
+  proj_cmd->add_option("--users-out", proj.users_path, "CSV user_id,affinity,p_watch (default <out>.users.csv)");
+  proj_cmd->add_option("--top", proj.top, "users in the CSV, by p_watch")->capture_default_str();
+  proj_cmd->add_flag("--all", proj.all_users, "every user in the CSV");
+  proj_cmd->add_option("--segments", proj.segments_path, "segment assignments from `marquee segment`")->check(CLI::ExistingFile);
+  proj_cmd->add_option("--trailers", proj.trailers, "trailer plan for K segments");
+  proj_cmd->add_option("--report", proj.report_path, "self-contained HTML report");
+  proj_cmd->add_option("--space", proj_space, "affinity space: tags|hybrid")->capture_default_str();
+  proj_cmd->add_option("--backend", proj_backend, "auto|cpu|cuda")->capture_default_str();
+  proj_cmd->add_option("--batch", proj.batch, "users per batch")->capture_default_str();
+  proj_cmd->add_option("--threads", proj.scorer.cpu.threads, "CPU threads (0 = all cores)");
+  proj_cmd->add_option("--seed", proj.calibration.seed, "calibration seed")->capture_default_str();
+  proj_cmd->add_option("--calibration-titles", proj.calibration.titles, "calibration titles")->capture_default_str();
+  proj_cmd->add_option("--calibration-users", proj.calibration.users, "calibration users")->capture_default_str();
+  proj_cmd->add_option("--comparables", proj.comparables, "comparable titles")->capture_default_str();
+  proj_cmd->add_option("--cohorts", proj.cohorts, "fan cohorts listed")->capture_default_str();
+  proj_cmd->add_option("--min-fans", proj.min_fans, "fans a cohort needs")->capture_default_str();
+  proj_cmd->add_option("--fan-weight", proj.fan_weight, "engagement that makes a fan")->capture_default_str();
+  proj_cmd->add_option("--kmeans-seed", proj.kmeans.seed, "k-means seed (--trailers without --segments)")->capture_default_str();
+  SegmentJobOptions segj;
+  InputFlags seg_in;
+  std::string seg_backend = "auto";
+  auto* seg_cmd = app.add_subcommand("segment", "spherical k-means of the users into K segments");
+  seg_in.add(seg_cmd, true);
+  seg_cmd->add_option("--k,-k", segj.kmeans.k, "number of segments")->required();
+  seg_cmd->add_option("--out", segj.out_path, "CSV user_id,segment (+ .centroids.csv, .json)")->required();
+  seg_cmd->add_option("--seed", segj.kmeans.seed, "k-means seed")->capture_default_str();
+  seg_cmd->add_option("--iterations", segj.kmeans.iterations, "k-means iterations")->capture_default_str();
+  seg_cmd->add_option("--backend", seg_backend, "auto|cpu (cuda: not implemented)")->capture_default_str();
+  seg_cmd->add_option("--batch", segj.batch, "users per batch")->capture_default_str();
+  EvalProjectionOptions evp;
+  std::string evp_backend = "auto";
+  auto* evp_cmd = app.add_subcommand("eval-projection", "hold out titles, project them from their tags, measure");
+  evp_cmd->add_option("--catalog", evp.catalog_dir, "catalogue directory")->required()->check(CLI::ExistingDirectory);
+  evp_cmd->add_option("--events", evp.events_path, "playback events")->required()->check(CLI::ExistingFile);
+  evp_cmd->add_option("--titles", evp.titles, "titles held out, one at a time")->capture_default_str();
+  evp_cmd->add_option("--min-viewers", evp.min_viewers, "viewers a held-out title needs")->capture_default_str();
+  evp_cmd->add_option("--seed", evp.seed, "held-out title draw seed")->capture_default_str();
+  evp_cmd->add_option("--space", evp.space, "tags|hybrid|both")->capture_default_str();
+  evp_cmd->add_option("--backend", evp_backend, "auto|cpu|cuda")->capture_default_str();
+  evp_cmd->add_option("--calibration-titles", evp.calibration.titles, "calibration titles")->capture_default_str();
+  evp_cmd->add_option("--calibration-users", evp.calibration.users, "calibration users")->capture_default_str();
+  evp_cmd->add_option("--out", evp.out_path, "JSON report");
+  evp_cmd->add_option("--rows", evp.rows_path, "per-title CSV");
+  evp_cmd->add_option("--rejects", evp.common.rejects_path, "rejects file");
+  evp_cmd->add_flag("--strict", evp.common.strict, "fail on the first bad input row");
+
   // serve (docs/serving.md)
   server::ServeOptions serve;
   InputFlags serve_in;
@@ -179,6 +238,7 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--bind", serve.http.bind, "address to listen on")->capture_default_str();
   serve_cmd->add_option("--backend", serve_backend, "auto|cpu|cuda")->capture_default_str();
   serve_cmd->add_option("--threads", serve.engine.scorer.cpu.threads, "CPU scoring threads (0 = all cores)")->capture_default_str();
+  serve_cmd->add_option("--title-shards", serve.engine.title_shards, "CPU: title ranges searched in parallel (0 = one per thread)")->capture_default_str();
   serve_cmd->add_option("--http-threads", serve.http.threads, "connection threads")->capture_default_str();
   serve_cmd->add_option("--token", serve.http.token, "bearer token required for writes (/v1/events, reload)");
   serve_cmd->add_option("--max-batch", serve.engine.max_batch, "searches per micro-batch")->capture_default_str();
@@ -292,6 +352,23 @@ int main(int argc, char** argv) {
       serve.engine.strict = serve_in.common.strict;
       serve.engine.backend = parse_backend(serve_backend);
       return server::run_serve(serve);
+    } else if (*proj_cmd) {
+      proj_in.finish(proj_cmd);
+      MARQUEE_CHECK_ARG(proj.as_new.empty() == !proj_as_new, "--title ID and --as-new go together");
+      proj.input = proj_in.input;
+      proj.common = proj_in.common;
+      proj.space = parse_projection_space(proj_space);
+      proj.backend = parse_backend(proj_backend);
+      run_project_job(proj);
+    } else if (*seg_cmd) {
+      seg_in.finish(seg_cmd);
+      segj.input = seg_in.input;
+      segj.common = seg_in.common;
+      segj.backend = parse_backend(seg_backend);
+      run_segment_job(segj);
+    } else if (*evp_cmd) {
+      evp.backend = parse_backend(evp_backend);
+      run_eval_projection_job(evp);
     } else if (*dev_cmd) {
       const cuda::DeviceReport r = cuda::query_devices();
       fmt::print("CUDA backend compiled in: {}\n", r.compiled_in ? "yes" : "no");

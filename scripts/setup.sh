@@ -10,13 +10,28 @@ packages=(
   libgtest-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libhowardhinnant-date-dev libcsv-dev
+  libcpp-httplib-dev
 )
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm for the report's JavaScript below: Debian's nodejs/npm when no npm is on the machine.
+command -v npm >/dev/null || missing+=(nodejs npm)
+# The HTML report of `marquee project --report` inlines Vega-Lite (npm: vega@6, vega-lite@6,
+# vega-embed@7, pinned in host/report/package-lock.json) so that the page opens offline.
+install_report_js() {
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/host/report"
+  if [ ! -f "$dir/node_modules/vega-embed/build/vega-embed.min.js" ]; then
+    echo "setup: installing the report's Vega-Lite into $dir/node_modules"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
+  install_report_js
   exit 0
 fi
 
@@ -29,3 +44,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_report_js

@@ -1,0 +1,168 @@
+// Open-loop HTTP load generator for `marquee serve` (bench/load_server.sh drives it).
+//
+// Requests are scheduled at a fixed rate (evenly spaced) independently of how fast the server
+// answers, and each latency is measured from the request's *scheduled* start, so a slow server is
+// not hidden by the client waiting for it (no coordinated omission). Worker threads each hold one
+// keep-alive connection (cpp-httplib client) and take the next due request; when all are busy the
+// backlog shows up in the measured latency, as it would for a real caller.
+//
+// Prints one JSON object: offered and achieved rate, status counts, and latency percentiles of the
+// successful (200) responses and of all responses.
+#include <CLI/CLI.hpp>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Sample {
+  double latency_s;  // from the scheduled start (open loop)
+  double service_s;  // from the moment the request was sent (what the server took, plus the wire)
+  double done_s;     // completion, seconds after the start of the schedule
+  int status;        // 0: connection error; -1: never sent
+};
+
+double percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return NAN;
+  const size_t i = std::min(v.size() - 1, size_t(std::ceil(p * double(v.size()))) - (p > 0 ? 1 : 0));
+  std::nth_element(v.begin(), v.begin() + i, v.end());
+  return v[i];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"open-loop load generator for marquee serve"};
+  std::string host = "127.0.0.1", ids_path, route = "recommendations";
+  int port = 8080, connections = 32;
+  double rate = 500, duration = 10, warmup = 1;
+  size_t k = 20;
+  uint64_t seed = 1;
+  app.add_option("--host", host)->capture_default_str();
+  app.add_option("--port", port)->required();
+  app.add_option("--rate", rate, "requests per second (offered, open loop)")->required();
+  app.add_option("--duration", duration, "seconds measured")->capture_default_str();
+  app.add_option("--warmup", warmup, "seconds sent before measuring (not counted)")->capture_default_str();
+  app.add_option("--connections", connections, "keep-alive connections (one thread each)")->capture_default_str();
+  app.add_option("--ids", ids_path, "file with one user id (or title id for --route similar) per line")->required();
+  app.add_option("--route", route, "recommendations | similar")->capture_default_str();
+  app.add_option("-k", k, "k of each request")->capture_default_str();
+  app.add_option("--seed", seed, "random id choice")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  std::vector<std::string> ids;
+  {
+    std::ifstream in(ids_path);
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty()) ids.push_back(line);
+  }
+  if (ids.empty()) {
+    std::fprintf(stderr, "no ids in %s\n", ids_path.c_str());
+    return 2;
+  }
+  std::vector<std::string> paths;
+  std::mt19937_64 rng(seed);
+  const size_t total = size_t(std::llround(rate * (warmup + duration)));
+  const size_t warm = size_t(std::llround(rate * warmup));
+  paths.reserve(total);
+  for (size_t i = 0; i < total; ++i) {
+    const std::string& id = ids[rng() % ids.size()];
+    paths.push_back(route == "similar" ? "/v1/titles/" + id + "/similar?k=" + std::to_string(k)
+                                       : "/v1/users/" + id + "/recommendations?k=" + std::to_string(k));
+  }
+
+  const auto t0 = Clock::now() + std::chrono::milliseconds(100);
+  const double interval = 1.0 / rate;
+  const auto window_end = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(warmup + duration + 2.0));
+  std::atomic<size_t> next{0};
+  std::vector<Sample> samples(total, Sample{NAN, NAN, NAN, -1});
+  std::vector<std::thread> threads;
+  for (int c = 0; c < connections; ++c) {
+    threads.emplace_back([&] {
+      httplib::Client cli(host, port);
+      cli.set_keep_alive(true);
+      cli.set_tcp_nodelay(true);
+      cli.set_connection_timeout(5);
+      cli.set_read_timeout(10);
+      for (;;) {
+        const size_t i = next.fetch_add(1);
+        if (i >= total) return;
+        const auto due = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(i * interval));
+        // Past the window (plus a grace period) the rest is not sent: a server slower than the offered
+        // rate would otherwise keep the run going long after its duration.
+        if (Clock::now() > window_end) return;
+        std::this_thread::sleep_until(due);
+        const auto sent = Clock::now();
+        auto res = cli.Get(paths[i].c_str());
+        const auto got = Clock::now();
+        samples[i] = Sample{std::chrono::duration<double>(got - due).count(),
+                            std::chrono::duration<double>(got - sent).count(),
+                            std::chrono::duration<double>(got - t0).count(), res ? res->status : 0};
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+
+  // Latencies: the requests scheduled in the measured window [warmup, warmup + duration) that were
+  // sent. Rates: the responses that arrived in that window of wall time (a saturated server answers
+  // fewer than were scheduled; the rest are "unsent" or arrive late).
+  std::map<int, size_t> codes;
+  std::vector<double> ok, all, ok_service, shed_service;
+  size_t unsent = 0, sent = 0, answered_in_window = 0, ok_in_window = 0;
+  for (size_t i = 0; i < total; ++i) {
+    const Sample& x = samples[i];
+    if (x.status >= 0 && x.done_s >= warmup && x.done_s < warmup + duration) {
+      ++answered_in_window;
+      ok_in_window += x.status == 200;
+    }
+    if (i < warm) continue;
+    if (x.status < 0) {
+      ++unsent;
+      continue;
+    }
+    ++sent;
+    ++codes[x.status];
+    all.push_back(x.latency_s);
+    if (x.status == 200) ok.push_back(x.latency_s), ok_service.push_back(x.service_s);
+    if (x.status == 503) shed_service.push_back(x.service_s);
+  }
+  nlohmann::ordered_json out;
+  out["route"] = route;
+  out["k"] = k;
+  out["connections"] = connections;
+  out["offered_rps"] = rate;
+  out["duration_s"] = duration;
+  out["requests"] = sent;
+  out["unsent"] = unsent;  // scheduled but never sent: the client stopped at the end of the window
+  out["achieved_rps"] = double(answered_in_window) / duration;
+  out["ok_rps"] = double(ok_in_window) / duration;
+  nlohmann::ordered_json jc;
+  for (const auto& [code, n] : codes) jc[code == 0 ? "error" : std::to_string(code)] = n;
+  out["status"] = jc;
+  auto ms = [](double s) { return std::isnan(s) ? nullptr : nlohmann::json(std::round(s * 1e6) / 1e3); };
+  out["ok_ms"] = {{"p50", ms(percentile(ok, 0.5))}, {"p99", ms(percentile(ok, 0.99))},
+                  {"p999", ms(percentile(ok, 0.999))}, {"max", ms(ok.empty() ? NAN : *std::max_element(ok.begin(), ok.end()))}};
+  out["all_ms"] = {{"p50", ms(percentile(all, 0.5))}, {"p99", ms(percentile(all, 0.99))},
+                   {"p999", ms(percentile(all, 0.999))}};
+  out["ok_service_ms"] = {{"p50", ms(percentile(ok_service, 0.5))}, {"p99", ms(percentile(ok_service, 0.99))},
+                          {"p999", ms(percentile(ok_service, 0.999))}};
+  out["shed_service_ms"] = {{"p50", ms(percentile(shed_service, 0.5))}, {"p99", ms(percentile(shed_service, 0.99))}};
+  out["wall_s"] = elapsed;
+  std::printf("%s\n", out.dump().c_str());
+  return 0;
+}

@@ -1,0 +1,621 @@
+#include "host/server/http_server.h"
+
+#include "engine/error.h"
+#include "engine/explain.h"
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <list>
+#include <thread>
+
+#include <sys/socket.h>
+
+namespace marquee::server {
+namespace {
+
+using json = nlohmann::ordered_json;  // keys in the order written: user_id first, then items
+
+// ---------------------------------------------------------------------------------------------
+// Connection threads with a bounded wait list; the overflow is answered 503 by a shedding pool.
+
+thread_local bool t_shedding = false;
+thread_local Clock::time_point t_request_start{};
+
+class BoundedTaskQueue final : public httplib::TaskQueue {
+ public:
+  BoundedTaskQueue(size_t threads, size_t max_pending, size_t shed_threads, Metrics& metrics)
+      : max_pending_(max_pending), metrics_(metrics), idle_(threads) {
+    for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { run(jobs_, jobs_cv_, false); });
+    for (size_t i = 0; i < shed_threads; ++i) shedders_.emplace_back([this] { run(shed_, shed_cv_, true); });
+  }
+
+  void enqueue(std::function<void()> fn) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (jobs_.size() < idle_ + max_pending_) {
+        jobs_.push_back(std::move(fn));
+        jobs_cv_.notify_one();
+        return;
+      }
+      shed_.push_back(std::move(fn));
+      shed_cv_.notify_one();
+    }
+    metrics_.inc("marquee_http_connections_shed_total");
+  }
+
+  void shutdown() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      shutdown_ = true;
+    }
+    jobs_cv_.notify_all();
+    shed_cv_.notify_all();
+    for (auto& t : workers_) t.join();
+    for (auto& t : shedders_) t.join();
+  }
+
+  size_t pending() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return jobs_.size();
+  }
+
+ private:
+  void run(std::deque<std::function<void()>>& queue, std::condition_variable& cv, bool shedding) {
+    t_shedding = shedding;
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv.wait(lock, [&] { return shutdown_ || !queue.empty(); });
+      if (queue.empty()) return;  // shut down and drained
+      std::function<void()> fn = std::move(queue.front());
+      queue.pop_front();
+      if (!shedding) --idle_;
+      lock.unlock();
+      fn();
+      lock.lock();
+      if (!shedding) ++idle_;
+    }
+  }
+
+  const size_t max_pending_;
+  Metrics& metrics_;
+  std::mutex mu_;
+  std::condition_variable jobs_cv_, shed_cv_;  // one each: a notify must wake a thread of the right pool
+  std::deque<std::function<void()>> jobs_, shed_;
+  size_t idle_;  // connection threads not serving a connection
+  bool shutdown_ = false;
+  std::vector<std::thread> workers_, shedders_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+
+// Engine messages carry the source location for logs; a client gets the message alone.
+std::string client_message(const std::string& what) {
+  const auto open = what.rfind(" [");
+  if (open != std::string::npos && !what.empty() && what.back() == ']') return what.substr(0, open);
+  return what;
+}
+
+void send_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+void send_error(httplib::Response& res, int status, const std::string& message) {
+  send_json(res, status, json{{"error", message}});
+}
+
+/// A failure that answers with this status and message.
+struct HttpError : std::runtime_error {
+  HttpError(int s, const std::string& m) : std::runtime_error(m), status(s) {}
+  int status;
+};
+
+[[noreturn]] void fail(int status, const std::string& message) { throw HttpError(status, message); }
+
+double score6(float s) { return std::stod(fmt::format("{:.6f}", s)); }  // the 6 decimals `marquee score` writes
+
+std::string route_of(const std::string& method, const std::string& path) {
+  auto starts = [&](const char* p) { return path.rfind(p, 0) == 0; };
+  auto ends = [&](const std::string& s) { return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0; };
+  if (starts("/v1/users/") && ends("/recommendations")) return method + " /v1/users/{id}/recommendations";
+  if (starts("/v1/titles/") && ends("/similar")) return method + " /v1/titles/{id}/similar";
+  static const char* fixed[] = {"/v1/query", "/v1/audience", "/v1/events", "/v1/admin/reload", "/healthz", "/readyz",
+                                "/metrics"};
+  for (const char* f : fixed)
+    if (path == f) return method + " " + f;
+  return "other";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parameters
+
+size_t parse_k(const std::string& text, size_t limit) {
+  size_t pos = 0;
+  long long v = 0;
+  bool ok = !text.empty() && text.size() < 19;
+  if (ok) {
+    try {
+      v = std::stoll(text, &pos);
+    } catch (const std::exception&) {
+      ok = false;
+    }
+  }
+  if (!ok || pos != text.size())
+    fail(400, fmt::format("k must be an integer between 1 and {}; got '{}'", limit, text));
+  if (v < 1 || size_t(v) > limit) fail(400, fmt::format("k must be between 1 and {}; got {}", limit, v));
+  return size_t(v);
+}
+
+size_t query_k(const httplib::Request& req, size_t limit) {
+  return req.has_param("k") ? parse_k(req.get_param_value("k"), limit) : std::min<size_t>(20, limit);
+}
+
+bool query_bool(const httplib::Request& req, const char* name) {
+  if (!req.has_param(name)) return false;
+  const std::string v = req.get_param_value(name);
+  if (v == "true" || v == "1" || v.empty()) return true;
+  if (v == "false" || v == "0") return false;
+  fail(400, fmt::format("{} must be true or false; got '{}'", name, v));
+}
+
+json parse_body(const httplib::Request& req) {
+  if (req.body.empty()) fail(400, "the request needs a JSON body");
+  try {
+    return json::parse(req.body);
+  } catch (const json::parse_error& e) {
+    fail(400, fmt::format("the request body is not valid JSON: {}", e.what()));
+  }
+}
+
+// A field as text, as the JSON Lines reader takes it: strings as they are, numbers as written.
+std::optional<std::string> field_text(const json& obj, const char* name) {
+  auto it = obj.find(name);
+  if (it == obj.end() || it->is_null()) return std::nullopt;
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_number()) return it->dump();
+  return std::string("\x01");  // not a scalar: reported by the caller
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+struct HttpServer::Impl {
+  ServingEngine& engine;
+  HttpOptions options;
+  httplib::Server svr;
+  BoundedTaskQueue* queue = nullptr;  // owned by svr
+  std::atomic<bool> draining{false};
+  std::atomic<bool> serving{false}, served{false};
+  int listen_fd = -1;
+
+  Impl(ServingEngine& e, HttpOptions o) : engine(e), options(std::move(o)) {}
+
+  size_t k_limit(size_t available) const {
+    return options.max_k == 0 ? available : std::min(options.max_k, available);
+  }
+
+  void require_token(const httplib::Request& req) const {
+    if (options.token.empty()) return;
+    const std::string auth = req.get_header_value("Authorization");
+    if (auth.empty()) fail(401, "this route needs a bearer token: send 'Authorization: Bearer <token>'");
+    const std::string want = "Bearer " + options.token;
+    // Constant-time comparison: the time taken does not reveal how much of the token matched.
+    unsigned diff = auth.size() != want.size();
+    for (size_t i = 0; i < auth.size() && i < want.size(); ++i) diff |= unsigned(auth[i] ^ want[i]);
+    if (diff) fail(401, "the bearer token is not valid");
+  }
+
+  // Runs a search and turns every non-Ok outcome into its HTTP error.
+  SearchOutcome run(SearchQuery q) {
+    SearchOutcome o;
+    try {
+      o = engine.search(std::move(q));
+    } catch (const ArgumentError& e) {
+      fail(400, client_message(e.what()));
+    }
+    switch (o.status) {
+      case SearchStatus::Ok: return o;
+      case SearchStatus::Overloaded:
+      case SearchStatus::DeadlineExceeded:
+      case SearchStatus::ShuttingDown: fail(503, o.message);
+      case SearchStatus::Failed: fail(500, o.message);
+    }
+    fail(500, "unknown search outcome");
+  }
+
+  json items_json(const Snapshot& snap, const SearchOutcome& o, const UserState* user) const {
+    json items = json::array();
+    for (const ScoredTitle& s : o.items) {
+      json item{{"title_id", snap.catalog.title(s.title).id}, {"score", score6(s.score)}};
+      if (user) {
+        const Explanation ex = explain(snap.titles, user->vector.data(), user->seen.data(),
+                                       user->seen.data() + user->seen.size(), s.title, 5, 3);
+        json tags = json::array(), because = json::array();
+        for (const auto& c : ex.tags)
+          tags.push_back({{"tag", snap.catalog.tag(c.tag).name},
+                          {"category", snap.catalog.tag(c.tag).category},
+                          {"contribution", score6(c.contribution)}});
+        for (const auto& b : ex.because)
+          because.push_back({{"title_id", snap.catalog.title(b.title).id},
+                             {"similarity", score6(b.similarity)},
+                             {"weight", score6(b.weight)}});
+        item["explanation"] = {{"tags", tags}, {"because_you_watched", because}};
+      }
+      items.push_back(std::move(item));
+    }
+    return items;
+  }
+
+  void recommendations(const httplib::Request& req, httplib::Response& res) {
+    const auto snap = engine.snapshot();
+    const std::string id = req.matches[1];
+    const size_t k = query_k(req, k_limit(snap->catalog.num_titles()));
+    ExcludePolicy policy = ExcludePolicy::Watched;
+    if (req.has_param("exclude")) {
+      try {
+        policy = parse_exclude_policy(req.get_param_value("exclude"));
+      } catch (const ArgumentError& e) {
+        fail(400, client_message(e.what()));
+      }
+    }
+    const bool want_explain = query_bool(req, "explain");
+    const bool exact = query_bool(req, "exact");
+    const auto user = snap->users.find(id);
+    if (!user) fail(404, fmt::format("unknown user_id '{}' (no events for this user)", id));
+    json body{{"user_id", id}, {"k", k}, {"exclude", exclude_policy_name(policy)}};
+    if (!user->summary.usable) {
+      // `marquee score` lists such users as unscored and writes no rows for them.
+      body["items"] = json::array();
+      body["unscored"] = "no usable events";
+      return send_json(res, 200, body);
+    }
+    SearchQuery q;
+    q.snapshot = snap;
+    q.vector = user->vector;
+    q.k = k;
+    q.exact = exact;
+    if (policy != ExcludePolicy::None)
+      for (const auto& s : user->seen)
+        if (policy == ExcludePolicy::Watched || s.completed) q.exclude.push_back(s.title);
+    const SearchOutcome o = run(std::move(q));
+    body["search"] = o.used_index ? "index" : "exact";
+    body["items"] = items_json(*snap, o, want_explain ? user.get() : nullptr);
+    send_json(res, 200, body);
+  }
+
+  void similar(const httplib::Request& req, httplib::Response& res) {
+    const auto snap = engine.snapshot();
+    const std::string id = req.matches[1];
+    const size_t n = snap->catalog.num_titles();
+    if (n < 2) fail(404, "the catalogue has no other titles");
+    const size_t k = query_k(req, k_limit(n - 1));
+    const bool exact = query_bool(req, "exact");
+    const auto t = snap->catalog.find_title(id);
+    if (!t) fail(404, fmt::format("unknown title_id '{}'", id));
+    SearchQuery q;
+    q.snapshot = snap;
+    q.vector.assign(snap->titles.row(*t), snap->titles.row(*t) + snap->titles.dim());
+    q.exclude = {*t};
+    q.k = k;
+    q.exact = exact;
+    const SearchOutcome o = run(std::move(q));
+    send_json(res, 200,
+              json{{"title_id", id}, {"k", k}, {"search", o.used_index ? "index" : "exact"},
+                   {"items", items_json(*snap, o, nullptr)}});
+  }
+
+  void query(const httplib::Request& req, httplib::Response& res) {
+    const auto snap = engine.snapshot();
+    const json body = parse_body(req);
+    if (!body.is_object()) fail(400, "the request body must be a JSON object with \"vector\" or \"tags\"");
+    const size_t limit = k_limit(snap->catalog.num_titles());
+    size_t k = std::min<size_t>(20, limit);
+    if (body.contains("k")) {
+      const json& jk = body["k"];
+      if (!jk.is_number_integer()) fail(400, fmt::format("k must be an integer between 1 and {}; got {}", limit, jk.dump()));
+      k = parse_k(jk.dump(), limit);
+    }
+    const bool has_vector = body.contains("vector"), has_tags = body.contains("tags");
+    if (has_vector == has_tags) fail(400, "give exactly one of \"vector\" (one value per tag) or \"tags\"");
+    const size_t dim = snap->titles.dim();
+    std::vector<float> v(dim, 0.0f);
+    if (has_vector) {
+      const json& jv = body["vector"];
+      if (!jv.is_array() || jv.size() != dim)
+        fail(400, fmt::format("vector must be an array of {} numbers (one per tag, in tags.csv order); got {}", dim,
+                              jv.is_array() ? std::to_string(jv.size()) + " values" : std::string(jv.type_name())));
+      for (size_t i = 0; i < dim; ++i) {
+        if (!jv[i].is_number() || !std::isfinite(jv[i].get<double>()))
+          fail(400, fmt::format("vector[{}] must be a finite number; got {}", i, jv[i].dump()));
+        v[i] = jv[i].get<float>();
+      }
+    } else {
+      // A tag set is scored like a title carrying those tags: weight (default 1) x idf.
+      const json& jt = body["tags"];
+      auto add = [&](const std::string& name, const json& w) {
+        const auto tag = snap->catalog.find_tag(name);
+        if (!tag) fail(400, fmt::format("unknown tag '{}'", name));
+        if (!w.is_number() || !std::isfinite(w.get<double>()))
+          fail(400, fmt::format("the weight of tag '{}' must be a finite number; got {}", name, w.dump()));
+        v[*tag] += w.get<float>() * snap->titles.idf()[*tag];
+      };
+      if (jt.is_array()) {
+        for (const auto& e : jt) {
+          if (!e.is_string()) fail(400, fmt::format("tags must be tag names; got {}", e.dump()));
+          add(e.get<std::string>(), json(1.0));
+        }
+      } else if (jt.is_object()) {
+        for (const auto& [name, w] : jt.items()) add(name, w);
+      } else {
+        fail(400, "tags must be an array of tag names or an object {\"tag\": weight}");
+      }
+      if (jt.empty()) fail(400, "tags is empty: give at least one tag");
+    }
+    if (l2_normalise(v.data(), dim) <= 1e-12) fail(400, "the query vector is all zeros: nothing to rank by");
+    SearchQuery q;
+    q.snapshot = snap;
+    q.vector = std::move(v);
+    q.k = k;
+    if (body.contains("exact")) {
+      if (!body["exact"].is_boolean()) fail(400, "exact must be true or false");
+      q.exact = body["exact"].get<bool>();
+    }
+    if (body.contains("exclude_titles")) {
+      const json& je = body["exclude_titles"];
+      if (!je.is_array()) fail(400, "exclude_titles must be an array of title ids");
+      for (const auto& e : je) {
+        const auto t = e.is_string() ? snap->catalog.find_title(e.get<std::string>()) : std::nullopt;
+        if (!t) fail(400, fmt::format("exclude_titles: unknown title_id {}", e.dump()));
+        q.exclude.push_back(*t);
+      }
+      std::sort(q.exclude.begin(), q.exclude.end());
+      q.exclude.erase(std::unique(q.exclude.begin(), q.exclude.end()), q.exclude.end());
+    }
+    const SearchOutcome o = run(std::move(q));
+    send_json(res, 200, json{{"k", k}, {"search", o.used_index ? "index" : "exact"}, {"items", items_json(*snap, o, nullptr)}});
+  }
+
+  void events(const httplib::Request& req, httplib::Response& res) {
+    require_token(req);
+    const json body = parse_body(req);
+    const json* list = body.is_array() ? &body : body.is_object() && body.contains("events") ? &body["events"] : nullptr;
+    if (!list || !list->is_array())
+      fail(400, "the request body must be {\"events\": [...]} (or a JSON array of events)");
+    if (list->empty()) fail(400, "events is empty: nothing to ingest");
+    if (list->size() > options.max_events)
+      fail(413, fmt::format("{} events in one request; the limit is {} (--max-events)", list->size(), options.max_events));
+    std::vector<RawEvent> raw;
+    std::vector<size_t> index_of;  // raw[i] is event index_of[i] of the request
+    std::vector<std::pair<size_t, std::string>> rejected;
+    for (size_t i = 0; i < list->size(); ++i) {
+      const json& e = (*list)[i];
+      if (!e.is_object()) {
+        rejected.emplace_back(i, "an event must be a JSON object");
+        continue;
+      }
+      RawEvent r;
+      std::string missing;
+      auto take = [&](const char* name, std::string& out) {
+        const auto v = field_text(e, name);
+        if (!v || v->empty()) missing += missing.empty() ? name : std::string(", ") + name;
+        else if (*v == "\x01") missing += fmt::format("{}{} (not a string or number)", missing.empty() ? "" : ", ", name);
+        else out = *v;
+      };
+      take("ts", r.ts);
+      take("user_id", r.user_id);
+      take("title_id", r.title_id);
+      take("event", r.event);
+      take("position_s", r.position_s);
+      r.seek_to_s = field_text(e, "seek_to_s");
+      if (!missing.empty()) {
+        rejected.emplace_back(i, "missing or empty field: " + missing);
+        continue;
+      }
+      raw.push_back(std::move(r));
+      index_of.push_back(i);
+    }
+    IngestReport report = engine.ingest(raw);
+    for (auto& [i, reason] : report.rejected) rejected.emplace_back(index_of[i], std::move(reason));
+    std::sort(rejected.begin(), rejected.end());
+    json jr = json::array();
+    for (const auto& [i, reason] : rejected) jr.push_back({{"index", i}, {"reason", reason}});
+    json out{{"accepted", report.accepted}, {"rejected", jr}, {"users_updated", report.users_updated},
+             {"users_added", report.users_added}};
+    if (report.accepted == 0) {
+      out["error"] = fmt::format("no event accepted; first: event {}: {}", rejected[0].first, rejected[0].second);
+      return send_json(res, 400, out);
+    }
+    send_json(res, 200, out);
+  }
+
+  void reload(const httplib::Request& req, httplib::Response& res) {
+    require_token(req);
+    ReloadReport r;
+    try {
+      r = engine.reload();
+    } catch (const std::exception& e) {
+      fail(500, "reload failed (still serving the previous snapshot): " + client_message(e.what()));
+    }
+    send_json(res, 200,
+              json{{"generation", r.generation}, {"seconds", r.seconds}, {"users", r.users}, {"titles", r.titles},
+                   {"replayed_events", r.replayed_events}, {"dropped_events", r.dropped_events}});
+  }
+
+  void ready(httplib::Response& res) {
+    if (draining) return send_error(res, 503, "draining: the server is shutting down");
+    const auto snap = engine.snapshot();
+    json body{{"status", "ready"},
+              {"generation", snap->generation},
+              {"users", snap->users.size()},
+              {"titles", snap->catalog.num_titles()},
+              {"profiles", snap->source},
+              {"backend", snap->scorer->describe()}};
+    if (snap->index) body["index"] = snap->index->describe();
+    send_json(res, 200, body);
+  }
+
+  // Wraps a route: HttpError and engine errors become JSON errors.
+  template <typename F>
+  httplib::Server::Handler wrap(F f) {
+    return [this, f](const httplib::Request& req, httplib::Response& res) {
+      try {
+        f(req, res);
+      } catch (const HttpError& e) {
+        if (e.status == 503) res.set_header("Retry-After", "1");
+        send_error(res, e.status, e.what());
+      } catch (const ArgumentError& e) {
+        send_error(res, 400, client_message(e.what()));
+      } catch (const std::exception& e) {
+        spdlog::error("serve: {} {}: {}", req.method, req.path, e.what());
+        send_error(res, 500, client_message(e.what()));
+      }
+    };
+  }
+
+  void install() {
+    Metrics& m = engine.metrics();
+    m.add_counter("marquee_http_requests_total", "HTTP requests by route and status code");
+    m.add_histogram("marquee_http_request_seconds", "HTTP request latency by route (headers read to response written)",
+                    Metrics::latency_buckets());
+    m.add_counter("marquee_http_connections_shed_total",
+                  "connections answered 503 at once because every connection thread was busy and the wait list full");
+    m.add_gauge("marquee_http_connections_waiting", "accepted connections waiting for a connection thread");
+    m.inc("marquee_http_connections_shed_total", {}, 0);
+
+    const size_t threads = size_t(std::max(1, options.threads));
+    svr.new_task_queue = [this, threads] {
+      queue = new BoundedTaskQueue(threads, options.max_pending_connections, 2, engine.metrics());
+      return queue;
+    };
+    // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which lets a second server bind the
+    // same port and silently take half the traffic. The socket is remembered to widen the backlog.
+    svr.set_socket_options([this](socket_t sock) {
+      int yes = 1;
+      setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+      listen_fd = sock;
+    });
+    svr.set_tcp_nodelay(true);
+    svr.set_keep_alive_timeout(options.keep_alive_seconds);
+    svr.set_keep_alive_max_count(options.keep_alive_max_requests);
+    svr.set_read_timeout(5, 0);
+    svr.set_write_timeout(5, 0);
+    svr.set_payload_max_length(options.max_body_bytes);
+
+    svr.set_pre_routing_handler([this](const httplib::Request&, httplib::Response& res) {
+      t_request_start = Clock::now();
+      if (t_shedding) {
+        res.set_header("Connection", "close");
+        res.set_header("Retry-After", "1");
+        send_error(res, 503,
+                   fmt::format("overloaded: all {} connection threads are busy and {} connections are waiting; retry later",
+                               options.threads, options.max_pending_connections));
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
+    svr.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
+      if (!res.body.empty()) return;  // a route's own JSON error
+      std::string msg;
+      switch (res.status) {
+        case 413:
+          msg = fmt::format("the request body ({} bytes) exceeds the limit of {} bytes (--max-body-bytes)",
+                            req.get_header_value("Content-Length"), options.max_body_bytes);
+          break;
+        case 404: msg = fmt::format("no route {} {} (see docs/openapi.yaml)", req.method, req.path); break;
+        case 414: msg = "the request URI is too long"; break;
+        default: msg = fmt::format("HTTP {}", res.status);
+      }
+      send_error(res, res.status, msg);
+    });
+    svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+      std::string what = "unknown error";
+      try {
+        if (ep) std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      send_error(res, 500, client_message(what));
+    });
+    svr.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+      Metrics& m = engine.metrics();
+      const std::string route = route_of(req.method, req.path);
+      m.inc("marquee_http_requests_total", {{"route", route}, {"code", std::to_string(res.status)}});
+      if (t_request_start != Clock::time_point{}) {
+        m.observe("marquee_http_request_seconds", {{"route", route}},
+                  std::chrono::duration<double>(Clock::now() - t_request_start).count());
+        t_request_start = {};
+      }
+    });
+
+    svr.Get(R"(/v1/users/([^/]+)/recommendations)", wrap([this](auto& q, auto& r) { recommendations(q, r); }));
+    svr.Get(R"(/v1/titles/([^/]+)/similar)", wrap([this](auto& q, auto& r) { similar(q, r); }));
+    svr.Post("/v1/query", wrap([this](auto& q, auto& r) { query(q, r); }));
+    svr.Post("/v1/audience", wrap([](auto&, auto&) {
+      fail(501, "the audience projection capability does not exist yet; POST /v1/audience is reserved for it");
+    }));
+    svr.Post("/v1/events", wrap([this](auto& q, auto& r) { events(q, r); }));
+    svr.Post("/v1/admin/reload", wrap([this](auto& q, auto& r) { reload(q, r); }));
+    svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { send_json(res, 200, json{{"status", "ok"}}); });
+    svr.Get("/readyz", wrap([this](auto&, auto& r) { ready(r); }));
+    svr.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      if (queue) engine.metrics().set("marquee_http_connections_waiting", {}, double(queue->pending()));
+      res.set_content(engine.render_metrics(), "text/plain; version=0.0.4; charset=utf-8");
+    });
+  }
+};
+
+HttpServer::HttpServer(ServingEngine& engine, HttpOptions options)
+    : impl_(std::make_unique<Impl>(engine, options)), options_(std::move(options)) {
+  MARQUEE_CHECK_ARG(options_.port >= 0 && options_.port <= 65535, "--port must be between 0 and 65535; got {}",
+                    options_.port);
+  MARQUEE_CHECK_ARG(options_.threads >= 1 && options_.threads <= 4096, "--http-threads must be between 1 and 4096; got {}",
+                    options_.threads);
+  MARQUEE_CHECK_ARG(options_.max_body_bytes >= 1, "--max-body-bytes must be at least 1");
+  MARQUEE_CHECK_ARG(options_.max_events >= 1, "--max-events must be at least 1");
+  impl_->install();
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+int HttpServer::bind() {
+  auto& svr = impl_->svr;
+  if (options_.port == 0) {
+    port_ = svr.bind_to_any_port(options_.bind);
+  } else {
+    port_ = svr.bind_to_port(options_.bind, options_.port) ? options_.port : -1;
+  }
+  MARQUEE_CHECK_ARG(port_ > 0, "cannot listen on {}:{} (address in use, or not an address of this machine)",
+                    options_.bind, options_.port);
+  // The library listens with a backlog of 5; under a burst of new connections the rest would wait
+  // for SYN retransmits (1 s and more). Listening again on the bound socket widens the backlog.
+  if (impl_->listen_fd >= 0) ::listen(impl_->listen_fd, 1024);
+  return port_;
+}
+
+bool HttpServer::serve() {
+  impl_->serving = true;
+  const bool ok = impl_->svr.listen_after_bind();
+  impl_->served = true;
+  return ok;
+}
+
+void HttpServer::set_draining() { impl_->draining = true; }
+
+void HttpServer::stop() {
+  // serve() may have been called on another thread a moment ago: let it start listening first, or
+  // there would be nothing to stop and it would listen forever.
+  for (int i = 0; i < 1000 && impl_->serving && !impl_->served && !impl_->svr.is_running(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  impl_->svr.stop();
+}
+
+}  // namespace marquee::server

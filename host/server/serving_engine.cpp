@@ -1,0 +1,630 @@
+#include "host/server/serving_engine.h"
+
+#include "engine/error.h"
+#include "host/catalog_io.h"
+#include "host/events_io.h"
+#include "host/jobs.h"
+#include "host/profile_io.h"
+#include "host/record_reader.h"
+#include "host/rejects.h"
+#include "host/server/device_memory.h"
+#include "host/server/sharded_scorer.h"
+#include "host/timestamp.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+
+namespace marquee::server {
+namespace {
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// The rules of host/events_io.cpp (docs/formats.md), applied to one event from a client.
+double position_limit(double duration_s) { return duration_s + std::max(60.0, 0.05 * duration_s); }
+
+std::string validate_event(const Catalog& catalog, const RawEvent& r, Event& ev) {
+  Timestamp ts;
+  if (!parse_timestamp(r.ts, ts)) return "unparseable timestamp '" + r.ts + "'";
+  if (r.user_id.empty()) return "missing user_id";
+  const auto title = catalog.find_title(r.title_id);
+  if (!title) return "unknown title_id '" + r.title_id + "'";
+  const auto type = parse_event_type(r.event);
+  if (!type) return "unknown event type '" + r.event + "' (expected play, pause, resume, seek, stop, complete)";
+  const double duration = catalog.title(*title).duration_s;
+  const double limit = position_limit(duration);
+  double position = 0;
+  if (!parse_double(r.position_s, position) || position < 0)
+    return "position_s must be a number >= 0; got '" + r.position_s + "'";
+  if (position > limit)
+    return fmt::format("impossible position '{}': beyond the title's duration of {} s", r.position_s, duration);
+  double seek_to = 0;
+  if (*type == EventType::Seek) {
+    if (!r.seek_to_s || r.seek_to_s->empty()) return "seek event without seek_to_s";
+    if (!parse_double(*r.seek_to_s, seek_to) || seek_to < 0 || seek_to > limit)
+      return "impossible seek target '" + *r.seek_to_s + "'";
+  }
+  ev = Event{};
+  ev.ts = ts.epoch;
+  ev.local_hour = uint8_t(ts.local_hour);
+  ev.user = 0;
+  ev.title = *title;
+  ev.type = *type;
+  ev.position_s = float(position);
+  ev.seek_to_s = float(seek_to);
+  return "";
+}
+
+// build_profiles' notion of an exact duplicate (engine/profiles.cpp).
+bool same_event(const Event& a, const Event& b) {
+  return a.title == b.title && a.ts == b.ts && a.type == b.type && a.position_s == b.position_s &&
+         (a.type != EventType::Seek || a.seek_to_s == b.seek_to_s);
+}
+
+std::shared_ptr<UserState> state_from(const UserProfiles& p, size_t u) {
+  auto s = std::make_shared<UserState>();
+  s->id = p.user_ids[u];
+  s->vector.assign(p.vector(u), p.vector(u) + p.dim);
+  s->seen.assign(p.seen_begin(u), p.seen_end(u));
+  s->summary = p.summaries[u];
+  return s;
+}
+
+// --events: the user's profile from all their raw events, by the batch job's own function.
+std::shared_ptr<UserState> rebuild_from_events(const Snapshot& snap, const std::string& id, std::vector<Event> events) {
+  UserProfiles p = build_profiles(snap.catalog, snap.titles, events, {id}, snap.engagement);
+  auto s = state_from(p, 0);
+  s->events = std::move(events);
+  return s;
+}
+
+// --profiles: the file has weights, not events. Online events give their titles new weights; the
+// other titles keep the file's; the vector is re-formed from the merged weights in title order (the
+// order build_profiles accumulates in).
+std::shared_ptr<UserState> rebuild_from_file_and_online(const Snapshot& snap, const UserState* old,
+                                                        const std::string& id, std::vector<Event> online) {
+  std::vector<SeenTitle> base_seen;
+  UserSummary base_summary;
+  if (old) {
+    base_seen = old->events.empty() ? old->seen : old->file_seen;
+    base_summary = old->events.empty() ? old->summary : old->file_summary;
+  }
+  const UserProfiles p = build_profiles(snap.catalog, snap.titles, online, {id}, snap.engagement);
+  std::map<uint32_t, SeenTitle> merged;
+  for (const auto& s : base_seen) merged[s.title] = s;
+  for (const SeenTitle* s = p.seen_begin(0); s != p.seen_end(0); ++s) merged[s->title] = *s;
+
+  auto st = std::make_shared<UserState>();
+  st->id = id;
+  st->from_profiles_file = old ? old->from_profiles_file : false;
+  st->file_seen = std::move(base_seen);
+  st->file_summary = base_summary;
+  st->events = std::move(online);
+  const UserSummary& on = p.summaries[0];
+  UserSummary sum = base_summary;
+  sum.events += on.events;
+  sum.abandoned += on.abandoned;
+  sum.watched_s += on.watched_s;
+  for (size_t h = 0; h < 24; ++h) sum.daypart[h] += on.daypart[h];
+  sum.titles = uint32_t(merged.size());
+  sum.completed = 0;
+  const size_t dim = snap.titles.dim();
+  st->vector.assign(dim, 0.0f);
+  float* vec = st->vector.data();
+  for (const auto& [t, s] : merged) {
+    st->seen.push_back(s);
+    sum.completed += s.completed;
+    if (s.weight != 0.0f)
+      for (uint64_t k = snap.titles.row_ptr()[t]; k < snap.titles.row_ptr()[t + 1]; ++k)
+        vec[snap.titles.col_idx()[k]] += s.weight * snap.titles.values()[k];
+  }
+  sum.usable = l2_normalise(vec, dim) > 1e-12 ? 1 : 0;
+  if (!sum.usable) std::fill(vec, vec + dim, 0.0f);
+  st->summary = sum;
+  return st;
+}
+
+size_t k_bucket(size_t k) {
+  size_t b = 0;
+  for (size_t v = 32; v < k; v <<= 1) ++b;
+  return b;
+}
+
+}  // namespace
+
+const char* search_status_name(SearchStatus status) {
+  switch (status) {
+    case SearchStatus::Ok: return "ok";
+    case SearchStatus::Overloaded: return "overloaded";
+    case SearchStatus::DeadlineExceeded: return "deadline";
+    case SearchStatus::ShuttingDown: return "shutting_down";
+    case SearchStatus::Failed: return "failed";
+  }
+  return "?";
+}
+
+// ---------------------------------------------------------------------------------------------
+// ProfileStore
+
+std::shared_ptr<const UserState> ProfileStore::find(std::string_view id) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  auto it = index_.find(std::string(id));
+  return it == index_.end() ? nullptr : users_[it->second];
+}
+
+bool ProfileStore::put(std::shared_ptr<const UserState> user) {
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  auto [it, inserted] = index_.try_emplace(user->id, uint32_t(users_.size()));
+  if (inserted) users_.push_back(std::move(user));
+  else users_[it->second] = std::move(user);
+  return inserted;
+}
+
+std::vector<std::shared_ptr<const UserState>> ProfileStore::sample(size_t count) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  std::vector<std::shared_ptr<const UserState>> out;
+  const size_t n = std::min(count, users_.size());
+  for (size_t i = 0; i < n; ++i) out.push_back(users_[i * users_.size() / n]);
+  return out;
+}
+
+size_t ProfileStore::size() const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  return users_.size();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading and reloading
+
+ServingEngine::ServingEngine(EngineOptions options) : options_(std::move(options)) {
+  MARQUEE_CHECK_ARG(options_.max_batch >= 1 && options_.max_batch <= kMaxBatchUsers,
+                    "--max-batch must be between 1 and {}; got {}", kMaxBatchUsers, options_.max_batch);
+  MARQUEE_CHECK_ARG(options_.queue_limit >= 1, "--queue-limit must be at least 1; got {}", options_.queue_limit);
+  MARQUEE_CHECK_ARG(options_.deadline_ms >= 1, "--deadline-ms must be at least 1; got {}", options_.deadline_ms);
+  MARQUEE_CHECK_ARG(options_.max_wait_us <= 1'000'000, "--max-wait-us must be at most 1000000 (1 s); got {}",
+                    options_.max_wait_us);
+  MARQUEE_CHECK_ARG(!options_.index_path.empty() ? !options_.index_factory.empty() : true,
+                    "--index-path needs --index FACTORY (the index to load or build)");
+
+  metrics_.add_histogram("marquee_batch_size", "searches executed together in one batch", Metrics::size_buckets());
+  metrics_.add_histogram("marquee_batch_seconds", "time to execute one batch", Metrics::latency_buckets());
+  metrics_.add_histogram("marquee_queue_wait_seconds", "time a search waited in the queue",
+                         Metrics::latency_buckets());
+  metrics_.add_gauge("marquee_queue_depth", "searches waiting in the micro-batch queue");
+  metrics_.add_gauge("marquee_queue_limit", "queue size beyond which searches are refused (503)");
+  metrics_.add_counter("marquee_searches_total", "searches by outcome");
+  metrics_.add_counter("marquee_events_total", "playback events received online, by result");
+  metrics_.add_counter("marquee_reloads_total", "snapshot reloads by result");
+  metrics_.add_gauge("marquee_snapshot_generation", "generation of the snapshot being served");
+  metrics_.add_gauge("marquee_users", "users in the profile store");
+  metrics_.add_gauge("marquee_titles", "titles in the catalogue");
+  metrics_.add_gauge("marquee_device_memory_bytes", "device memory as the CUDA runtime reports it (GPU backend)");
+  metrics_.set("marquee_queue_limit", {}, double(options_.queue_limit));
+
+  snapshot_ = load_snapshot(1);
+  metrics_.inc("marquee_reloads_total", {{"result", "ok"}}, 0);
+  worker_ = std::thread([this] { worker_loop(); });
+}
+
+ServingEngine::~ServingEngine() { stop(); }
+
+std::shared_ptr<const Snapshot> ServingEngine::snapshot() const {
+  std::lock_guard<std::mutex> lock(snapshot_mu_);
+  return snapshot_;
+}
+
+std::shared_ptr<Snapshot> ServingEngine::load_snapshot(uint64_t generation) {
+  const auto t0 = Clock::now();
+  const InputOptions& in = options_.input;
+  MARQUEE_CHECK_ARG(in.events_path.empty() != in.profiles_path.empty(),
+                    "serve needs exactly one of --events FILE or --profiles FILE");
+  auto snap = std::make_shared<Snapshot>();
+  snap->generation = generation;
+  RejectLog rejects(options_.rejects_path, options_.strict);
+  snap->catalog = load_catalog(in.catalog_dir, rejects);
+  snap->titles = TitleMatrix::build(snap->catalog);
+  snap->engagement = in.engagement;
+
+  if (!in.events_path.empty()) {
+    snap->from_events = true;
+    snap->source = "events " + in.events_path;
+    LoadedEvents loaded = load_events(in.events_path, snap->catalog, rejects);
+    std::vector<Event> kept = loaded.events;  // build_profiles consumes its copy
+    ProfileBuildStats stats;
+    const UserProfiles p = build_profiles(snap->catalog, snap->titles, std::move(loaded.events), loaded.user_ids,
+                                          in.engagement, &stats);
+    reject_duplicates(in.events_path, stats.duplicates, rejects);
+    // Freeze the recency reference so that a user rebuilt later gets the weights the load gave.
+    if (snap->engagement.as_of == 0) snap->engagement.as_of = stats.as_of;
+    // Raw events grouped by user, file order kept within a user (the order build_profiles sees).
+    std::vector<size_t> begin(p.size() + 1, 0);
+    for (const Event& e : kept) ++begin[e.user + 1];
+    for (size_t u = 0; u < p.size(); ++u) begin[u + 1] += begin[u];
+    std::vector<Event> grouped(kept.size());
+    std::vector<size_t> cursor(begin.begin(), begin.end() - 1);
+    for (Event e : kept) {
+      const uint32_t u = e.user;
+      e.user = 0;
+      grouped[cursor[u]++] = e;
+    }
+    kept.clear();
+    kept.shrink_to_fit();
+    for (size_t u = 0; u < p.size(); ++u) {
+      auto s = state_from(p, u);
+      s->events.assign(grouped.begin() + begin[u], grouped.begin() + begin[u + 1]);
+      snap->users.put(std::move(s));
+    }
+    spdlog::info("serve: {} users from {} event rows ({} rejected, {} without usable signal)", p.size(),
+                 loaded.rows, rejects.count(), stats.unusable_users);
+  } else {
+    snap->source = "profiles " + in.profiles_path;
+    ProfileReader reader(in.profiles_path);
+    reader.check_catalog(snap->catalog.fingerprint(), snap->catalog.num_titles(), snap->titles.dim());
+    const UserProfiles p = reader.read(0, reader.users());
+    for (size_t u = 0; u < p.size(); ++u) {
+      auto s = state_from(p, u);
+      s->from_profiles_file = true;
+      snap->users.put(std::move(s));
+    }
+    spdlog::info("serve: {} users from {}", p.size(), in.profiles_path);
+  }
+  rejects.finish();
+
+  ScorerChoice choice = choose_scorer(options_.backend, snap->titles, options_.scorer);
+  snap->scorer = std::move(choice.scorer);
+  snap->scorer_reason = choice.reason;
+  snap->on_gpu = snap->scorer->describe().rfind("cuda", 0) == 0;
+  if (!snap->on_gpu) {
+    // Small batches use one core on the sparse path; title shards put every core on them.
+    const CpuScorerOptions& cpu = options_.scorer.cpu;
+    const bool sparse = cpu.path == CpuScoringPath::Sparse ||
+                        (cpu.path == CpuScoringPath::Auto && snap->titles.density() < cpu.sparse_density_threshold);
+    size_t shards = options_.title_shards;
+    if (shards == 0) shards = cpu.threads > 0 ? size_t(cpu.threads) : std::max(1u, std::thread::hardware_concurrency());
+    shards = std::min(shards, snap->titles.num_titles());
+    if (sparse && shards > 1) {
+      snap->scorer = make_sharded_cpu_scorer(snap->titles, shards, cpu);
+      snap->scorer_reason += fmt::format("; {} title shards", shards);
+    }
+  }
+  spdlog::info("serve: exact search with {} [{}]", snap->scorer->describe(), snap->scorer_reason);
+
+  if (!options_.index_factory.empty()) {
+    const uint64_t fp = snap->catalog.fingerprint();
+    const size_t n = snap->titles.num_titles(), dim = snap->titles.dim();
+    AnnIndexInfo on_disk;
+    const bool reusable = !options_.index_path.empty() && std::filesystem::exists(options_.index_path) &&
+                          AnnIndex::read_info(options_.index_path, on_disk) &&
+                          on_disk.factory == options_.index_factory && on_disk.over == "titles" &&
+                          on_disk.rows == n && on_disk.dim == dim && on_disk.fingerprint == fp;
+    bool built = false;
+    if (reusable) {
+      snap->index = AnnIndex::load(options_.index_path);
+      spdlog::info("serve: loaded index {} ({})", options_.index_path, options_.index_factory);
+    } else {
+      if (!options_.index_path.empty() && std::filesystem::exists(options_.index_path))
+        spdlog::info("serve: index {} was built from other data or with another factory: rebuilding",
+                     options_.index_path);
+      AnnIndexInfo info;
+      info.over = "titles";
+      info.fingerprint = fp;
+      snap->index = AnnIndex::build(options_.index_factory, snap->titles.dense().data(), n, dim, info);
+      built = true;
+      spdlog::info("serve: built {} over {} titles in {:.2f} s", options_.index_factory, n,
+                   snap->index->info().build_seconds);
+    }
+    snap->index->set_search_params(options_.index_params);
+    // Recall@K against exact search, on real queries: a spread of users with usable vectors (title
+    // vectors when there are none).
+    std::vector<float> queries;
+    for (const auto& u : snap->users.sample(options_.index_recall_queries))
+      if (u->summary.usable) queries.insert(queries.end(), u->vector.begin(), u->vector.end());
+    if (queries.empty())
+      for (size_t q = 0; q < std::min(options_.index_recall_queries, n); ++q) {
+        const size_t t = q * n / std::min(options_.index_recall_queries, n);
+        queries.insert(queries.end(), snap->titles.row(t), snap->titles.row(t) + dim);
+      }
+    const size_t nq = queries.size() / dim;
+    const double recall =
+        snap->index->measure_recall(*snap->scorer, queries.data(), nq, std::min(options_.index_recall_k, n));
+    spdlog::info("serve: index recall@{} against exact search: {:.4f} on {} queries{}", snap->index->info().recall_k,
+                 recall, nq, options_.index_params.empty() ? "" : " with " + options_.index_params);
+    if (built && !options_.index_path.empty()) {
+      snap->index->save(options_.index_path);
+      spdlog::info("serve: saved the index to {}", options_.index_path);
+    }
+  }
+  snap->load_seconds = seconds_since(t0);
+  return snap;
+}
+
+void ServingEngine::apply_events(Snapshot& snap, const std::vector<JournalEntry>& entries, IngestReport* report) {
+  // Users in order of first appearance, each with their new events in arrival order.
+  std::vector<std::string> order;
+  std::unordered_map<std::string, std::vector<const JournalEntry*>> by_user;
+  for (const auto& e : entries) {
+    auto [it, inserted] = by_user.try_emplace(e.user_id);
+    if (inserted) order.push_back(e.user_id);
+    it->second.push_back(&e);
+  }
+  for (const auto& id : order) {
+    const auto old = snap.users.find(id);
+    std::vector<Event> events = old ? old->events : std::vector<Event>{};
+    for (const JournalEntry* e : by_user[id]) events.push_back(e->event);
+    std::shared_ptr<UserState> fresh = snap.from_events || !old || !old->from_profiles_file
+                                           ? rebuild_from_events(snap, id, std::move(events))
+                                           : rebuild_from_file_and_online(snap, old.get(), id, std::move(events));
+    const bool added = snap.users.put(std::move(fresh));
+    if (report) {
+      ++report->users_updated;
+      report->users_added += added;
+    }
+  }
+}
+
+IngestReport ServingEngine::ingest(const std::vector<RawEvent>& raw) {
+  IngestReport report;
+  std::lock_guard<std::mutex> lock(ingest_mu_);
+  std::shared_ptr<Snapshot> snap;
+  {
+    std::lock_guard<std::mutex> s(snapshot_mu_);
+    snap = snapshot_;
+  }
+  std::vector<JournalEntry> accepted;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    JournalEntry entry;
+    std::string reason = validate_event(snap->catalog, raw[i], entry.event);
+    if (reason.empty()) {
+      // An exact duplicate of a known event or of an earlier one in this request is dropped, as
+      // build_profiles drops duplicates in a file.
+      const auto old = snap->users.find(raw[i].user_id);
+      if (old && std::any_of(old->events.begin(), old->events.end(),
+                             [&](const Event& e) { return same_event(e, entry.event); }))
+        reason = "duplicate event (already received)";
+      for (size_t j = 0; reason.empty() && j < accepted.size(); ++j)
+        if (accepted[j].user_id == raw[i].user_id && same_event(accepted[j].event, entry.event))
+          reason = "duplicate event (same as an earlier one in this request)";
+    }
+    if (!reason.empty()) {
+      report.rejected.emplace_back(i, std::move(reason));
+      continue;
+    }
+    entry.user_id = raw[i].user_id;
+    entry.title_id = raw[i].title_id;
+    accepted.push_back(std::move(entry));
+  }
+  apply_events(*snap, accepted, &report);
+  report.accepted = accepted.size();
+  journal_.insert(journal_.end(), std::make_move_iterator(accepted.begin()), std::make_move_iterator(accepted.end()));
+  metrics_.inc("marquee_events_total", {{"result", "accepted"}}, double(report.accepted));
+  metrics_.inc("marquee_events_total", {{"result", "rejected"}}, double(report.rejected.size()));
+  return report;
+}
+
+ReloadReport ServingEngine::reload() {
+  std::lock_guard<std::mutex> one_at_a_time(reload_mu_);
+  const auto t0 = Clock::now();
+  const uint64_t generation = snapshot()->generation + 1;
+  std::shared_ptr<Snapshot> fresh;
+  try {
+    fresh = load_snapshot(generation);
+  } catch (...) {
+    metrics_.inc("marquee_reloads_total", {{"result", "failed"}});
+    throw;
+  }
+  ReloadReport report;
+  {
+    // Events keep arriving while the files load; the last ones are applied under this lock, so none
+    // is lost between the replay and the swap.
+    std::lock_guard<std::mutex> lock(ingest_mu_);
+    std::vector<JournalEntry> replay;
+    for (const auto& e : journal_) {
+      const auto t = fresh->catalog.find_title(e.title_id);
+      if (!t) {
+        ++report.dropped_events;
+        continue;
+      }
+      JournalEntry moved = e;
+      moved.event.title = *t;
+      replay.push_back(std::move(moved));
+    }
+    // The files may already hold some of these events (appended by the pipeline): skip exact
+    // duplicates of what the new profiles were built from.
+    std::vector<JournalEntry> fresh_only;
+    for (auto& e : replay) {
+      const auto old = fresh->users.find(e.user_id);
+      if (old && std::any_of(old->events.begin(), old->events.end(),
+                             [&](const Event& x) { return same_event(x, e.event); }))
+        continue;
+      fresh_only.push_back(std::move(e));
+    }
+    apply_events(*fresh, fresh_only, nullptr);
+    report.replayed_events = fresh_only.size();
+    std::lock_guard<std::mutex> s(snapshot_mu_);
+    snapshot_ = fresh;
+  }
+  report.generation = generation;
+  report.users = fresh->users.size();
+  report.titles = fresh->catalog.num_titles();
+  report.seconds = seconds_since(t0);
+  metrics_.inc("marquee_reloads_total", {{"result", "ok"}});
+  spdlog::info("serve: reloaded generation {} in {:.2f} s ({} users, {} titles, {} online events re-applied{})",
+               generation, report.seconds, report.users, report.titles, report.replayed_events,
+               report.dropped_events ? fmt::format(", {} dropped: title no longer in the catalogue", report.dropped_events)
+                                     : "");
+  return report;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Micro-batching
+
+std::future<SearchOutcome> ServingEngine::submit(SearchQuery q) {
+  MARQUEE_CHECK_ARG(q.snapshot != nullptr, "a search needs the snapshot its vector came from");
+  const size_t n_titles = q.snapshot->titles.num_titles();
+  MARQUEE_CHECK_ARG(q.k >= 1 && q.k <= n_titles, "k must be between 1 and {}; got {}", n_titles, q.k);
+  MARQUEE_CHECK_ARG(q.vector.size() == q.snapshot->titles.dim(), "the vector has {} values but the catalogue has {} tags",
+                    q.vector.size(), q.snapshot->titles.dim());
+  MARQUEE_CHECK_ARG(std::is_sorted(q.exclude.begin(), q.exclude.end()), "exclusions must be sorted title indices");
+  MARQUEE_CHECK_ARG(q.exclude.empty() || q.exclude.back() < n_titles, "excluded title index {} is outside the catalogue ({} titles)",
+                    q.exclude.empty() ? 0 : q.exclude.back(), n_titles);
+
+  auto job = std::make_unique<Job>();
+  job->query = std::move(q);
+  job->enqueued = Clock::now();
+  job->deadline = job->enqueued + std::chrono::milliseconds(options_.deadline_ms);
+  std::future<SearchOutcome> result = job->done.get_future();
+  {
+    std::unique_lock<std::mutex> lock(queue_mu_);
+    if (stopping_ || queue_.size() >= options_.queue_limit) {
+      const bool stopping = stopping_;
+      const size_t depth = queue_.size();
+      lock.unlock();
+      SearchOutcome o;
+      o.status = stopping ? SearchStatus::ShuttingDown : SearchStatus::Overloaded;
+      o.message = stopping ? "the server is shutting down"
+                           : fmt::format("overloaded: {} searches already queued (queue limit {}); retry later", depth,
+                                         options_.queue_limit);
+      metrics_.inc("marquee_searches_total", {{"outcome", search_status_name(o.status)}});
+      job->done.set_value(std::move(o));
+      return result;
+    }
+    queue_.push_back(std::move(job));
+    queue_depth_.store(queue_.size());
+    // Wake the worker for the first search of a batch and when a batch is full; in between it is
+    // waiting out max_wait_us anyway.
+    if (queue_.size() == 1 || queue_.size() >= options_.max_batch) queue_cv_.notify_one();
+  }
+  return result;
+}
+
+void ServingEngine::worker_loop() {
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  for (;;) {
+    queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) break;  // stopping and drained
+    const auto until = queue_.front()->enqueued + std::chrono::microseconds(options_.max_wait_us);
+    while (!stopping_ && queue_.size() < options_.max_batch && Clock::now() < until) queue_cv_.wait_until(lock, until);
+    const size_t n = std::min(queue_.size(), options_.max_batch);
+    std::vector<std::unique_ptr<Job>> batch;
+    batch.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    queue_depth_.store(queue_.size());
+    lock.unlock();
+    run_batch(batch);
+    lock.lock();
+  }
+}
+
+void ServingEngine::run_batch(std::vector<std::unique_ptr<Job>>& batch) {
+  const auto start = Clock::now();
+  if (options_.on_batch) options_.on_batch(batch.size());
+  // Searches that waited past their deadline are answered without being run.
+  std::vector<Job*> live;
+  for (auto& job : batch) {
+    const double waited = std::chrono::duration<double>(start - job->enqueued).count();
+    metrics_.observe("marquee_queue_wait_seconds", {}, waited);
+    if (start > job->deadline) {
+      SearchOutcome o;
+      o.status = SearchStatus::DeadlineExceeded;
+      o.message = fmt::format("deadline of {} ms passed while the search was queued ({:.1f} ms); retry later",
+                              options_.deadline_ms, waited * 1e3);
+      o.queued_seconds = waited;
+      metrics_.inc("marquee_searches_total", {{"outcome", search_status_name(o.status)}});
+      job->done.set_value(std::move(o));
+      continue;
+    }
+    live.push_back(job.get());
+  }
+  if (live.empty()) return;
+  metrics_.observe("marquee_batch_size", {}, double(live.size()));
+
+  // One Scorer / index call per (snapshot, searcher, K bucket): a K of 5000 does not slow down a
+  // batch of K = 20 searches.
+  auto uses_index = [](const Job* j) { return !j->query.exact && j->query.snapshot->index != nullptr; };
+  auto key = [&](const Job* j) { return std::make_tuple(j->query.snapshot.get(), uses_index(j), k_bucket(j->query.k)); };
+  std::stable_sort(live.begin(), live.end(), [&](const Job* a, const Job* b) { return key(a) < key(b); });
+  TopKResult result;
+  for (size_t g0 = 0; g0 < live.size();) {
+    size_t g1 = g0 + 1;
+    while (g1 < live.size() && key(live[g1]) == key(live[g0])) ++g1;
+    const Snapshot& snap = *live[g0]->query.snapshot;
+    const bool index = uses_index(live[g0]);
+    const size_t dim = snap.titles.dim();
+    const size_t count = g1 - g0;
+    size_t k = 0;
+    std::vector<float> vectors(count * dim);
+    Exclusions ex;
+    ex.offsets.reserve(count + 1);
+    for (size_t i = 0; i < count; ++i) {
+      const SearchQuery& q = live[g0 + i]->query;
+      k = std::max(k, q.k);
+      std::copy(q.vector.begin(), q.vector.end(), vectors.begin() + i * dim);
+      ex.titles.insert(ex.titles.end(), q.exclude.begin(), q.exclude.end());
+      ex.offsets.push_back(ex.titles.size());
+    }
+    std::string error;
+    try {
+      const UserBatchView view{count, dim, vectors.data(), &ex};
+      if (index) snap.index->search(view, k, result);
+      else snap.scorer->search(view, k, result);
+    } catch (const std::exception& e) {
+      error = e.what();
+      spdlog::error("serve: a batch of {} searches failed: {}", count, error);
+    }
+    for (size_t i = 0; i < count; ++i) {
+      Job& job = *live[g0 + i];
+      SearchOutcome o;
+      o.batch_size = live.size();
+      o.used_index = index;
+      o.queued_seconds = std::chrono::duration<double>(start - job.enqueued).count();
+      if (!error.empty()) {
+        o.status = SearchStatus::Failed;
+        o.message = "search failed: " + error;
+      } else {
+        const size_t n = std::min<size_t>(result.counts[i], job.query.k);
+        o.items.resize(n);
+        for (size_t r = 0; r < n; ++r) o.items[r] = {result.titles[i * k + r], result.scores[i * k + r]};
+      }
+      metrics_.inc("marquee_searches_total", {{"outcome", search_status_name(o.status)}});
+      job.done.set_value(std::move(o));
+    }
+    g0 = g1;
+  }
+  metrics_.observe("marquee_batch_seconds", {}, std::chrono::duration<double>(Clock::now() - start).count());
+}
+
+void ServingEngine::stop() {
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    if (stopping_ && !worker_.joinable()) return;
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+std::string ServingEngine::render_metrics() {
+  const auto snap = snapshot();
+  metrics_.set("marquee_queue_depth", {}, double(queue_depth()));
+  metrics_.set("marquee_snapshot_generation", {}, double(snap->generation));
+  metrics_.set("marquee_users", {}, double(snap->users.size()));
+  metrics_.set("marquee_titles", {}, double(snap->catalog.num_titles()));
+  if (snap->on_gpu) {
+    const DeviceMemory m = query_device_memory(options_.scorer.cuda.device);
+    if (m.known) {
+      const std::string dev = std::to_string(options_.scorer.cuda.device);
+      metrics_.set("marquee_device_memory_bytes", {{"device", dev}, {"kind", "free"}}, double(m.free_bytes));
+      metrics_.set("marquee_device_memory_bytes", {{"device", dev}, {"kind", "total"}}, double(m.total_bytes));
+      metrics_.set("marquee_device_memory_bytes", {{"device", dev}, {"kind", "used"}},
+                   double(m.total_bytes - m.free_bytes));
+    }
+  }
+  return metrics_.render();
+}
+
+}  // namespace marquee::server
