@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # The device check: on a machine with an NVIDIA GPU, run the GPU tests, compute-sanitizer memcheck
 # on a small case, and the GPU benchmarks against PyTorch, writing logs and a results table under
-# $OUT (default ./gpu-results). Uses a carried build (bench/gpu/pack.sh) when build-gpu/carry
-# exists, and otherwise configures and builds here. Aims at well under 8 minutes on an H200.
+# $OUT (default ./gpu-results). Uses a carried build (bench/gpu/pack.sh) when build-gpu/carry.tar.xz
+# (or build-gpu/carry) exists, and otherwise configures and builds here. Aims at well under 8 minutes on an H200.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-./gpu-results}
 mkdir -p "$OUT"
 log() { echo "[check $(date +%H:%M:%S)] $*" | tee -a "$OUT/check.log"; }
 
+if [ -f build-gpu/carry.tar.xz ] && [ ! -x build-gpu/carry/bin/marquee ]; then
+  tar -C build-gpu -xJf build-gpu/carry.tar.xz
+fi
 if [ -x build-gpu/carry/bin/marquee ]; then
   BIN=build-gpu/carry/bin
   export LD_LIBRARY_PATH="$PWD/build-gpu/carry/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"

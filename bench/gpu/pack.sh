@@ -4,16 +4,19 @@
 # GPU spends its minutes testing and measuring instead of compiling. The CUDA runtime is linked
 # statically; cuBLAS is taken from the device machine's CUDA installation.
 # Usage: bench/gpu/pack.sh [extra cmake args]; then carry build-gpu/carry to the device and run
-# bench/gpu/check.sh there.
+# bench/gpu/check.sh there. BUILD_DIR=build reuses an existing sm_90 build instead of build-gpu.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+build=${BUILD_DIR:-build-gpu}
 ./scripts/setup.sh
-cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DMARQUEE_CUDA_ARCHITECTURES=90 "$@" >/dev/null
-cmake --build build-gpu --parallel "$(nproc)" --target marquee marquee_gpu_tests bench_gpu
+if [ ! -f "$build/build.ninja" ] || [ $# -gt 0 ]; then
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMARQUEE_CUDA_ARCHITECTURES=90 "$@" >/dev/null
+fi
+cmake --build "$build" --parallel "$(nproc)" --target marquee marquee_gpu_tests bench_gpu
 carry=build-gpu/carry
 rm -rf "$carry"
 mkdir -p "$carry/bin" "$carry/lib"
-for b in build-gpu/marquee build-gpu/tests/marquee_gpu_tests build-gpu/bench/bench_gpu; do
+for b in "$build/marquee" "$build/tests/marquee_gpu_tests" "$build/bench/bench_gpu"; do
   strip -o "$carry/bin/$(basename "$b")" "$b"
 done
 # Everything they link dynamically except glibc's own libraries and the CUDA toolkit's (present there).
@@ -25,5 +28,7 @@ done | sort -u | while read -r lib; do
     *) cp -L "$lib" "$carry/lib/" ;;
   esac
 done
-du -sh "$carry"
-echo "carry: $carry ($(du -sm "$carry" | cut -f1) MiB; the device tool carries at most 64 MiB)"
+# The device tool carries at most 64 MiB: ship one compressed archive (OpenBLAS alone is 35 MiB raw).
+tar -C build-gpu -cJf build-gpu/carry.tar.xz carry
+rm -rf "$carry"
+echo "carry: build-gpu/carry.tar.xz ($(du -k build-gpu/carry.tar.xz | cut -f1) KiB); check.sh unpacks it"
