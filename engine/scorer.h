@@ -70,7 +70,7 @@ enum class CpuScoringPath { Auto, Sparse, Dense };
 struct CpuScorerOptions {
   CpuScoringPath path = CpuScoringPath::Auto;
   /// Auto takes the sparse path below this title-matrix density (measured: docs/benchmarks.md).
-  double sparse_density_threshold = 0.15;
+  double sparse_density_threshold = 0.3;
   int threads = 0;  // 0 = OpenMP default
 };
 
