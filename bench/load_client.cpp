@@ -151,7 +151,7 @@ int main(int argc, char** argv) {
   out["unsent"] = unsent;  // scheduled but never sent: the client stopped at the end of the window
   out["achieved_rps"] = double(answered_in_window) / duration;
   out["ok_rps"] = double(ok_in_window) / duration;
-  nlohmann::ordered_json jc;
+  nlohmann::ordered_json jc = nlohmann::ordered_json::object();
   for (const auto& [code, n] : codes) jc[code == 0 ? "error" : std::to_string(code)] = n;
   out["status"] = jc;
   auto ms = [](double s) { return std::isnan(s) ? nullptr : nlohmann::json(std::round(s * 1e6) / 1e3); };

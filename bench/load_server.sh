@@ -85,14 +85,15 @@ curl -s "http://127.0.0.1:$PORT/metrics" >"$OUT/metrics.txt"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "== summary ($(date -u +%Y-%m-%d), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))"
-grep -m1 "exact search with" "$log" | sed 's/.*serve: //'
+grep -m1 "listening on" "$log" | sed 's/.*serve: //'
+grep -m1 "recall@" "$log" | sed 's/.*serve: //' || true
 python3 - "$results" "$OUT/metrics.txt" <<'EOF'
 import json, re, sys
 print("| run | offered/s | answered/s | 200/s | 503 | p50 ms | p99 ms | p999 ms | accepted p99 (service) ms |")
 print("|---|---|---|---|---|---|---|---|---|")
 for line in open(sys.argv[1]):
     r = json.loads(line)
-    st = r["status"]
+    st = r["status"] or {}
     print(f"| {r['run']} | {r['offered_rps']:.0f} | {r['achieved_rps']:.0f} | {r['ok_rps']:.0f} | {st.get('503', 0)} "
           f"| {r['ok_ms']['p50']} | {r['ok_ms']['p99']} | {r['ok_ms']['p999']} | {r['ok_service_ms']['p99']} |")
 m = open(sys.argv[2]).read()

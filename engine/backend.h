@@ -52,6 +52,15 @@ struct DeviceReport {
 /// answers device_count = 0 with the runtime's reason.
 DeviceReport query_devices();
 
+struct MemoryInfo {
+  bool known = false;  // false: no CUDA in this build, no device, or the runtime could not answer
+  size_t free_bytes = 0;
+  size_t total_bytes = 0;
+};
+
+/// Free and total memory of `device` (for metrics). Never throws.
+MemoryInfo memory_info(int device);
+
 /// Whether this build's CUDA backend can score (the GPU scoring kernels are compiled in).
 bool scoring_available();
 

@@ -14,6 +14,8 @@ DeviceReport query_devices() {
 
 bool scoring_available() { return false; }
 
+MemoryInfo memory_info(int) { return {}; }
+
 std::unique_ptr<Scorer> make_scorer(const TitleMatrix&, const CudaScorerOptions&) {
   MARQUEE_THROW_AS(BackendError, "--backend cuda: {}; use --backend cpu or auto", query_devices().error);
 }

@@ -150,7 +150,7 @@ class ServerTest : public ::testing::Test {
     GenOptions g;
     g.users = 300;
     g.titles = 400;
-    g.tags = 250;  // a real taxonomy's density (< 15 %): the sparse path, bit-exact whatever the batch
+    g.tags = 250;  // a real taxonomy's density (~7 %): the sparse path, bit-exact whatever the batch
     g.seed = 7;
     g.out_dir = dir() + "/data";
     generate_dataset(g);

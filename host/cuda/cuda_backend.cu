@@ -37,6 +37,19 @@ DeviceReport query_devices() {
 
 bool scoring_available() { return true; }
 
+MemoryInfo memory_info(int device) {
+  MemoryInfo m;
+  int previous = 0;
+  if (cudaGetDevice(&previous) != cudaSuccess || cudaSetDevice(device) != cudaSuccess) {
+    cudaGetLastError();
+    return m;
+  }
+  if (cudaMemGetInfo(&m.free_bytes, &m.total_bytes) == cudaSuccess) m.known = true;
+  cudaGetLastError();
+  cudaSetDevice(previous);
+  return m;
+}
+
 std::unique_ptr<Scorer> make_scorer(const TitleMatrix& titles, const CudaScorerOptions& options) {
   const DeviceReport report = query_devices();
   if (report.device_count == 0)

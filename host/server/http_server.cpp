@@ -560,7 +560,7 @@ struct HttpServer::Impl {
     svr.Get(R"(/v1/titles/([^/]+)/similar)", wrap([this](auto& q, auto& r) { similar(q, r); }));
     svr.Post("/v1/query", wrap([this](auto& q, auto& r) { query(q, r); }));
     svr.Post("/v1/audience", wrap([](auto&, auto&) {
-      fail(501, "the audience projection capability does not exist yet; POST /v1/audience is reserved for it");
+      fail(501, "audience projection runs as the batch job `marquee project` (docs/projection.md); its online route is not built yet");
     }));
     svr.Post("/v1/events", wrap([this](auto& q, auto& r) { events(q, r); }));
     svr.Post("/v1/admin/reload", wrap([this](auto& q, auto& r) { reload(q, r); }));

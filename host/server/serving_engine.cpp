@@ -185,8 +185,10 @@ ServingEngine::ServingEngine(EngineOptions options) : options_(std::move(options
   MARQUEE_CHECK_ARG(options_.deadline_ms >= 1, "--deadline-ms must be at least 1; got {}", options_.deadline_ms);
   MARQUEE_CHECK_ARG(options_.max_wait_us <= 1'000'000, "--max-wait-us must be at most 1000000 (1 s); got {}",
                     options_.max_wait_us);
-  MARQUEE_CHECK_ARG(!options_.index_path.empty() ? !options_.index_factory.empty() : true,
+  MARQUEE_CHECK_ARG(options_.index_path.empty() || !options_.index_factory.empty(),
                     "--index-path needs --index FACTORY (the index to load or build)");
+  MARQUEE_CHECK_ARG(options_.index_params.empty() || !options_.index_factory.empty(),
+                    "--index-params '{}' needs --index FACTORY", options_.index_params);
 
   metrics_.add_histogram("marquee_batch_size", "searches executed together in one batch", Metrics::size_buckets());
   metrics_.add_histogram("marquee_batch_seconds", "time to execute one batch", Metrics::latency_buckets());
@@ -276,6 +278,9 @@ std::shared_ptr<Snapshot> ServingEngine::load_snapshot(uint64_t generation) {
   snap->scorer = std::move(choice.scorer);
   snap->scorer_reason = choice.reason;
   snap->on_gpu = snap->scorer->describe().rfind("cuda", 0) == 0;
+  if (snap->on_gpu && options_.title_shards > 1)
+    spdlog::warn("serve: --title-shards {} applies to the CPU backend only; the GPU searches all titles at once",
+                 options_.title_shards);
   if (!snap->on_gpu) {
     // Small batches use one core on the sparse path; title shards put every core on them.
     const CpuScorerOptions& cpu = options_.scorer.cpu;
