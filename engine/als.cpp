@@ -51,12 +51,26 @@ AlsCsr build_als_csr(size_t rows, const std::vector<Interaction>& in, bool by_us
   return csr;
 }
 
+namespace {
 void init_als_factors(std::vector<float>& f, size_t rows, size_t k, uint64_t seed) {
   f.resize(rows * k);
   for (size_t r = 0; r < rows; ++r) {
     std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ull + r);
     for (size_t j = 0; j < k; ++j) f[r * k + j] = float((double(rng() >> 11) * 0x1.0p-53 - 0.5) * 0.02);
   }
+}
+}  // namespace
+
+AlsModel start_als_model(size_t users, size_t titles, const AlsOptions& o, const AlsCsr& by_title) {
+  AlsModel m;
+  m.factors = o.factors;
+  m.users = users;
+  m.titles = titles;
+  init_als_factors(m.user_factors, users, o.factors, o.seed);
+  init_als_factors(m.title_factors, titles, o.factors, o.seed ^ 0x5bd1e995u);
+  m.title_seen.assign(titles, 0);
+  for (size_t t = 0; t < titles; ++t) m.title_seen[t] = by_title.ptr[t + 1] > by_title.ptr[t];
+  return m;
 }
 
 void check_als_arguments(size_t users, size_t titles, const std::vector<Interaction>& interactions,
@@ -125,14 +139,7 @@ AlsModel train_als(size_t users, size_t titles, const std::vector<Interaction>& 
   const Csr by_user = build_als_csr(users, interactions, true, o.alpha);
   const Csr by_title = build_als_csr(titles, interactions, false, o.alpha);
 
-  AlsModel m;
-  m.factors = o.factors;
-  m.users = users;
-  m.titles = titles;
-  init_als_factors(m.user_factors, users, o.factors, o.seed);
-  init_als_factors(m.title_factors, titles, o.factors, o.seed ^ 0x5bd1e995u);
-  m.title_seen.assign(titles, 0);
-  for (size_t t = 0; t < titles; ++t) m.title_seen[t] = by_title.ptr[t + 1] > by_title.ptr[t];
+  AlsModel m = start_als_model(users, titles, o, by_title);
   for (size_t it = 0; it < o.iterations; ++it) {
     solve_side(by_user, m.title_factors, o.factors, o.regularization, threads, m.user_factors);
     solve_side(by_title, m.user_factors, o.factors, o.regularization, threads, m.title_factors);

@@ -57,8 +57,9 @@ struct AlsCsr {
 /// (by_user = true) or by title. Zero sums are dropped.
 AlsCsr build_als_csr(size_t rows, const std::vector<Interaction>& interactions, bool by_user, float alpha);
 
-/// The deterministic starting factors (small uniform values seeded per row).
-void init_als_factors(std::vector<float>& factors, size_t rows, size_t k, uint64_t seed);
+/// The model both trainers start from: sizes, deterministic small uniform factors seeded per row,
+/// and which titles have interactions (from the by-title CSR).
+AlsModel start_als_model(size_t users, size_t titles, const AlsOptions& options, const AlsCsr& by_title);
 
 /// Checks options and indices; throws ArgumentError.
 void check_als_arguments(size_t users, size_t titles, const std::vector<Interaction>& interactions,

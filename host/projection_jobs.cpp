@@ -37,22 +37,6 @@ std::string title_label(const Catalog& c, uint32_t t) {
   return title.name.empty() ? title.id : title.name;
 }
 
-class MemorySource final : public ProfileSource {
- public:
-  explicit MemorySource(UserProfiles p) : p_(std::move(p)) {}
-  size_t users() const override { return p_.size(); }
-  UserProfiles read(size_t first, size_t count) override { return slice_profiles(p_, first, count); }
-  std::optional<size_t> find_user(const std::string& id) override {
-    for (size_t u = 0; u < p_.size(); ++u)
-      if (p_.user_ids[u] == id) return u;
-    return std::nullopt;
-  }
-  const UserProfiles& all() const { return p_; }
-
- private:
-  UserProfiles p_;
-};
-
 void append_profiles(UserProfiles& dst, const UserProfiles& src) {
   if (dst.seen_offsets.empty()) dst.seen_offsets.push_back(0);
   dst.dim = src.dim;
@@ -388,7 +372,7 @@ json run_project_job(const ProjectJobOptions& o, std::FILE* summary_to) {
     UserProfiles p = build_profiles(catalog, ws.titles, std::move(kept), std::move(loaded.user_ids),
                                     o.input.engagement, &stats);
     reject_duplicates(o.input.events_path, stats.duplicates, rejects);
-    source = std::make_unique<MemorySource>(std::move(p));
+    source = std::make_unique<MemoryProfiles>(std::move(p));
   } else {
     titles = load_new_titles(o.new_titles_path, catalog, rejects);
     InputOptions in = o.input;
@@ -396,7 +380,7 @@ json run_project_job(const ProjectJobOptions& o, std::FILE* summary_to) {
     if (!in.events_path.empty()) {
       UserProfiles p = build_profiles_from_file(catalog, ws.titles, in.events_path, in.engagement, rejects, nullptr,
                                                 nullptr, in.profile_backend);
-      source = std::make_unique<MemorySource>(std::move(p));
+      source = std::make_unique<MemoryProfiles>(std::move(p));
     } else {
       Workspace w2 = open_workspace(in, rejects);
       source = std::move(w2.profiles);
@@ -409,22 +393,22 @@ json run_project_job(const ProjectJobOptions& o, std::FILE* summary_to) {
 
   // Calibration, and the hybrid model (all users in memory, as `score --model hybrid` needs).
   const auto t_cal = Clock::now();
-  std::unique_ptr<MemorySource> all_users;
+  std::unique_ptr<MemoryProfiles> all_users;
   RecommenderModel model;
   const RecommenderModel* model_ptr = nullptr;
   const unsigned mask = projection_features(o.space);
   Calibration cal;
   if (o.space == ProjectionSpace::Hybrid) {
-    auto* mem = dynamic_cast<MemorySource*>(source.get());
+    auto* mem = dynamic_cast<MemoryProfiles*>(source.get());
     if (!mem) {
-      all_users = std::make_unique<MemorySource>(source->read(0, n_users));
+      all_users = std::make_unique<MemoryProfiles>(source->read(0, n_users));
       mem = all_users.get();
     }
     cal = calibrate(ws.titles, mem->all(), o.space, {mask}, held_out, o.calibration);
     model = fit_recommender(ws.titles, mem->all(), o.calibration.als, HybridWeights{1.0f, 0.0f, 0.0f});
     model_ptr = &model;
   } else {
-    auto* mem = dynamic_cast<MemorySource*>(source.get());
+    auto* mem = dynamic_cast<MemoryProfiles*>(source.get());
     if (mem) {
       cal = calibrate(ws.titles, mem->all(), o.space, {mask}, held_out, o.calibration);
     } else {

@@ -9,21 +9,6 @@
 namespace marquee {
 namespace {
 
-class MemoryProfiles final : public ProfileSource {
- public:
-  explicit MemoryProfiles(UserProfiles p) : p_(std::move(p)) {}
-  size_t users() const override { return p_.size(); }
-  UserProfiles read(size_t first, size_t count) override { return slice_profiles(p_, first, count); }
-  std::optional<size_t> find_user(const std::string& id) override {
-    for (size_t u = 0; u < p_.size(); ++u)
-      if (p_.user_ids[u] == id) return u;
-    return std::nullopt;
-  }
-
- private:
-  UserProfiles p_;
-};
-
 class FileProfiles final : public ProfileSource {
  public:
   explicit FileProfiles(const std::string& path) : reader_(path) {}
@@ -37,6 +22,14 @@ class FileProfiles final : public ProfileSource {
 };
 
 }  // namespace
+
+UserProfiles MemoryProfiles::read(size_t first, size_t count) { return slice_profiles(p_, first, count); }
+
+std::optional<size_t> MemoryProfiles::find_user(const std::string& id) {
+  for (size_t u = 0; u < p_.size(); ++u)
+    if (p_.user_ids[u] == id) return u;
+  return std::nullopt;
+}
 
 UserProfiles slice_profiles(const UserProfiles& all, size_t first, size_t count) {
   MARQUEE_CHECK_ARG(first <= all.size() && count <= all.size() - first, "users [{}, {}) outside the {} profiles",

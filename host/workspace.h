@@ -25,6 +25,19 @@ class ProfileSource {
   virtual std::optional<size_t> find_user(const std::string& user_id) = 0;
 };
 
+/// Profiles held in memory (built from events, or read whole).
+class MemoryProfiles final : public ProfileSource {
+ public:
+  explicit MemoryProfiles(UserProfiles p) : p_(std::move(p)) {}
+  size_t users() const override { return p_.size(); }
+  UserProfiles read(size_t first, size_t count) override;
+  std::optional<size_t> find_user(const std::string& user_id) override;
+  const UserProfiles& all() const { return p_; }
+
+ private:
+  UserProfiles p_;
+};
+
 struct InputOptions {
   std::string catalog_dir;
   Backend profile_backend = Backend::Cpu;  // where profiles are built from events (auto|cpu|cuda)

@@ -48,14 +48,9 @@ AlsModel train_als(size_t users, size_t titles, const std::vector<Interaction>& 
   if (query_devices().device_count == 0)
     MARQUEE_THROW_AS(BackendError, "GPU ALS: no usable CUDA device ({})", query_devices().error);
   const int f = int(o.factors);
-  AlsModel m;
-  m.factors = o.factors;
-  m.users = users;
-  m.titles = titles;
-  init_als_factors(m.user_factors, users, o.factors, o.seed);
-  init_als_factors(m.title_factors, titles, o.factors, o.seed ^ 0x5bd1e995u);
   const AlsCsr by_user = build_als_csr(users, interactions, true, o.alpha);
   const AlsCsr by_title = build_als_csr(titles, interactions, false, o.alpha);
+  AlsModel m = start_als_model(users, titles, o, by_title);
 
   Stream stream;
   CublasHandle cublas;
@@ -93,8 +88,6 @@ AlsModel train_als(size_t users, size_t titles, const std::vector<Interaction>& 
                                      cudaMemcpyDeviceToHost, stream.get()));
   stream.sync();
   MARQUEE_ASSERT(failed == 0);
-  m.title_seen.assign(titles, 0);
-  for (size_t t = 0; t < titles; ++t) m.title_seen[t] = by_title.ptr[t + 1] > by_title.ptr[t];
   return m;
 }
 
