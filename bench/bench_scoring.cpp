@@ -1,7 +1,8 @@
 // Google Benchmark of the CPU scorer (sparse and dense paths) and of TopKSelector on its own.
 //
-//   build-bench/bench/bench_scoring                       # everything (a few minutes on 2 cores)
-//   build-bench/bench/bench_scoring --benchmark_filter=Sparse
+//   build/bench/bench_scoring                          # everything (about 30 s on 2 cores)
+//   build/bench/bench_scoring --benchmark_filter=Sparse
+//   build/bench/bench_scoring --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 //
 // Arguments of the scorer benchmarks: users, titles, tags, K. users_per_s is wall-clock throughput.
 #include "bench/synthetic.h"

@@ -13,6 +13,7 @@
 #include "host/profile_io.h"
 #include "host/record_reader.h"
 #include "host/server/ann_index.h"
+#include "host/server/audience.h"
 #include "host/server/http_server.h"
 #include "host/server/serving_engine.h"
 #include "host/server/sharded_scorer.h"
@@ -385,9 +386,45 @@ TEST_F(ServerTest, EveryErrorPathAnswersJsonWithTheRightStatus) {
   EXPECT_EQ(bb["rejected"][0]["reason"], "unparseable timestamp 'soon'");
   EXPECT_EQ(bb["rejected"][1]["reason"], "unknown title_id 'nope'");
   EXPECT_NE(bb["rejected"][2]["reason"].get<std::string>().find("missing or empty field: ts"), std::string::npos);
-  // The audience projection does not exist yet.
-  expect_error(cli.Post("/v1/audience", R"({"tags":["a"]})", "application/json"), 501, "audience projection");
+  // Audience: no known tag, a bad weight, a bad body.
+  expect_error(cli.Post("/v1/audience", R"({"tags":["nope","nada"]})", "application/json"), 400,
+               "none of the tags is in the taxonomy (unknown: nope, nada)");
+  expect_error(cli.Post("/v1/audience", R"({"tags":{"genre:drama":1.5}})", "application/json"), 400,
+               "the weight of tag 'genre:drama' must be in (0, 1]; got 1.5");
+  expect_error(cli.Post("/v1/audience", R"({"top":3})", "application/json"), 400, "the request body must be");
   expect_error(cli.Get("/v1/nothing-here"), 404, "no route GET /v1/nothing-here");
+}
+
+TEST_F(ServerTest, AudienceEqualsTheProjectorCalledDirectly) {
+  TestServer s(engine_options(), http_options());
+  auto cli = s.client();
+  const auto snap = s.engine->snapshot();
+  const std::string a = snap->catalog.tag(0).name, b = snap->catalog.tag(3).name;
+  const json req{{"title_id", "pilot"}, {"tags", {{a, 1.0}, {b, 0.5}, {"not-a-tag", 1.0}}}, {"top", 5}};
+  const auto r = cli.Post("/v1/audience", req.dump(), "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const json got = body_of(r);
+  EXPECT_EQ(got["title_id"], "pilot");
+  EXPECT_EQ(got["ignored_tags"], json::array({"not-a-tag"}));
+
+  NewTitle t;
+  t.id = "pilot";
+  t.tags = {{0, 1.0f}, {3, 0.5f}};
+  const json want = server::AudienceProjector(*snap).project(*snap, t, 5);
+  EXPECT_NEAR(got["audience"]["expected"].get<double>(), want["audience"]["expected"].get<double>(), 1e-6);
+  EXPECT_EQ(got["top_users"], want["top_users"]);
+  EXPECT_EQ(got["comparables"], want["comparables"]);
+  const json& au = got["audience"];
+  EXPECT_EQ(au["users"].get<size_t>(), snap->users.size());
+  EXPECT_GT(au["expected"].get<double>(), 0.0);
+  EXPECT_LE(au["lo95"].get<double>(), au["expected"].get<double>());
+  EXPECT_GE(au["hi95"].get<double>(), au["expected"].get<double>());
+  ASSERT_EQ(got["top_users"].size(), 5u);
+  for (size_t i = 1; i < 5; ++i)
+    EXPECT_GE(got["top_users"][i - 1]["p_watch"].get<double>(), got["top_users"][i]["p_watch"].get<double>());
+  EXPECT_EQ(got["daypart"].size(), 24u);
+  EXPECT_FALSE(got["comparables"].empty());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 #include "host/server/http_server.h"
 
+#include "host/server/audience.h"
+
 #include "engine/error.h"
 #include "engine/explain.h"
 
@@ -383,6 +385,58 @@ struct HttpServer::Impl {
     send_json(res, 200, json{{"k", k}, {"search", o.used_index ? "index" : "exact"}, {"items", items_json(*snap, o, nullptr)}});
   }
 
+  // The projector is calibrated once per snapshot, on the first request that needs it.
+  std::mutex audience_mu;
+  std::shared_ptr<const AudienceProjector> projector;
+
+  void audience(const httplib::Request& req, httplib::Response& res) {
+    const auto snap = engine.snapshot();
+    const json body = parse_body(req);
+    if (!body.is_object() || !body.contains("tags"))
+      fail(400, "the request body must be {\"tags\": [names] or {\"name\": weight}, \"top\": N}");
+    NewTitle title;
+    title.id = body.value("title_id", std::string("new"));
+    std::vector<std::string> ignored;
+    auto add = [&](const std::string& name, const json& w) {
+      if (!w.is_number() || !(w.get<double>() > 0) || w.get<double>() > 1)
+        fail(400, fmt::format("the weight of tag '{}' must be in (0, 1]; got {}", name, w.dump()));
+      const auto tag = snap->catalog.find_tag(name);
+      if (!tag) ignored.push_back(name);  // reported, not fatal: docs/projection.md
+      else title.tags.emplace_back(*tag, w.get<float>());
+    };
+    const json& jt = body["tags"];
+    if (jt.is_array()) {
+      for (const auto& e : jt) {
+        if (!e.is_string()) fail(400, fmt::format("tags must be tag names; got {}", e.dump()));
+        add(e.get<std::string>(), json(1.0));
+      }
+    } else if (jt.is_object()) {
+      for (const auto& [name, w] : jt.items()) add(name, w);
+    } else {
+      fail(400, "tags must be an array of tag names or an object {\"tag\": weight}");
+    }
+    if (title.tags.empty())
+      fail(400, ignored.empty() ? std::string("tags is empty: give at least one tag")
+                                : fmt::format("none of the tags is in the taxonomy (unknown: {})", fmt::join(ignored, ", ")));
+    size_t top = 10;
+    if (body.contains("top")) {
+      if (!body["top"].is_number_integer() || body["top"].get<long long>() < 0 || body["top"].get<long long>() > 1000)
+        fail(400, fmt::format("top must be an integer between 0 and 1000; got {}", body["top"].dump()));
+      top = body["top"].get<size_t>();
+    }
+    std::shared_ptr<const AudienceProjector> proj;
+    {
+      std::lock_guard<std::mutex> lock(audience_mu);
+      if (!projector || projector->generation() != snap->generation)
+        projector = std::make_shared<AudienceProjector>(*snap);
+      proj = projector;
+    }
+    json out = proj->project(*snap, title, top);
+    out["title_id"] = title.id;
+    out["ignored_tags"] = ignored;
+    send_json(res, 200, out);
+  }
+
   void events(const httplib::Request& req, httplib::Response& res) {
     require_token(req);
     const json body = parse_body(req);
@@ -559,9 +613,7 @@ struct HttpServer::Impl {
     svr.Get(R"(/v1/users/([^/]+)/recommendations)", wrap([this](auto& q, auto& r) { recommendations(q, r); }));
     svr.Get(R"(/v1/titles/([^/]+)/similar)", wrap([this](auto& q, auto& r) { similar(q, r); }));
     svr.Post("/v1/query", wrap([this](auto& q, auto& r) { query(q, r); }));
-    svr.Post("/v1/audience", wrap([](auto&, auto&) {
-      fail(501, "audience projection runs as the batch job `marquee project` (docs/projection.md); its online route is not built yet");
-    }));
+    svr.Post("/v1/audience", wrap([this](auto& q, auto& r) { audience(q, r); }));
     svr.Post("/v1/events", wrap([this](auto& q, auto& r) { events(q, r); }));
     svr.Post("/v1/admin/reload", wrap([this](auto& q, auto& r) { reload(q, r); }));
     svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { send_json(res, 200, json{{"status", "ok"}}); });
