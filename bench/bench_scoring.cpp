@@ -58,7 +58,7 @@ void BM_CpuSparse(benchmark::State& state) { run_scorer(state, CpuScoringPath::S
 void BM_CpuDense(benchmark::State& state) { run_scorer(state, CpuScoringPath::Dense); }
 
 // users, titles, tags, K. Titles carry 10-40 tags, so fewer tags means a denser title matrix:
-// 500 tags ~ 0.05, 200 ~ 0.125, 100 ~ 0.2 (either side of the Auto threshold, 0.15).
+// 500 tags ~ 0.05, 200 ~ 0.125, 100 ~ 0.25 (CpuScorerOptions::sparse_density_threshold picks Auto's path).
 BENCHMARK(BM_CpuSparse)
     ->ArgNames({"users", "titles", "tags", "k"})
     ->Args({8192, 20000, 500, 10})

@@ -372,9 +372,17 @@ int main(int argc, char** argv) {
 
   // Marquee
   Ranking r_auto, r_sparse, r_dense, r_faiss, r_naive;
-  auto scorer_auto = make_cpu_scorer(titles, CpuScorerOptions{CpuScoringPath::Auto, 0.15, threads});
-  auto scorer_sparse = make_cpu_scorer(titles, CpuScorerOptions{CpuScoringPath::Sparse, 0.15, threads});
-  auto scorer_dense = make_cpu_scorer(titles, CpuScorerOptions{CpuScoringPath::Dense, 0.15, threads});
+  // Auto keeps the engine's own density threshold (CpuScorerOptions' default).
+  auto options = [threads](CpuScoringPath path) {
+    CpuScorerOptions o;
+    o.path = path;
+    o.threads = threads;
+    return o;
+  };
+  auto scorer_auto = make_cpu_scorer(titles, options(CpuScoringPath::Auto));
+  auto scorer_sparse = make_cpu_scorer(titles, options(CpuScoringPath::Sparse));
+  auto scorer_dense = make_cpu_scorer(titles, options(CpuScoringPath::Dense));
+  const bool auto_sparse = titles.density() < CpuScorerOptions{}.sparse_density_threshold;
   const std::string auto_desc = scorer_auto->describe();
   // Each round runs every method once, interleaved, so that a burst of other load on the machine
   // hits all of them alike; the best (lowest wall) time of each method is reported.
@@ -384,7 +392,7 @@ int main(int argc, char** argv) {
     Timing best{NAN, NAN};
     double users_per_s = NAN;
   };
-  Method m_auto{fmt::format("Marquee auto ({})", titles.density() < 0.15 ? "sparse" : "dense"), {}},
+  Method m_auto{fmt::format("Marquee auto ({})", auto_sparse ? "sparse" : "dense"), {}},
       m_sparse{"Marquee sparse", {}}, m_dense{"Marquee dense", {}}, m_faiss{"FAISS IndexFlatIP + filter", {}},
       m_naive{fmt::format("naive 1-thread ({} users)", std::min(naive_users, n_users)), {}};
   auto report = [](const Timing& t) { fmt::print("{:.2f} s (cpu {:.2f} s)\n", t.wall, t.cpu); };

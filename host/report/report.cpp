@@ -5,6 +5,7 @@
 #include "host/atomic_file.h"
 #include "host/projection_jobs.h"
 
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -41,9 +42,17 @@ std::string html_escape(const std::string& s) {
   return out;
 }
 
-// Text safe inside a <script> element: no "</" can close it early.
+// Text safe inside a <script> element: only "</script" (any case) ends one early, so only that is
+// rewritten, to "<\/script" (the same text inside JavaScript strings and regular expressions).
+// Escaping every "</" would corrupt regular expressions such as /</g in the inlined libraries.
 std::string script_safe(std::string s) {
-  for (size_t p = 0; (p = s.find("</", p)) != std::string::npos; p += 3) s.replace(p, 2, "<\\/");
+  static const std::string kEnd = "</script";
+  for (size_t p = 0; p + kEnd.size() <= s.size(); ++p) {
+    if (s[p] != '<' || s[p + 1] != '/') continue;
+    bool match = true;
+    for (size_t i = 2; i < kEnd.size() && match; ++i) match = std::tolower(static_cast<unsigned char>(s[p + i])) == kEnd[i];
+    if (match) s.replace(p, 2, "<\\/");
+  }
   return s;
 }
 
