@@ -176,6 +176,22 @@ json parse_body(const httplib::Request& req) {
   }
 }
 
+// A tag set as clients send it: ["name", ...] (weight 1 each) or {"name": weight, ...}. Calls
+// add(name, weight) for each entry; what a name or weight may be is the caller's rule.
+template <typename Add>
+void for_each_tag(const json& tags, Add&& add) {
+  if (tags.is_array()) {
+    for (const auto& e : tags) {
+      if (!e.is_string()) fail(400, fmt::format("tags must be tag names; got {}", e.dump()));
+      add(e.get<std::string>(), json(1.0));
+    }
+  } else if (tags.is_object()) {
+    for (const auto& [name, w] : tags.items()) add(name, w);
+  } else {
+    fail(400, "tags must be an array of tag names or an object {\"tag\": weight}");
+  }
+}
+
 // A field as text, as the JSON Lines reader takes it: strings as they are, numbers as written.
 std::optional<std::string> field_text(const json& obj, const char* name) {
   auto it = obj.find(name);
@@ -349,16 +365,7 @@ struct HttpServer::Impl {
           fail(400, fmt::format("the weight of tag '{}' must be a finite number; got {}", name, w.dump()));
         v[*tag] += w.get<float>() * snap->titles.idf()[*tag];
       };
-      if (jt.is_array()) {
-        for (const auto& e : jt) {
-          if (!e.is_string()) fail(400, fmt::format("tags must be tag names; got {}", e.dump()));
-          add(e.get<std::string>(), json(1.0));
-        }
-      } else if (jt.is_object()) {
-        for (const auto& [name, w] : jt.items()) add(name, w);
-      } else {
-        fail(400, "tags must be an array of tag names or an object {\"tag\": weight}");
-      }
+      for_each_tag(jt, add);
       if (jt.empty()) fail(400, "tags is empty: give at least one tag");
     }
     if (l2_normalise(v.data(), dim) <= 1e-12) fail(400, "the query vector is all zeros: nothing to rank by");
@@ -405,16 +412,7 @@ struct HttpServer::Impl {
       else title.tags.emplace_back(*tag, w.get<float>());
     };
     const json& jt = body["tags"];
-    if (jt.is_array()) {
-      for (const auto& e : jt) {
-        if (!e.is_string()) fail(400, fmt::format("tags must be tag names; got {}", e.dump()));
-        add(e.get<std::string>(), json(1.0));
-      }
-    } else if (jt.is_object()) {
-      for (const auto& [name, w] : jt.items()) add(name, w);
-    } else {
-      fail(400, "tags must be an array of tag names or an object {\"tag\": weight}");
-    }
+    for_each_tag(jt, add);
     if (title.tags.empty())
       fail(400, ignored.empty() ? std::string("tags is empty: give at least one tag")
                                 : fmt::format("none of the tags is in the taxonomy (unknown: {})", fmt::join(ignored, ", ")));
