@@ -39,12 +39,14 @@ ScorerChoice choose_scorer(Backend backend, const TitleMatrix& titles, const Sco
   if (backend == Backend::Cuda) {
     choice.scorer = cuda::make_scorer(titles, options.cuda);  // throws with the reason when unusable
     choice.reason = "--backend cuda";
+    choice.on_gpu = true;
     return choice;
   }
   const cuda::DeviceReport report = cuda::query_devices();
   if (report.device_count > 0 && cuda::scoring_available()) {
     choice.scorer = cuda::make_scorer(titles, options.cuda);
     choice.reason = "auto: CUDA device present";
+    choice.on_gpu = true;
     return choice;
   }
   choice.scorer = make_cpu_scorer(titles, options.cpu);
@@ -52,6 +54,12 @@ ScorerChoice choose_scorer(Backend backend, const TitleMatrix& titles, const Sco
   else if (report.device_count == 0) choice.reason = "auto: no CUDA device (" + report.error + ")";
   else choice.reason = "auto: CUDA scoring not built yet";
   return choice;
+}
+
+std::unique_ptr<ArtworkChooser> choose_artwork_chooser(const ScorerChoice& scorer, const Artwork& artwork,
+                                                       const ScorerOptions& options) {
+  if (scorer.on_gpu) return cuda::make_artwork_chooser(artwork, options.cuda.device);
+  return make_cpu_artwork_chooser(artwork, options.cpu.threads);
 }
 
 }  // namespace marquee

@@ -5,7 +5,9 @@
 
 #include "engine/profiles.h"
 #include "engine/als.h"
+#include "engine/artwork.h"
 #include "engine/scorer.h"
+#include "engine/segments.h"
 
 #include <functional>
 #include <memory>
@@ -84,15 +86,36 @@ UserProfiles build_profiles(const Catalog& catalog, const TitleMatrix& titles, s
                             std::vector<std::string> user_ids, const EngagementOptions& options,
                             ProfileBuildStats* stats = nullptr);
 
+/// Whether this build can train k-means on the GPU.
+bool kmeans_available();
+/// GPU twin of marquee::spherical_kmeans (engine/segments.h): FAISS's algorithm and seeds
+/// (engine/kmeans_lloyd.h) with the assignment (cuBLAS SGEMM + argmax) and the centroid sums on the
+/// device, then the same re-seeding of empty segments; centroids within float tolerance of FAISS's.
+/// Throws ArgumentError as the CPU one does, BackendError without a usable device.
+KMeansResult spherical_kmeans(const float* points, size_t n, size_t dim, const KMeansOptions& options);
+
+/// Whether this build can choose artwork on the GPU.
+bool artwork_available();
+/// GPU twin of make_cpu_artwork_chooser (engine/artwork.h): the variant vectors live on `device` in
+/// CSR form and a kernel picks, for the selected (user, title) pairs only, the same variant as the
+/// CPU (same fmaf order, same tie-break). Throws BackendError without a usable device.
+std::unique_ptr<ArtworkChooser> make_artwork_chooser(const Artwork& artwork, int device = 0);
+
 }  // namespace cuda
 
 struct ScorerChoice {
   std::unique_ptr<Scorer> scorer;
   std::string reason;  // why this backend was taken, for the log
+  bool on_gpu = false;  // the scorer runs on a CUDA device
 };
 
 /// Picks the scorer: cpu; cuda (error when unusable); auto = cuda when a device is present and the
 /// CUDA scoring path exists, otherwise cpu.
 ScorerChoice choose_scorer(Backend backend, const TitleMatrix& titles, const ScorerOptions& options = {});
+
+/// The artwork chooser that runs where the scorer runs: the CUDA twin beside a CUDA scorer (on
+/// options.cuda.device), the CPU one otherwise (options.cpu.threads). `artwork` must outlive it.
+std::unique_ptr<ArtworkChooser> choose_artwork_chooser(const ScorerChoice& scorer, const Artwork& artwork,
+                                                       const ScorerOptions& options = {});
 
 }  // namespace marquee

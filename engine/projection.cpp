@@ -161,9 +161,8 @@ unsigned projection_features(ProjectionSpace space) {
 
 std::string feature_names(unsigned mask) {
   std::string s;
-  const char* names[] = {"tags", "behaviour", "activity", "neighbours"};
   for (size_t i = 0; i < kNumFeatures; ++i)
-    if (mask & (1u << i)) s += (s.empty() ? "" : "+") + std::string(names[i]);
+    if (mask & (1u << i)) s += (s.empty() ? "" : "+") + std::string(kFeatureNames[i]);
   return s;
 }
 

@@ -53,6 +53,7 @@ UserProfiles remove_titles(const UserProfiles& profiles, const TitleMatrix& tags
 enum FeatureBit : unsigned { kFeatTags = 1u, kFeatBehaviour = 2u, kFeatActivity = 4u, kFeatNeighbours = 8u };
 /// Raw feature layout: [tag cosine, behaviour score, activity, neighbours].
 constexpr size_t kNumFeatures = 4;
+constexpr const char* kFeatureNames[kNumFeatures] = {"tags", "behaviour", "activity", "neighbours"};
 
 /// The neighbours feature: mean of the kNeighbourTerms largest tag cosines between the title and
 /// the titles the user engaged with positively (0 without any). `sims` holds the title's cosine to

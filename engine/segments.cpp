@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 namespace marquee {
@@ -30,10 +31,20 @@ bool is_zero(const float* v, size_t dim) {
 
 }  // namespace
 
-KMeansResult spherical_kmeans(const float* points, size_t n, size_t dim, const KMeansOptions& o) {
+void check_kmeans_arguments(const float* points, size_t n, size_t dim, const KMeansOptions& o) {
   MARQUEE_CHECK_ARG(o.k >= 1, "the number of segments must be at least 1; got {}", o.k);
   MARQUEE_CHECK_ARG(o.k <= n, "{} segments for {} users with usable signal: K must not exceed the users", o.k, n);
   MARQUEE_CHECK_ARG(dim >= 1, "k-means of 0-dimensional points");
+  MARQUEE_CHECK_ARG(o.k <= size_t(std::numeric_limits<int>::max()) && n <= size_t(std::numeric_limits<int>::max()) &&
+                        dim <= size_t(std::numeric_limits<int>::max()),
+                    "k-means of {} points of {} dims into {} segments: each must stay below 2^31", n, dim, o.k);
+  for (size_t i = 0; i < n * dim; ++i)
+    MARQUEE_CHECK_ARG(std::isfinite(points[i]), "k-means point {} has a non-finite value ({}) in dimension {}", i / dim,
+                      points[i], i % dim);
+}
+
+KMeansResult spherical_kmeans(const float* points, size_t n, size_t dim, const KMeansOptions& o) {
+  check_kmeans_arguments(points, n, dim, o);
   faiss::ClusteringParameters cp;
   cp.niter = int(std::max<size_t>(1, o.iterations));
   cp.spherical = true;
@@ -50,10 +61,15 @@ KMeansResult spherical_kmeans(const float* points, size_t n, size_t dim, const K
   r.dim = dim;
   r.centroids = clus.centroids;
   for (const auto& st : clus.iteration_stats) r.faiss_splits += size_t(st.nsplit);
+  finish_kmeans(points, n, dim, o, r);
+  return r;
+}
 
-  // After training: every segment must own at least one training point. An empty one is re-seeded
-  // with the point that fits its own centroid worst (from a segment with more than one point), and
-  // the assignment is repeated; each re-seeded segment is reported.
+void finish_kmeans(const float* points, size_t n, size_t dim, const KMeansOptions& o, KMeansResult& r) {
+  MARQUEE_ASSERT(r.k == o.k && r.dim == dim && r.centroids.size() == o.k * dim && r.mean.empty());
+  // Every segment must own at least one training point. An empty one is re-seeded with the point
+  // that fits its own centroid worst (from a segment with more than one point), and the assignment
+  // is repeated; each re-seeded segment is reported.
   std::vector<int32_t> seg(n);
   std::vector<float> sim(n);
   auto reseed_empty = [&] {
@@ -97,21 +113,60 @@ KMeansResult spherical_kmeans(const float* points, size_t n, size_t dim, const K
   r.objective = 0;
   for (size_t i = 0; i < n; ++i)
     if (seg[i] >= 0) r.objective += sim[i];
-  return r;
+}
+
+void center_rows(float* rows, size_t n, size_t dim, const float* mean) {
+  for (size_t i = 0; i < n; ++i) {
+    float* x = rows + i * dim;
+    if (is_zero(x, dim)) continue;
+    double norm = 0;
+    for (size_t j = 0; j < dim; ++j) {
+      x[j] -= mean[j];
+      norm += double(x[j]) * x[j];
+    }
+    const float inv = norm > 0 ? float(1.0 / std::sqrt(norm)) : 0.0f;
+    for (size_t j = 0; j < dim; ++j) x[j] *= inv;
+  }
+}
+
+void UserMean::add(const UserProfiles& batch) {
+  if (sum_.empty()) sum_.assign(batch.dim, 0.0);
+  MARQUEE_CHECK_ARG(batch.dim == sum_.size(), "profiles of {} dims for a mean of {}", batch.dim, sum_.size());
+  for (size_t u = 0; u < batch.size(); ++u) {
+    if (!batch.summaries[u].usable) continue;
+    const float* v = batch.vector(u);
+    for (size_t j = 0; j < sum_.size(); ++j) sum_[j] += v[j];
+    ++users_;
+  }
+}
+
+std::vector<float> UserMean::mean() const {
+  std::vector<float> m(sum_.size(), 0.0f);
+  if (users_ > 0)
+    for (size_t j = 0; j < m.size(); ++j) m[j] = float(sum_[j] / double(users_));
+  return m;
 }
 
 void assign_segments(const float* points, size_t n, size_t dim, const KMeansResult& m, int32_t* segment,
                      float* similarity) {
   MARQUEE_CHECK_ARG(dim == m.dim, "points of {} dims for centroids of {}", dim, m.dim);
+  MARQUEE_CHECK_ARG(m.mean.empty() || m.mean.size() == dim, "a mean of {} dims for points of {}", m.mean.size(), dim);
   constexpr size_t kBlock = 8192;
+  std::vector<float> centred;
   for (size_t b = 0; b < n; b += kBlock) {
     const size_t nb = std::min(kBlock, n - b);
-    const std::vector<float> s = similarities(points + b * dim, nb, dim, m.centroids.data(), m.k);
+    const float* block = points + b * dim;
+    if (!m.mean.empty()) {
+      centred.assign(block, block + nb * dim);
+      center_rows(centred.data(), nb, dim, m.mean.data());
+      block = centred.data();
+    }
+    const std::vector<float> s = similarities(block, nb, dim, m.centroids.data(), m.k);
     for (size_t i = 0; i < nb; ++i) {
       const float* row = s.data() + i * m.k;
       int32_t best = -1;
       float best_s = 0;
-      if (!is_zero(points + (b + i) * dim, dim)) {
+      if (!is_zero(points + (b + i) * dim, dim)) {  // the user's own vector: no signal, no segment
         best = 0;
         best_s = row[0];
         for (size_t c = 1; c < m.k; ++c)

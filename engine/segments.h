@@ -1,8 +1,11 @@
 // Audience segments (`marquee segment`, docs/projection.md): spherical k-means of the users' behaviour
-// vectors (L2-normalised tag profiles) through FAISS's k-means (faiss::Clustering, spherical = true,
-// seeded), then a check that no segment is empty (an empty one is re-seeded with the worst-fitting
-// point and reported), assignment of every user to the nearest centroid (largest cosine), and
-// descriptions: size, over-represented tags (segment mean vs global mean), titles, daypart.
+// vectors (L2-normalised tag profiles), centred on the mean usable user and L2-normalised again (on
+// raw profiles the common direction dominates and one segment takes most users), through FAISS's
+// k-means on the CPU (faiss::Clustering, spherical = true, seeded) or its twin on the GPU
+// (cuda::spherical_kmeans, engine/kmeans_lloyd.h); then a check, shared by both, that no segment is
+// empty (an empty one is re-seeded with the worst-fitting point and reported), assignment of every
+// user to the nearest centroid (largest cosine of the centred vector), and descriptions: size,
+// over-represented tags (segment mean vs global mean), titles, daypart.
 #pragma once
 
 #include "engine/catalog.h"
@@ -19,22 +22,53 @@ struct KMeansOptions {
   size_t iterations = 25;
   uint64_t seed = 1234;
   size_t max_points_per_centroid = 256;  // FAISS subsamples beyond k x this
+  bool center = true;                    // train on (v - mean) / |v - mean| of the usable users (train_segments)
 };
 
 struct KMeansResult {
   size_t k = 0, dim = 0;
   std::vector<float> centroids;         // k x dim, unit length
   std::vector<uint32_t> reseeded;       // segments that came out empty after training and were re-seeded
-  size_t faiss_splits = 0;              // empty clusters FAISS itself re-seeded (split) during training
+  size_t faiss_splits = 0;              // clusters split during training (FAISS's split_clusters, either backend)
   double objective = 0;                 // sum of cosines of the training points to their centroid
+  /// The mean usable user the points were centred on (dim), or empty: points are compared as they
+  /// are. With a mean, assign_segments compares (v - mean) / |v - mean| with the centroids, so
+  /// users are assigned exactly as the training points were made.
+  std::vector<float> mean;
 };
+
+/// Argument checks shared by every k-means backend: 1 <= k <= n, dim >= 1, finite points.
+void check_kmeans_arguments(const float* points, size_t n, size_t dim, const KMeansOptions& options);
 
 /// Spherical k-means of n points (row-major n x dim, rows L2-normalised, no zero rows). Throws
 /// ArgumentError when k is 0 or larger than n.
 KMeansResult spherical_kmeans(const float* points, size_t n, size_t dim, const KMeansOptions& options);
 
+/// The end of training, one copy for every backend: every segment must own at least one of the n
+/// points; an empty one is re-seeded with the point that fits its own centroid worst (from a segment
+/// with more than one point) and listed in `reseeded`, followed by five spherical Lloyd steps and a
+/// last check. Sets `objective`. `model` holds the trained centroids (k x dim) on entry.
+void finish_kmeans(const float* points, size_t n, size_t dim, const KMeansOptions& options, KMeansResult& model);
+
+/// Centres rows on `mean` and L2-normalises them again: (x - mean) / |x - mean|. Zero rows (users
+/// without usable signal) stay zero, and so does a row equal to the mean (it has no direction).
+void center_rows(float* rows, size_t n, size_t dim, const float* mean);
+
+/// The mean of the usable users' vectors, accumulated over batches in double (one streaming pass).
+class UserMean {
+ public:
+  void add(const UserProfiles& batch);  // the first batch sets the dimension
+  size_t users() const { return users_; }
+  std::vector<float> mean() const;  // dim values; zeros when no usable user was added
+
+ private:
+  std::vector<double> sum_;
+  size_t users_ = 0;
+};
+
 /// Nearest centroid (largest inner product; ties: lower segment) of each point; -1 for zero rows
-/// (users without usable signal). `similarity` (optional) gets the cosine.
+/// (users without usable signal). With `model.mean`, each point is centred and normalised first
+/// (center_rows). `similarity` (optional) gets the cosine.
 void assign_segments(const float* points, size_t n, size_t dim, const KMeansResult& model, int32_t* segment,
                      float* similarity = nullptr);
 

@@ -31,6 +31,18 @@ SelfTestResult self_test(int) { return SelfTestResult{false, false, query_device
 
 bool als_available() { return false; }
 
+bool kmeans_available() { return false; }
+
+KMeansResult spherical_kmeans(const float*, size_t, size_t, const KMeansOptions&) {
+  MARQUEE_THROW_AS(BackendError, "GPU k-means: {}; use --backend cpu or auto", query_devices().error);
+}
+
+bool artwork_available() { return false; }
+
+std::unique_ptr<ArtworkChooser> make_artwork_chooser(const Artwork&, int) {
+  MARQUEE_THROW_AS(BackendError, "GPU artwork choice: {}; choose on the CPU", query_devices().error);
+}
+
 AlsModel train_als(size_t, size_t, const std::vector<Interaction>&, const AlsOptions&,
                    const std::function<void(size_t)>&) {
   MARQUEE_THROW_AS(BackendError, "GPU ALS: {}; train on the CPU", query_devices().error);

@@ -175,7 +175,20 @@ struct World {
   std::vector<uint32_t> duration;
   std::vector<uint64_t> tag_begin;  // CSR offsets into packed_tags, one per title plus one
   std::vector<uint32_t> packed_tags;
+  std::vector<std::string> tag_names;
   int title_width = 6;
+  std::vector<uint64_t> tagged_begin;  // --discovery only: titles carrying each tag (CSR by tag)
+  std::vector<uint32_t> tagged;
+
+  void index_titles_by_tag() {
+    tagged_begin.assign(tag_names.size() + 1, 0);
+    for (uint32_t k : packed_tags) ++tagged_begin[(k >> 10) + 1];
+    for (size_t i = 1; i < tagged_begin.size(); ++i) tagged_begin[i] += tagged_begin[i - 1];
+    tagged.resize(packed_tags.size());
+    std::vector<uint64_t> next(tagged_begin.begin(), tagged_begin.end() - 1);
+    for (uint32_t t = 0; t + 1 < tag_begin.size(); ++t)
+      for (uint64_t k = tag_begin[t]; k < tag_begin[t + 1]; ++k) tagged[next[packed_tags[k] >> 10]++] = t;
+  }
 };
 
 // Writes the three catalogue files, fills `w` and returns the titles' popularity.
@@ -255,7 +268,44 @@ std::vector<double> write_catalog(const GenOptions& o, const std::string& dir, W
   }
   titles.commit();
   title_tags.commit();
+  w.tag_names = std::move(tag_names);
   return popularity;
+}
+
+// OUT/artwork.csv (docs/formats.md): `variants` variants per title, "<title_id>-a<i>". Each
+// emphasises 2-4 of the title's tags (weights 0.3-1) and, half the time, one tag from anywhere in
+// the taxonomy (a mood or a cast member the key art plays up). Its own random stream.
+void write_artwork(const GenOptions& o, const World& w) {
+  Rng rng(splitmix64(splitmix64(o.seed ^ 0xa47e0a4cULL)));
+  CsvOut out(o.out_dir + "/artwork.csv", "title_id,artwork_id,tag,weight\n");
+  const uint32_t n_tags = static_cast<uint32_t>(w.tag_names.size());
+  std::string id;
+  std::vector<uint32_t> own, picked;
+  for (uint32_t t = 0; t < o.titles; ++t) {
+    id.clear();
+    append_padded(id, 't', t + 1, w.title_width);
+    own.clear();
+    for (uint64_t k = w.tag_begin[t]; k < w.tag_begin[t + 1]; ++k) own.push_back(w.packed_tags[k] >> 10);
+    for (uint32_t v = 0; v < o.artwork_variants; ++v) {
+      picked.clear();
+      const size_t want = std::min<size_t>(own.size(), static_cast<size_t>(rng.range(2, 4)));
+      while (picked.size() < want) {
+        const uint32_t tag = own[rng.below(own.size())];
+        if (std::find(picked.begin(), picked.end(), tag) == picked.end()) picked.push_back(tag);
+      }
+      if (picked.empty() || rng.chance(0.5)) {
+        const uint32_t tag = static_cast<uint32_t>(rng.below(n_tags));
+        if (std::find(picked.begin(), picked.end(), tag) == picked.end()) picked.push_back(tag);
+      }
+      for (uint32_t tag : picked) {
+        const auto milli = static_cast<uint32_t>(rng.range(300, 1000));
+        fmt::format_to(std::back_inserter(out.buf), "{},{}-a{},{},{}.{:03}\n", id, id, v + 1, w.tag_names[tag],
+                       milli / 1000, milli % 1000);
+      }
+    }
+    out.maybe_flush();
+  }
+  out.commit();
 }
 
 enum Kind { kPlay, kPause, kResume, kSeek, kStop, kComplete };
@@ -312,7 +362,7 @@ class UserSimulator {
       queue_.pop();
       const int64_t start = std::max(due, clock + rng_.range(5 * 60, 30 * 60));
       if (start - due > 3 * 3600) {
-        queue_.push({std::max(session_time(clock / kDay + 1), clock + 600), watch});
+        queue_.push({std::max(session_time(clock / kDay + 1, watch), clock + 600), watch});
       } else if (start < kWindowDays * kDay) {  // else: past the window, never (re)watched
         clock = play_session(watch, start);
       }
@@ -348,7 +398,21 @@ class UserSimulator {
     const auto cap = static_cast<double>(std::min<uint32_t>(o_.titles, 500));
     const auto activity = static_cast<size_t>(std::clamp(std::round(drawn), 1.0, cap));
     candidates_.clear();
-    for (size_t i = 0; i < 5 * activity; ++i) candidates_.push_back(popularity_.sample(rng_));
+    // --discovery d: a share d of the draws browses a liked tag's titles instead (rows, search,
+    // recommendations), so what a user comes across follows taste too. d = 0 draws nothing extra.
+    liked_.clear();
+    if (o_.discovery > 0)
+      for (uint32_t tag : touched_)
+        if (taste_[tag] > 0 && w_.tagged_begin[tag + 1] > w_.tagged_begin[tag]) liked_.push_back(tag);
+    for (size_t i = 0; i < 5 * activity; ++i) {
+      if (!liked_.empty() && rng_.chance(o_.discovery)) {
+        const uint32_t tag = liked_[rng_.below(liked_.size())];
+        const uint64_t b = w_.tagged_begin[tag], e = w_.tagged_begin[tag + 1];
+        candidates_.push_back(w_.tagged[b + rng_.below(e - b)]);
+      } else {
+        candidates_.push_back(popularity_.sample(rng_));
+      }
+    }
     std::sort(candidates_.begin(), candidates_.end());
     candidates_.erase(std::unique(candidates_.begin(), candidates_.end()), candidates_.end());
     const auto drawn_end = candidates_.end() - candidates_.begin();
@@ -387,7 +451,8 @@ class UserSimulator {
       wt.affinity = keyed_[i].affinity;
       // Completion follows taste; otherwise the viewer gives up, early when they dislike the title.
       wt.target = rng_.chance(sigmoid(4 * wt.affinity)) ? wt.duration : give_up_point(wt);
-      queue_.push({session_time(static_cast<int64_t>(rng_.below(kWindowDays))), static_cast<uint32_t>(i)});
+      queue_.push({session_time(static_cast<int64_t>(rng_.below(kWindowDays)), static_cast<uint32_t>(i)),
+                   static_cast<uint32_t>(i)});
     }
   }
 
@@ -395,12 +460,21 @@ class UserSimulator {
     const double fraction = 0.02 + 0.86 * std::pow(rng_.uniform(), 1.5 - wt.affinity);
     return std::max<int64_t>(wt.position + 1, static_cast<int64_t>(fraction * wt.duration));
   }
-  int64_t session_time(int64_t day) {  // on `day`, at the preferred hour +-2h
-    const int hour = (peak_ + static_cast<int>(std::clamp(std::round(rng_.normal()), -2.0, 2.0)) + 24) % 24;
+  // On `day`, at the preferred hour +-2h; with --daypart-effect e, a share e of sessions is at the
+  // title's own hour instead (so what is watched depends on the hour). e = 0 draws nothing extra:
+  // the default data set does not change.
+  int64_t session_time(int64_t day, uint32_t watch) {
+    int centre = peak_;
+    if (o_.daypart_effect > 0 && rng_.chance(o_.daypart_effect)) centre = title_hour(watches_[watch].title);
+    const int hour = (centre + static_cast<int>(std::clamp(std::round(rng_.normal()), -2.0, 2.0)) + 24) % 24;
     return day * kDay + hour * 3600 + static_cast<int64_t>(rng_.below(3600));
   }
+  int title_hour(uint32_t title) const {  // morning, noon, afternoon, evening or late night, by title
+    constexpr int kHours[] = {8, 12, 17, 21, 0};
+    return kHours[splitmix64(splitmix64(o_.seed ^ 0xda7a) + title) % 5];
+  }
   void schedule(uint32_t watch, int64_t after, int64_t days) {
-    queue_.push({session_time(after / kDay + days), watch});
+    queue_.push({session_time(after / kDay + days, watch), watch});
   }
 
   // One sitting, from play to stop or complete; returns when it ended. The position advances 1:1
@@ -489,6 +563,7 @@ class UserSimulator {
   std::string& out_;
   Rng rng_{0};
   std::vector<float> taste_;  // dense over tags; only `touched_` entries are non-zero
+  std::vector<uint32_t> liked_;  // --discovery: liked tags with titles
   std::vector<uint32_t> touched_, candidates_;
   std::vector<Keyed> keyed_;
   std::vector<Watch> watches_;
@@ -509,6 +584,10 @@ GenStats generate_dataset(const GenOptions& o, const std::function<void(uint64_t
   MARQUEE_CHECK_ARG(o.tags >= 1 && o.tags <= 100'000, "--tags must be in [1, 100000] (got {})", o.tags);
   MARQUEE_CHECK_ARG(o.mean_titles_per_user > 0 && std::isfinite(o.mean_titles_per_user),
                     "mean titles per user must be positive (got {})", o.mean_titles_per_user);
+  MARQUEE_CHECK_ARG(o.discovery >= 0 && o.discovery <= 1, "--discovery must be in [0, 1] (got {})", o.discovery);
+  MARQUEE_CHECK_ARG(o.daypart_effect >= 0 && o.daypart_effect <= 1, "--daypart-effect must be in [0, 1] (got {})",
+                    o.daypart_effect);
+  MARQUEE_CHECK_ARG(o.artwork_variants <= 1000, "--artwork-variants must be in [0, 1000] (got {})", o.artwork_variants);
   MARQUEE_CHECK_ARG(!o.out_dir.empty(), "--out must name a directory");
   std::error_code ec;
   std::filesystem::create_directories(o.out_dir + "/catalog", ec);
@@ -518,7 +597,9 @@ GenStats generate_dataset(const GenOptions& o, const std::function<void(uint64_t
   stats.users = o.users, stats.titles = o.titles, stats.tags = o.tags;
   World world;
   const AliasTable popularity(write_catalog(o, o.out_dir + "/catalog", world));
+  if (o.discovery > 0) world.index_titles_by_tag();
   stats.assignments = world.packed_tags.size();
+  if (o.artwork_variants > 0) write_artwork(o, world);
   CsvOut events(o.out_dir + "/events.csv", "ts,user_id,title_id,event,position_s,seek_to_s\n");
   UserSimulator sim(world, popularity, o, events.buf);
   constexpr uint64_t kReportEvery = 1'000'000;

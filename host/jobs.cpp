@@ -2,6 +2,8 @@
 
 #include "engine/error.h"
 #include "engine/explain.h"
+#include "host/artwork_io.h"
+#include "host/daypart_jobs.h"
 #include "host/atomic_file.h"
 #include "host/events_io.h"
 #include "host/profile_io.h"
@@ -79,11 +81,33 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
                     kMaxBatchUsers, o.batch);
   MARQUEE_CHECK_ARG(o.k >= 1, "--top must be at least 1; got {}", o.k);
   const ResultFormat format = parse_result_format(o.format, o.out_path);
+  MARQUEE_CHECK_ARG(o.hour < 0 || !o.daypart_path.empty(),
+                    "--hour needs a daypart model: fit one with `marquee daypart --catalog C --events E --out "
+                    "daypart.json --model {}` and pass --daypart daypart.json", model_kind_name(o.model));
+  MARQUEE_CHECK_ARG(o.daypart_path.empty() || o.hour >= 0, "--daypart needs --hour H (0..23)");
+  MARQUEE_CHECK_ARG(o.hour <= 23, "--hour {} is not an hour of day (0..23)", o.hour);
 
   RejectLog rejects(rejects_path_for(o.common, o.out_path), o.common.strict);
   Workspace ws = open_workspace(o.input, rejects);
   const size_t n_titles = ws.catalog.num_titles();
   MARQUEE_CHECK_ARG(o.k <= n_titles, "--top {} is larger than the catalogue ({} titles)", o.k, n_titles);
+  // Artwork variants live in the tag space whatever --model ranks by: the choice uses the user's
+  // tag-space profile vector (docs/artwork.md).
+  std::unique_ptr<Artwork> artwork;
+  if (!o.artwork_path.empty())
+    artwork = std::make_unique<Artwork>(load_artwork(o.artwork_path, ws.catalog, ws.titles, rejects));
+  // Time of day: the fitted term of every title at --hour, added to the model's score (docs/quality.md).
+  std::vector<float> daypart_terms;
+  float daypart_max = 0;
+  if (o.hour >= 0) {
+    const DaypartModel dm = load_daypart_model(o.daypart_path, ws.catalog);
+    MARQUEE_CHECK_ARG(dm.model == o.model,
+                      "{} was fitted for the {} model; this run scores with --model {} (fit one for it)",
+                      o.daypart_path, model_kind_name(dm.model), model_kind_name(o.model));
+    daypart_terms = dm.terms_at(o.hour, &daypart_max);
+    spdlog::info("daypart: re-ranking for {:02d}:00 with weight {:.4g}{}", o.hour, dm.weight,
+                 dm.weight == 0 ? " (the fit found no effect of the hour: rankings unchanged)" : "");
+  }
 
   // Behaviour and hybrid models learn from every user's history first (ALS), then score as any
   // inner product does.
@@ -112,12 +136,19 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
   ScoreJobSummary s;
   s.backend = choice.scorer->describe();
   spdlog::info("scoring with {} [{}]", s.backend, choice.reason);
+  std::unique_ptr<ArtworkChooser> chooser;
+  if (artwork) {
+    chooser = choose_artwork_chooser(choice, *artwork, o.scorer);
+    spdlog::info("choosing artwork with {}", chooser->describe());
+  }
+  std::vector<uint32_t> chosen;
+  double artwork_seconds = 0;
 
   // Bounded memory: a batch holds its vectors, its exclusions and batch * k results.
   const size_t batch = std::max<size_t>(1, std::min(o.batch, o.max_result_bytes / (o.k * 8)));
   if (batch < o.batch) spdlog::info("batch lowered to {} users so that {} results per user fit in memory", batch, o.k);
 
-  ResultsWriter out(o.out_path, format);
+  ResultsWriter out(o.out_path, format, artwork.get());
   AtomicFile unscored(o.out_path + ".unscored.csv");
   unscored.write("user_id,reason\n");
   const size_t n_users = ws.profiles->users();
@@ -129,12 +160,12 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
     const size_t count = std::min(batch, n_users - first);
     const UserProfiles p = ws.profiles->read(first, count);
     const Exclusions ex = Exclusions::from_profiles(p, o.exclude);
-    if (o.model == ModelKind::Tags) {
-      choice.scorer->search(UserBatchView{count, p.dim, p.vectors.data(), &ex}, o.k, result);
-    } else {
-      const std::vector<float> vectors = model_users(o.model, p, first, model);
-      choice.scorer->search(UserBatchView{count, scoring_titles.dim(), vectors.data(), &ex}, o.k, result);
-    }
+    std::vector<float> model_vectors;
+    if (o.model != ModelKind::Tags) model_vectors = model_users(o.model, p, first, model);
+    const UserBatchView view{count, scoring_titles.dim(),
+                             o.model == ModelKind::Tags ? p.vectors.data() : model_vectors.data(), &ex};
+    if (daypart_terms.empty()) choice.scorer->search(view, o.k, result);
+    else search_with_daypart(*choice.scorer, view, o.k, daypart_terms, daypart_max, result);
     for (size_t u = 0; u < count; ++u) {
       if (!p.summaries[u].usable) {
         result.counts[u] = 0;  // nothing to rank by: listed, never silently dropped
@@ -148,7 +179,15 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
         ++shown;
       }
     }
-    out.write(p.user_ids, result, ws.catalog);
+    if (chooser) {
+      // Only the K selected titles per user, after unusable users were emptied above.
+      const auto t_art = Clock::now();
+      chooser->choose(UserBatchView{count, p.dim, p.vectors.data(), nullptr}, result, chosen);
+      artwork_seconds += seconds_since(t_art);
+      for (size_t u = 0; u < count; ++u)
+        for (size_t r = 0; r < result.counts[u]; ++r) s.artwork_default += chosen[u * o.k + r] == kNoArtwork;
+    }
+    out.write(p.user_ids, result, ws.catalog, chooser ? &chosen : nullptr);
     const size_t done = first + count;
     if (seconds_since(last_progress) >= o.progress_seconds && done < n_users) {
       last_progress = Clock::now();
@@ -166,6 +205,9 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
   s.seconds = seconds_since(t0);
   spdlog::info("score: {} users scored, {} without usable events (-> {}.unscored.csv), {} rows -> {} in {:.1f} s",
                s.scored, s.unscored, o.out_path, s.rows, o.out_path, s.seconds);
+  if (chooser)
+    spdlog::info("score: artwork chosen for {} rows in {:.3f} s, {} rows of titles without variants keep their default "
+                 "artwork", s.rows - s.artwork_default, artwork_seconds, s.artwork_default);
   spdlog::info("{}", rejects.summary());
   return s;
 }

@@ -46,11 +46,15 @@ struct ScoreJobOptions {
   AlsOptions als;                   // behaviour and hybrid models
   HybridWeights weights;            // hybrid model
   double progress_seconds = 2.0;    // progress line interval
+  std::string artwork_path;         // --artwork: choose each row's artwork variant (docs/artwork.md)
+  std::string daypart_path;         // daypart model (`marquee daypart`), applied at `hour`
+  int hour = -1;                    // 0..23: re-rank for this local hour; -1: no daypart term
   CommonOptions common;
 };
 
 struct ScoreJobSummary {
   size_t users = 0, scored = 0, unscored = 0, rows = 0, rejected = 0;
+  size_t artwork_default = 0;       // --artwork: rows whose title has no variants (default artwork)
   std::string backend;
   double seconds = 0;
 };

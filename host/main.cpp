@@ -3,6 +3,8 @@
 #include "engine/backend.h"
 #include "engine/error.h"
 #include "engine/explain.h"
+#include "host/artwork_io.h"
+#include "host/daypart_jobs.h"
 #include "host/cuda/self_test.h"
 #include "host/generator.h"
 #include "host/jobs.h"
@@ -17,6 +19,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <optional>
 
 using namespace marquee;
 
@@ -84,6 +87,14 @@ int main(int argc, char** argv) {
   gen_cmd->add_option("--mean-titles", gen.mean_titles_per_user, "mean distinct titles watched per user")
       ->capture_default_str();
   gen_cmd->add_option("--out", gen.out_dir, "output directory")->required();
+  gen_cmd->add_option("--discovery", gen.discovery,
+                      "share of candidate titles found through a liked tag instead of by popularity (0..1)")
+      ->check(CLI::Range(0.0, 1.0));
+  gen_cmd->add_option("--daypart-effect", gen.daypart_effect,
+                      "share of sessions held at the title's own hour of day (0..1; 0: viewing ignores the hour)")
+      ->check(CLI::Range(0.0, 1.0));
+  gen_cmd->add_option("--artwork-variants", gen.artwork_variants, "also write OUT/artwork.csv with N variants per title")
+      ->capture_default_str();
 
   // profile
   ProfileJobOptions prof;
@@ -125,6 +136,33 @@ int main(int argc, char** argv) {
   score_cmd->add_option("--hybrid-tags", score.weights.tags, "hybrid: weight of the tag cosine")->capture_default_str();
   score_cmd->add_option("--hybrid-popularity", score.weights.popularity, "hybrid: weight of popularity")
       ->capture_default_str();
+  std::string score_hour;
+  score_cmd->add_option("--daypart", score.daypart_path, "daypart model from `marquee daypart` (with --hour)")
+      ->check(CLI::ExistingFile);
+  score_cmd->add_option("--hour", score_hour, "re-rank for this local hour of day, 0..23 (needs --daypart)");
+  score_cmd->add_option("--artwork", score.artwork_path, "artwork.csv: add the chosen artwork_id to every row (docs/artwork.md)")
+      ->check(CLI::ExistingFile);
+
+  // daypart
+  DaypartJobOptions dp;
+  std::string dp_model = "tags", dp_backend = "auto";
+  double dp_half_life = 0;
+  auto* dp_cmd = app.add_subcommand("daypart", "fit the time-of-day re-ranking term on held-out events");
+  dp_cmd->add_option("--catalog", dp.catalog_dir, "catalogue directory")->required()->check(CLI::ExistingDirectory);
+  dp_cmd->add_option("--events", dp.events_path, "playback events")->required()->check(CLI::ExistingFile);
+  dp_cmd->add_option("--out", dp.out_path, "daypart model (JSON) for score/serve --daypart")->required();
+  dp_cmd->add_option("--model", dp_model, "the model it will re-rank: tags|behaviour|hybrid")->capture_default_str();
+  dp_cmd->add_option("--backend", dp_backend, "auto|cpu|cuda")->capture_default_str();
+  dp_cmd->add_option("--top,-k", dp.fit.k, "fit on hit rate at this K")->capture_default_str();
+  dp_cmd->add_option("--max-users", dp.fit.max_users, "held-out users used (half fit, half report)")
+      ->capture_default_str();
+  dp_cmd->add_option("--prior-plays", dp.fit.term.prior_plays, "pseudo-plays of the catalogue profile per title")
+      ->capture_default_str();
+  dp_cmd->add_option("--min-z", dp.fit.min_z, "McNemar z a weight needs to be kept")->capture_default_str();
+  dp_cmd->add_option("--half-life-days", dp_half_life, "recency half-life of engagement weights in days (0 = off)")
+      ->check(CLI::NonNegativeNumber);
+  dp_cmd->add_option("--rejects", dp.common.rejects_path, "rejects file (default: <out>.rejects.csv)");
+  dp_cmd->add_flag("--strict", dp.common.strict, "fail on the first bad input row");
 
   // eval-recs
   EvalRecsOptions eval;
@@ -164,6 +202,9 @@ int main(int argc, char** argv) {
   exp_cmd->add_option("--tags", exp_tags, "tag contributions to list")->capture_default_str();
   exp_cmd->add_option("--because", exp_titles, "watched titles to list")->capture_default_str();
   exp_cmd->add_flag("--json", exp_json, "print JSON");
+  std::string exp_artwork;
+  exp_cmd->add_option("--artwork", exp_artwork, "artwork.csv: also say which artwork variant the user sees, and why")
+      ->check(CLI::ExistingFile);
 
   // devices
   bool self_test = false;
@@ -209,7 +250,9 @@ int main(int argc, char** argv) {
   seg_cmd->add_option("--out", segj.out_path, "CSV user_id,segment (+ .centroids.csv, .json)")->required();
   seg_cmd->add_option("--seed", segj.kmeans.seed, "k-means seed")->capture_default_str();
   seg_cmd->add_option("--iterations", segj.kmeans.iterations, "k-means iterations")->capture_default_str();
-  seg_cmd->add_option("--backend", seg_backend, "auto|cpu (cuda: not implemented)")->capture_default_str();
+  seg_cmd->add_option("--backend", seg_backend, "k-means on auto|cpu (FAISS)|cuda")->capture_default_str();
+  bool seg_no_center = false;
+  seg_cmd->add_flag("--no-center", seg_no_center, "cluster the raw vectors (not centred on the mean user)");
   seg_cmd->add_option("--batch", segj.batch, "users per batch")->capture_default_str();
   EvalProjectionOptions evp;
   std::string evp_backend = "auto";
@@ -251,6 +294,11 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--index", serve.engine.index_factory, "FAISS index_factory string (HNSW32, IVF4096,Flat, Flat); default: exact");
   serve_cmd->add_option("--index-path", serve.engine.index_path, "load the index from here, or build and save it here");
   serve_cmd->add_option("--index-params", serve.engine.index_params, "FAISS search parameters, e.g. nprobe=32 or efSearch=128");
+  serve_cmd->add_option("--daypart", serve.engine.daypart_path,
+                        "daypart model (`marquee daypart --model tags`): ?hour=H re-ranks recommendations")
+      ->check(CLI::ExistingFile);
+  serve_cmd->add_option("--artwork", serve.engine.artwork_path, "artwork.csv: recommended items carry the chosen artwork_id")
+      ->check(CLI::ExistingFile);
 
   try {
     app.parse(argc, argv);
@@ -289,7 +337,13 @@ int main(int argc, char** argv) {
       MARQUEE_CHECK_ARG(cpu_path == "auto" || cpu_path == "sparse" || cpu_path == "dense",
                         "unknown --cpu-path '{}': expected auto, sparse or dense", cpu_path);
       score.model = parse_model_kind(model_kind);
+      if (!score_hour.empty()) score.hour = parse_hour(score_hour);
       run_score_job(score);
+    } else if (*dp_cmd) {
+      dp.model = parse_model_kind(dp_model);
+      dp.backend = parse_backend(dp_backend);
+      dp.engagement.half_life_days = dp_half_life;
+      run_daypart_job(dp);
     } else if (*eval_cmd) {
       eval.eval.tune = !eval_no_tune;
       run_eval_recs_job(eval);
@@ -323,6 +377,9 @@ int main(int argc, char** argv) {
       const auto u = ws.profiles->find_user(exp_user);
       MARQUEE_CHECK_ARG(u.has_value(), "unknown user_id '{}' (no events for this user)", exp_user);
       const UserProfiles p = ws.profiles->read(*u, 1);
+      std::optional<Artwork> artwork;
+      if (!exp_artwork.empty()) artwork = load_artwork(exp_artwork, ws.catalog, ws.titles, rejects);
+      rejects.finish();
       const Explanation ex = explain(ws.titles, p.vector(0), p.seen_begin(0), p.seen_end(0), *t, exp_tags, exp_titles);
       const bool seen = std::any_of(p.seen_begin(0), p.seen_end(0), [&](const SeenTitle& s) { return s.title == *t; });
       if (exp_json) {
@@ -333,6 +390,7 @@ int main(int argc, char** argv) {
         for (const auto& b : ex.because)
           j["because_you_watched"].push_back(
               {{"title_id", ws.catalog.title(b.title).id}, {"similarity", b.similarity}, {"weight", b.weight}});
+        if (artwork) j["artwork"] = artwork_explanation_json(*artwork, ws.catalog, p.vector(0), *t, exp_tags);
         fmt::print("{}\n", j.dump(2));
       } else {
         fmt::print("{} for {}: score {:.4f}{}\n", title_label(ws.catalog, *t), exp_user, ex.score,
@@ -344,6 +402,7 @@ int main(int argc, char** argv) {
         for (const auto& b : ex.because)
           fmt::print("  because you watched {} (similarity {:.3f}, engagement {:.2f})\n", title_label(ws.catalog, b.title),
                      b.similarity, b.weight);
+        if (artwork) print_artwork_explanation(stdout, *artwork, ws.catalog, p.vector(0), *t, exp_tags);
       }
     } else if (*serve_cmd) {
       serve_in.finish(serve_cmd);
@@ -365,6 +424,7 @@ int main(int argc, char** argv) {
       segj.input = seg_in.input;
       segj.common = seg_in.common;
       segj.backend = parse_backend(seg_backend);
+      segj.kmeans.center = !seg_no_center;
       run_segment_job(segj);
     } else if (*evp_cmd) {
       evp.backend = parse_backend(evp_backend);

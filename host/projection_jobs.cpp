@@ -16,6 +16,7 @@
 #include <fstream>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <queue>
 #include <set>
 #include <unordered_set>
@@ -48,8 +49,10 @@ void append_profiles(UserProfiles& dst, const UserProfiles& src) {
   dst.summaries.insert(dst.summaries.end(), src.summaries.begin(), src.summaries.end());
 }
 
-// An evenly strided sample of at most `target` users, read in batches (bounded memory).
-UserProfiles read_sample(ProfileSource& source, size_t target, size_t batch, bool usable_only = false) {
+// An evenly strided sample of at most `target` users, read in batches (bounded memory); `mean`
+// (optional) accumulates the mean usable user over every batch of the same pass.
+UserProfiles read_sample(ProfileSource& source, size_t target, size_t batch, bool usable_only = false,
+                         UserMean* mean = nullptr) {
   const size_t n = source.users();
   const size_t stride = std::max<size_t>(1, n / std::max<size_t>(1, target));
   UserProfiles out;
@@ -58,6 +61,7 @@ UserProfiles read_sample(ProfileSource& source, size_t target, size_t batch, boo
     const size_t count = std::min(batch, n - first);
     const UserProfiles p = source.read(first, count);
     out.dim = p.dim;
+    if (mean) mean->add(p);
     for (size_t u = 0; u < count; ++u) {
       if ((first + u) % stride != 0 || (usable_only && !p.summaries[u].usable)) continue;
       append_profiles(out, slice_profiles(p, u, 1));
@@ -66,19 +70,77 @@ UserProfiles read_sample(ProfileSource& source, size_t target, size_t batch, boo
   return out;
 }
 
-// Trains spherical k-means on a strided sample of usable users (k x max_points_per_centroid of them).
-KMeansResult train_segments(ProfileSource& source, const KMeansOptions& o, size_t batch) {
+// The k-means backend of `segment` and `project --trailers`: cpu = FAISS; cuda = the GPU twin
+// (BackendError when this build or machine cannot run it); auto = cuda when a device is present and
+// the build has GPU k-means, FAISS on the CPU otherwise.
+struct KMeansBackend {
+  bool gpu = false;
+  std::string reason;  // why, for the log
+  const char* name() const { return gpu ? "cuda" : "cpu (FAISS)"; }
+  KMeansResult train(const float* x, size_t n, size_t dim, const KMeansOptions& o) const {
+    return gpu ? cuda::spherical_kmeans(x, n, dim, o) : spherical_kmeans(x, n, dim, o);
+  }
+};
+
+KMeansBackend choose_kmeans_backend(Backend backend) {
+  if (backend == Backend::Cpu) return {false, "--backend cpu"};
+  const cuda::DeviceReport report = cuda::query_devices();
+  const bool available = cuda::kmeans_available();
+  if (backend == Backend::Cuda) {
+    if (!report.compiled_in || !available)
+      MARQUEE_THROW_AS(BackendError, "GPU k-means (--backend cuda): {}; use --backend cpu or auto",
+                       report.compiled_in ? "this build has no GPU k-means" : report.error);
+    if (report.device_count == 0)
+      MARQUEE_THROW_AS(BackendError,
+                       "GPU k-means (--backend cuda): no usable CUDA device ({}); use --backend cpu or auto",
+                       report.error);
+    return {true, "--backend cuda"};
+  }
+  if (report.device_count > 0 && available) return {true, "auto: " + report.devices.front()};
+  return {false, "auto: " + (report.device_count == 0 ? report.error : std::string("this build has no GPU k-means"))};
+}
+
+// Trains spherical k-means on a strided sample of usable users (k x max_points_per_centroid of
+// them). With o.center, one pass also accumulates the mean usable user, the sample is centred on it
+// and normalised again, and the model carries the mean so that assign_segments does the same.
+KMeansResult train_segments(ProfileSource& source, const KMeansOptions& o, size_t batch, const KMeansBackend& backend) {
   MARQUEE_CHECK_ARG(o.k >= 1, "the number of segments must be at least 1; got {}", o.k);
-  UserProfiles sample = read_sample(source, o.k * std::max<size_t>(1, o.max_points_per_centroid), batch, true);
+  UserMean mean;
+  UserProfiles sample = read_sample(source, o.k * std::max<size_t>(1, o.max_points_per_centroid), batch, true, &mean);
   if (sample.size() < o.k) sample = read_sample(source, source.users(), batch, true);
   MARQUEE_CHECK_ARG(o.k <= sample.size(),
                     "{} segments asked for, but only {} of the {} users have usable signal: K must not exceed them",
                     o.k, sample.size(), source.users());
+  const size_t dim = sample.dim;
+  std::vector<float> points = std::move(sample.vectors);
+  size_t n = sample.size();
+  std::vector<float> centre;
+  if (o.center) {
+    centre = mean.mean();
+    center_rows(points.data(), n, dim, centre.data());
+    // A user exactly at the mean has no direction left: not a training point.
+    size_t kept = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const float* row = points.data() + i * dim;
+      if (std::all_of(row, row + dim, [](float v) { return v == 0.0f; })) continue;
+      if (kept != i) std::copy(row, row + dim, points.begin() + kept * dim);
+      ++kept;
+    }
+    MARQUEE_CHECK_ARG(o.k <= kept,
+                      "{} segments asked for, but only {} of the {} sampled users differ from the mean user: K must "
+                      "not exceed them",
+                      o.k, kept, n);
+    n = kept;
+    points.resize(n * dim);
+  }
   const auto t0 = Clock::now();
-  KMeansResult km = spherical_kmeans(sample.vectors.data(), sample.size(), sample.dim, o);
-  spdlog::info("k-means: {} segments from {} users ({} dims, {} iterations, seed {}) in {:.1f} s", o.k,
-               sample.size(), sample.dim, o.iterations, o.seed, seconds_since(t0));
-  if (km.faiss_splits > 0) spdlog::warn("k-means: FAISS re-seeded {} empty clusters during training", km.faiss_splits);
+  KMeansResult km = backend.train(points.data(), n, dim, o);
+  km.mean = std::move(centre);
+  spdlog::info("k-means on {} [{}]: {} segments from {} users ({} dims, {} iterations, seed {}{}) in {:.1f} s",
+               backend.name(), backend.reason, o.k, n, dim, o.iterations, o.seed,
+               o.center ? fmt::format("; centred on the mean of {} usable users", mean.users()) : std::string(),
+               seconds_since(t0));
+  if (km.faiss_splits > 0) spdlog::warn("k-means: {} empty clusters were split during training", km.faiss_splits);
   for (uint32_t s : km.reseeded)
     spdlog::warn("k-means: segment {} came out empty and was re-seeded with the worst-fitting user", s);
   return km;
@@ -245,10 +307,9 @@ class UserRanking {
 
 json calibration_json(const Calibration& cal, const CalibratedModel& m) {
   json coef{{"intercept", m.logistic.beta[0]}};
-  const char* names[] = {"tags", "behaviour", "activity", "neighbours"};
   size_t j = 1;
   for (size_t i = 0; i < kNumFeatures; ++i)
-    if (m.features & (1u << i)) coef[names[i]] = m.logistic.beta[j++];
+    if (m.features & (1u << i)) coef[kFeatureNames[i]] = m.logistic.beta[j++];
   return json{{"features", feature_names(m.features)},
               {"coefficients", coef},
               {"titles", cal.titles.size()},
@@ -421,10 +482,9 @@ json run_project_job(const ProjectJobOptions& o, std::FILE* summary_to) {
                cal.titles.size(), cal.users, cal.pairs, cal.positives, seconds_since(t_cal), cm.logistic.beta[0],
                [&] {
                  std::string s;
-                 const char* names[] = {"tags", "behaviour", "activity", "neighbours"};
                  size_t j = 1;
                  for (size_t i = 0; i < kNumFeatures; ++i)
-                   if (mask & (1u << i)) s += fmt::format(" {:+.3f}*{}", cm.logistic.beta[j++], names[i]);
+                   if (mask & (1u << i)) s += fmt::format(" {:+.3f}*{}", cm.logistic.beta[j++], kFeatureNames[i]);
                  return s;
                }());
 
@@ -440,7 +500,7 @@ json run_project_job(const ProjectJobOptions& o, std::FILE* summary_to) {
   } else if (o.trailers > 0) {
     KMeansOptions ko = o.kmeans;
     ko.k = o.trailers;
-    km = train_segments(*source, ko, o.batch);
+    km = train_segments(*source, ko, o.batch, choose_kmeans_backend(o.backend));
     n_segments = ko.k;
   }
 
@@ -607,16 +667,12 @@ json run_segment_job(const SegmentJobOptions& o, std::FILE* summary_to) {
   MARQUEE_CHECK_ARG(!o.out_path.empty(), "segment needs --out FILE");
   MARQUEE_CHECK_ARG(o.batch >= 1 && o.batch <= kMaxBatchUsers, "--batch must be between 1 and {}; got {}",
                     kMaxBatchUsers, o.batch);
-  if (o.backend == Backend::Cuda)
-    MARQUEE_THROW_AS(BackendError,
-                     "segment --backend cuda: GPU k-means is not implemented yet; use --backend cpu (or auto), "
-                     "which runs FAISS's spherical k-means on the CPU");
-  if (o.backend == Backend::Auto) spdlog::info("segment: k-means on the CPU (FAISS); GPU k-means is not implemented");
+  const KMeansBackend backend = choose_kmeans_backend(o.backend);  // before any work: cuda may be unusable
   RejectLog rejects(o.common.rejects_path.empty() ? o.out_path + ".rejects.csv" : o.common.rejects_path,
                     o.common.strict);
   Workspace ws = open_workspace(o.input, rejects);
   ProfileSource& source = *ws.profiles;
-  const KMeansResult km = train_segments(source, o.kmeans, o.batch);
+  const KMeansResult km = train_segments(source, o.kmeans, o.batch, backend);
 
   const std::string stem = strip_extension(o.out_path);
   AtomicFile out(o.out_path);
@@ -645,17 +701,38 @@ json run_segment_job(const SegmentJobOptions& o, std::FILE* summary_to) {
       rows += fmt::format("{},{},{:.7g}\n", s, csv_field(ws.catalog.tag(uint32_t(j)).name), km.centroids[s * km.dim + j]);
     centroids.write(rows);
   }
+  // The mean user the vectors were centred on: centroids live in the centred space, and a user's
+  // segment is the largest cosine of (v - mean) / |v - mean| with them.
+  std::optional<AtomicFile> mean_file;
+  if (!km.mean.empty()) {
+    mean_file.emplace(stem + ".mean.csv");
+    std::string rows = "tag,value\n";
+    for (size_t j = 0; j < km.dim; ++j)
+      rows += fmt::format("{},{:.7g}\n", csv_field(ws.catalog.tag(uint32_t(j)).name), km.mean[j]);
+    mean_file->write(rows);
+  }
   const std::vector<SegmentDescription> desc = describer.describe(o.top_tags, o.top_titles);
+  size_t largest = 0, smallest = source.users();
+  for (const auto& d : desc) {
+    largest = std::max(largest, d.users);
+    smallest = std::min(smallest, d.users);
+  }
+  const size_t assigned = source.users() - unassigned;
   json j{{"segments", km.k},
          {"users", source.users()},
          {"unassigned_users", unassigned},
+         {"backend", backend.name()},
          {"seed", o.kmeans.seed},
          {"iterations", o.kmeans.iterations},
+         {"centered", !km.mean.empty()},
          {"objective", km.objective},
          {"reseeded", km.reseeded},
          {"faiss_splits", km.faiss_splits},
+         {"largest_share", assigned ? double(largest) / double(assigned) : 0.0},
+         {"largest_to_smallest", smallest ? double(largest) / double(smallest) : 0.0},
          {"assignments", o.out_path},
          {"centroids", stem + ".centroids.csv"}};
+  if (mean_file) j["mean"] = stem + ".mean.csv";
   for (const auto& d : desc) {
     json js{{"segment", d.segment}, {"users", d.users}, {"daypart", d.daypart}};
     js["tags"] = json::array();
@@ -671,11 +748,15 @@ json run_segment_job(const SegmentJobOptions& o, std::FILE* summary_to) {
   }
   out.commit();
   centroids.commit();
+  if (mean_file) mean_file->commit();
   write_file_atomically(stem + ".json", j.dump(2) + "\n");
   rejects.finish();
   if (summary_to) {
-    fmt::print(summary_to, "{} segments of {} users ({} without usable signal, segment -1)\n", km.k, source.users(),
-               unassigned);
+    fmt::print(summary_to, "{} segments of {} users ({} without usable signal, segment -1){}; k-means on {}\n", km.k,
+               source.users(), unassigned, km.mean.empty() ? "" : ", centred on the mean user", backend.name());
+    if (assigned > 0)
+      fmt::print(summary_to, "largest segment {} users ({:.1f} % of those assigned), smallest {}\n", largest,
+                 100.0 * double(largest) / double(assigned), smallest);
     if (!km.reseeded.empty())
       fmt::print(summary_to, "re-seeded empty segments: {}\n", fmt::join(km.reseeded, ", "));
     for (const auto& d : desc) {
@@ -688,7 +769,8 @@ json run_segment_job(const SegmentJobOptions& o, std::FILE* summary_to) {
       fmt::print(summary_to, "  segment {}: {} users; tags: {}; titles: {}; peak {:02d}:00\n", d.segment, d.users, tags,
                  ts, peak);
     }
-    fmt::print(summary_to, "-> {}, {}.centroids.csv, {}.json\n", o.out_path, stem, stem);
+    fmt::print(summary_to, "-> {}, {}.centroids.csv{}, {}.json\n", o.out_path, stem,
+               mean_file ? ", " + stem + ".mean.csv" : std::string(), stem);
   }
   spdlog::info("segment: {} users into {} segments in {:.1f} s; {}", source.users(), km.k, seconds_since(t0),
                rejects.summary());

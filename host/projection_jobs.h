@@ -52,9 +52,9 @@ nlohmann::json run_project_job(const ProjectJobOptions& options, std::FILE* summ
 
 struct SegmentJobOptions {
   InputOptions input;
-  std::string out_path;                  // CSV user_id,segment; side files <stem>.centroids.csv, <stem>.json
+  std::string out_path;                  // CSV user_id,segment; side files <stem>.centroids.csv, .mean.csv, .json
   KMeansOptions kmeans;
-  Backend backend = Backend::Auto;       // cuda: not implemented (error); auto: FAISS on the CPU
+  Backend backend = Backend::Auto;       // k-means: cpu = FAISS, cuda = GPU twin, auto = cuda when a device is present
   size_t batch = 16384;
   size_t top_tags = 8, top_titles = 8;
   CommonOptions common;

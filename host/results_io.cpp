@@ -15,23 +15,48 @@ ResultFormat parse_result_format(const std::string& text, const std::string& pat
   return is_jsonl_path(path) ? ResultFormat::Jsonl : ResultFormat::Csv;
 }
 
-ResultsWriter::ResultsWriter(const std::string& path, ResultFormat format) : file_(path), format_(format) {
-  if (format_ == ResultFormat::Csv) file_.write("user_id,rank,title_id,score\n");
+ResultsWriter::ResultsWriter(const std::string& path, ResultFormat format, const Artwork* artwork)
+    : file_(path), format_(format), artwork_(artwork) {
+  if (format_ == ResultFormat::Csv)
+    file_.write(artwork_ ? "user_id,rank,title_id,score,artwork_id\n" : "user_id,rank,title_id,score\n");
+  if (artwork_) {
+    artwork_fields_.reserve(artwork_->num_variants());
+    for (uint32_t v = 0; v < artwork_->num_variants(); ++v)
+      artwork_fields_.push_back(format_ == ResultFormat::Csv ? csv_field(artwork_->artwork_id(v))
+                                                             : nlohmann::json(artwork_->artwork_id(v)).dump());
+  }
 }
 
-void ResultsWriter::write(const std::vector<std::string>& user_ids, const TopKResult& result, const Catalog& catalog) {
+void ResultsWriter::write(const std::vector<std::string>& user_ids, const TopKResult& result, const Catalog& catalog,
+                          const std::vector<uint32_t>* chosen) {
   MARQUEE_ASSERT(result.counts.size() == user_ids.size());
+  MARQUEE_ASSERT((artwork_ != nullptr) == (chosen != nullptr));
+  MARQUEE_ASSERT(!chosen || chosen->size() == user_ids.size() * result.k);
   fmt::memory_buffer buf;
   for (size_t u = 0; u < user_ids.size(); ++u) {
     const std::string user = format_ == ResultFormat::Csv ? csv_field(user_ids[u]) : nlohmann::json(user_ids[u]).dump();
     for (size_t r = 0; r < result.counts[u]; ++r) {
       const std::string& title_id = catalog.title(result.titles[u * result.k + r]).id;
       const float score = result.scores[u * result.k + r];
-      if (format_ == ResultFormat::Csv)
-        fmt::format_to(std::back_inserter(buf), "{},{},{},{:.6f}\n", user, r + 1, csv_field(title_id), score);
-      else
-        fmt::format_to(std::back_inserter(buf), "{{\"user_id\":{},\"rank\":{},\"title_id\":{},\"score\":{:.6f}}}\n",
-                       user, r + 1, nlohmann::json(title_id).dump(), score);
+      const uint32_t variant = chosen ? (*chosen)[u * result.k + r] : kNoArtwork;
+      if (format_ == ResultFormat::Csv) {
+        fmt::format_to(std::back_inserter(buf), "{},{},{},{:.6f}", user, r + 1, csv_field(title_id), score);
+        if (chosen) {
+          buf.push_back(',');
+          if (variant != kNoArtwork) {
+            const std::string& field = artwork_fields_[variant];
+            buf.append(field.data(), field.data() + field.size());
+          }
+        }
+        buf.push_back('\n');
+      } else {
+        fmt::format_to(std::back_inserter(buf), "{{\"user_id\":{},\"rank\":{},\"title_id\":{},\"score\":{:.6f}", user,
+                       r + 1, nlohmann::json(title_id).dump(), score);
+        if (chosen)
+          fmt::format_to(std::back_inserter(buf), ",\"artwork_id\":{}",
+                         variant == kNoArtwork ? std::string_view("null") : std::string_view(artwork_fields_[variant]));
+        fmt::format_to(std::back_inserter(buf), "}}\n");
+      }
       ++rows_;
     }
     if (buf.size() > (1 << 20)) {

@@ -1,7 +1,10 @@
 // Writes top-K results as CSV (`user_id,rank,title_id,score`) or JSON Lines with the same fields,
-// streamed batch by batch into an AtomicFile so the output appears whole or not at all.
+// streamed batch by batch into an AtomicFile so the output appears whole or not at all. With
+// artwork (`score --artwork`), a fifth field `artwork_id`: the chosen variant, empty (CSV) or null
+// (JSON Lines) when the title has no variants (docs/artwork.md).
 #pragma once
 
+#include "engine/artwork.h"
 #include "engine/catalog.h"
 #include "engine/scorer.h"
 #include "host/atomic_file.h"
@@ -18,15 +21,20 @@ ResultFormat parse_result_format(const std::string& text, const std::string& pat
 
 class ResultsWriter {
  public:
-  ResultsWriter(const std::string& path, ResultFormat format);
-  /// Writes the results of one batch: user_ids[u] owns row u of `result`.
-  void write(const std::vector<std::string>& user_ids, const TopKResult& result, const Catalog& catalog);
+  /// `artwork`: add the artwork_id column (the Artwork must outlive the writer).
+  ResultsWriter(const std::string& path, ResultFormat format, const Artwork* artwork = nullptr);
+  /// Writes the results of one batch: user_ids[u] owns row u of `result`. With artwork,
+  /// `chosen` (ArtworkChooser::choose of the same result) gives each row's variant.
+  void write(const std::vector<std::string>& user_ids, const TopKResult& result, const Catalog& catalog,
+             const std::vector<uint32_t>* chosen = nullptr);
   void commit();
   size_t rows() const { return rows_; }
 
  private:
   AtomicFile file_;
   ResultFormat format_;
+  const Artwork* artwork_ = nullptr;
+  std::vector<std::string> artwork_fields_;  // each variant's id as written (quoted once, not per row)
   size_t rows_ = 0;
 };
 

@@ -12,7 +12,8 @@ out=demo
 ./scripts/build.sh
 echo
 echo "== generating ${users} users x ${titles} titles x ${tags} tags into ${out}/"
-./build/marquee gen --users "$users" --titles "$titles" --tags "$tags" --seed 42 --out "$out"
+# --discovery 0.1: a tenth of what users come across follows their taste (docs/projection.md).
+./build/marquee gen --users "$users" --titles "$titles" --tags "$tags" --seed 42 --discovery 0.1 --out "$out"
 echo
 echo "== building user profiles from playback events"
 ./build/marquee profile --catalog "$out/catalog" --events "$out/events.csv" --out "$out/profiles.bin"

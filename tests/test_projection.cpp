@@ -156,6 +156,7 @@ class ProjectionData : public ::testing::Test {
     g.tags = 80;
     g.seed = 3;
     g.mean_titles_per_user = 20;
+    g.discovery = 0.1;  // as the demo set: a tenth of what users come across follows their taste
     g.out_dir = dir_->path() + "/data";
     generate_dataset(g);
   }
@@ -234,9 +235,11 @@ TEST_F(ProjectionData, EvalProjectionBeatsTheActivityBaseline) {
   for (const auto& m : j["summary"]) s[m["model"].get<std::string>()] = m;
   const double activity = s["activity"]["mean_auc"].get<double>();
   EXPECT_GT(activity, s["tag-affinity"]["mean_auc"].get<double>()) << "activity is the strong baseline";
-  EXPECT_GT(s["projection-hybrid"]["mean_auc"].get<double>(), activity + 0.005);
-  EXPECT_GE(s["projection-hybrid"]["titles_beating_activity"].get<size_t>(), 8u);
-  EXPECT_GT(s["projection-tags"]["mean_auc"].get<double>(), activity + 0.002);
+  // Measured +0.016 (hybrid) and +0.007 (tags), on every title (docs/projection.md, set B).
+  EXPECT_GT(s["projection-hybrid"]["mean_auc"].get<double>(), activity + 0.01);
+  EXPECT_GE(s["projection-hybrid"]["titles_beating_activity"].get<size_t>(), 9u);
+  EXPECT_GT(s["projection-tags"]["mean_auc"].get<double>(), activity + 0.004);
+  EXPECT_GE(s["projection-tags"]["titles_beating_activity"].get<size_t>(), 9u);
   EXPECT_EQ(j["rows"].size(), 10u);
 }
 
@@ -392,6 +395,7 @@ TEST_F(ProjectionCli, SegmentThenProjectWithTrailersAndReport) {
   ASSERT_EQ(s.exit_code, 0) << s.out;
   EXPECT_EQ(lines(read_text(dir() + "/seg.csv")).size(), 601u);
   EXPECT_EQ(lines(read_text(dir() + "/seg.centroids.csv")).size(), 1u + 4u * 40u);
+  EXPECT_EQ(lines(read_text(dir() + "/seg.mean.csv")).size(), 1u + 40u);  // the mean user of the centring
   const auto desc = nlohmann::json::parse(read_text(dir() + "/seg.json"));
   ASSERT_EQ(desc["descriptions"].size(), 4u);
   size_t total = 0;
@@ -401,10 +405,15 @@ TEST_F(ProjectionCli, SegmentThenProjectWithTrailersAndReport) {
   const auto big = run_marquee("segment --catalog " + catalog() + " --profiles " + dir() + "/profiles.bin --k 601 --out " +
                                dir() + "/big.csv");
   EXPECT_EQ(big.exit_code, 2) << big.out;
+  // GPU k-means: runs where there is a device; elsewhere a backend error (exit 4) saying what to use.
   const auto gpu = run_marquee("segment --catalog " + catalog() + " --profiles " + dir() +
                                "/profiles.bin --k 3 --backend cuda --out " + dir() + "/g.csv");
-  EXPECT_EQ(gpu.exit_code, 4) << gpu.out;
-  EXPECT_NE(gpu.out.find("not implemented"), std::string::npos);
+  if (cuda::query_devices().device_count > 0 && cuda::kmeans_available()) {
+    EXPECT_EQ(gpu.exit_code, 0) << gpu.out;
+  } else {
+    EXPECT_EQ(gpu.exit_code, 4) << gpu.out;
+    EXPECT_NE(gpu.out.find("use --backend cpu or auto"), std::string::npos) << gpu.out;
+  }
 
   const auto p = run_marquee("project --catalog " + catalog() + " --events " + events() +
                              " --title t000007 --as-new --segments " + dir() + "/seg.csv --trailers 3 --report " + dir() +

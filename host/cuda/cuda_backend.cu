@@ -3,6 +3,7 @@
 // plainly instead of pretending.
 #include "engine/backend.h"
 #include "engine/error.h"
+#include "host/cuda/cuda_artwork.h"
 #include "host/cuda/cuda_scorer.h"
 #include "host/cuda/device_resources.h"
 #include "host/cuda/self_test.h"
@@ -58,6 +59,17 @@ std::unique_ptr<Scorer> make_scorer(const TitleMatrix& titles, const CudaScorerO
   MARQUEE_CHECK_ARG(options.device >= 0 && options.device < report.device_count,
                     "--device {} does not exist ({} CUDA devices)", options.device, report.device_count);
   return make_cuda_scorer(titles, options);
+}
+
+bool artwork_available() { return true; }
+
+std::unique_ptr<ArtworkChooser> make_artwork_chooser(const Artwork& artwork, int device) {
+  const DeviceReport report = query_devices();
+  if (report.device_count == 0)
+    MARQUEE_THROW_AS(BackendError, "GPU artwork choice: no usable CUDA device ({}); choose on the CPU", report.error);
+  MARQUEE_CHECK_ARG(device >= 0 && device < report.device_count, "--device {} does not exist ({} CUDA devices)", device,
+                    report.device_count);
+  return make_cuda_artwork_chooser(artwork, device);
 }
 
 SelfTestResult self_test(int device) {

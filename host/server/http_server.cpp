@@ -2,8 +2,10 @@
 
 #include "host/server/audience.h"
 
+#include "engine/artwork.h"
 #include "engine/error.h"
 #include "engine/explain.h"
+#include "host/artwork_io.h"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -249,10 +251,17 @@ struct HttpServer::Impl {
     fail(500, "unknown search outcome");
   }
 
-  json items_json(const Snapshot& snap, const SearchOutcome& o, const UserState* user) const {
+  // `artwork_for`: with --artwork, each item's artwork_id is chosen for this user (docs/artwork.md:
+  // on the CPU here, K titles x a few variants each). `user`: explanations.
+  json items_json(const Snapshot& snap, const SearchOutcome& o, const UserState* user,
+                  const UserState* artwork_for = nullptr) const {
     json items = json::array();
     for (const ScoredTitle& s : o.items) {
       json item{{"title_id", snap.catalog.title(s.title).id}, {"score", score6(s.score)}};
+      if (artwork_for && snap.artwork) {
+        const ArtworkPick pick = choose_artwork(*snap.artwork, artwork_for->vector.data(), s.title);
+        item["artwork_id"] = pick.variant == kNoArtwork ? json(nullptr) : json(snap.artwork->artwork_id(pick.variant));
+      }
       if (user) {
         const Explanation ex = explain(snap.titles, user->vector.data(), user->seen.data(),
                                        user->seen.data() + user->seen.size(), s.title, 5, 3);
@@ -266,6 +275,9 @@ struct HttpServer::Impl {
                              {"similarity", score6(b.similarity)},
                              {"weight", score6(b.weight)}});
         item["explanation"] = {{"tags", tags}, {"because_you_watched", because}};
+        if (snap.artwork)
+          item["explanation"]["artwork"] =
+              json::parse(artwork_explanation_json(*snap.artwork, snap.catalog, user->vector.data(), s.title, 5).dump());
       }
       items.push_back(std::move(item));
     }
@@ -286,6 +298,16 @@ struct HttpServer::Impl {
     }
     const bool want_explain = query_bool(req, "explain");
     const bool exact = query_bool(req, "exact");
+    int hour = -1;
+    if (req.has_param("hour")) {
+      try {
+        hour = parse_hour(req.get_param_value("hour"));
+      } catch (const ArgumentError& e) {
+        fail(400, client_message(e.what()));
+      }
+      if (!snap->daypart)
+        fail(400, "hour needs a daypart model: start the server with --daypart FILE (from `marquee daypart`)");
+    }
     const auto user = snap->users.find(id);
     if (!user) fail(404, fmt::format("unknown user_id '{}' (no events for this user)", id));
     json body{{"user_id", id}, {"k", k}, {"exclude", exclude_policy_name(policy)}};
@@ -300,12 +322,14 @@ struct HttpServer::Impl {
     q.vector = user->vector;
     q.k = k;
     q.exact = exact;
+    q.hour = hour;
     if (policy != ExcludePolicy::None)
       for (const auto& s : user->seen)
         if (policy == ExcludePolicy::Watched || s.completed) q.exclude.push_back(s.title);
     const SearchOutcome o = run(std::move(q));
     body["search"] = o.used_index ? "index" : "exact";
-    body["items"] = items_json(*snap, o, want_explain ? user.get() : nullptr);
+    if (hour >= 0) body["hour"] = hour;
+    body["items"] = items_json(*snap, o, want_explain ? user.get() : nullptr, user.get());
     send_json(res, 200, body);
   }
 

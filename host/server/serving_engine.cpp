@@ -1,6 +1,8 @@
 #include "host/server/serving_engine.h"
 
 #include "engine/error.h"
+#include "host/artwork_io.h"
+#include "host/daypart_jobs.h"
 #include "host/catalog_io.h"
 #include "host/events_io.h"
 #include "host/jobs.h"
@@ -228,6 +230,15 @@ std::shared_ptr<Snapshot> ServingEngine::load_snapshot(uint64_t generation) {
   snap->catalog = load_catalog(in.catalog_dir, rejects);
   snap->titles = TitleMatrix::build(snap->catalog);
   snap->engagement = in.engagement;
+  if (!options_.artwork_path.empty())
+    snap->artwork = std::make_unique<Artwork>(load_artwork(options_.artwork_path, snap->catalog, snap->titles, rejects));
+  if (!options_.daypart_path.empty()) {
+    snap->daypart = std::make_unique<DaypartModel>(load_daypart_model(options_.daypart_path, snap->catalog));
+    MARQUEE_CHECK_ARG(snap->daypart->model == ModelKind::Tags,
+                      "{} was fitted for the {} model; serve ranks with the tags model (fit with --model tags)",
+                      options_.daypart_path, model_kind_name(snap->daypart->model));
+    for (int h = 0; h < 24; ++h) snap->daypart_terms[size_t(h)] = snap->daypart->terms_at(h, &snap->daypart_max[size_t(h)]);
+  }
 
   if (!in.events_path.empty()) {
     snap->from_events = true;
@@ -474,6 +485,9 @@ std::future<SearchOutcome> ServingEngine::submit(SearchQuery q) {
   MARQUEE_CHECK_ARG(std::is_sorted(q.exclude.begin(), q.exclude.end()), "exclusions must be sorted title indices");
   MARQUEE_CHECK_ARG(q.exclude.empty() || q.exclude.back() < n_titles, "excluded title index {} is outside the catalogue ({} titles)",
                     q.exclude.empty() ? 0 : q.exclude.back(), n_titles);
+  MARQUEE_CHECK_ARG(q.hour >= -1 && q.hour <= 23, "hour must be 0..23; got {}", q.hour);
+  MARQUEE_CHECK_ARG(q.hour < 0 || q.snapshot->daypart != nullptr,
+                    "hour needs a daypart model: start the server with --daypart FILE (from `marquee daypart`)");
 
   auto job = std::make_unique<Job>();
   job->query = std::move(q);
@@ -550,8 +564,13 @@ void ServingEngine::run_batch(std::vector<std::unique_ptr<Job>>& batch) {
 
   // One Scorer / index call per (snapshot, searcher, K bucket): a K of 5000 does not slow down a
   // batch of K = 20 searches.
-  auto uses_index = [](const Job* j) { return !j->query.exact && j->query.snapshot->index != nullptr; };
-  auto key = [&](const Job* j) { return std::make_tuple(j->query.snapshot.get(), uses_index(j), k_bucket(j->query.k)); };
+  // A daypart search is exact (the Scorer) and grouped by its hour.
+  auto uses_index = [](const Job* j) {
+    return !j->query.exact && j->query.hour < 0 && j->query.snapshot->index != nullptr;
+  };
+  auto key = [&](const Job* j) {
+    return std::make_tuple(j->query.snapshot.get(), uses_index(j), k_bucket(j->query.k), j->query.hour);
+  };
   std::stable_sort(live.begin(), live.end(), [&](const Job* a, const Job* b) { return key(a) < key(b); });
   TopKResult result;
   for (size_t g0 = 0; g0 < live.size();) {
@@ -575,7 +594,11 @@ void ServingEngine::run_batch(std::vector<std::unique_ptr<Job>>& batch) {
     std::string error;
     try {
       const UserBatchView view{count, dim, vectors.data(), &ex};
+      const int hour = live[g0]->query.hour;
       if (index) snap.index->search(view, k, result);
+      else if (hour >= 0 && snap.daypart)
+        search_with_daypart(*snap.scorer, view, k, snap.daypart_terms[size_t(hour)], snap.daypart_max[size_t(hour)],
+                            result);
       else snap.scorer->search(view, k, result);
     } catch (const std::exception& e) {
       error = e.what();

@@ -14,8 +14,10 @@
 //    (snapshot, searcher, K bucket).
 #pragma once
 
+#include "engine/artwork.h"
 #include "engine/backend.h"
 #include "engine/catalog.h"
+#include "engine/daypart.h"
 #include "engine/profiles.h"
 #include "engine/scorer.h"
 #include "engine/title_matrix.h"
@@ -23,6 +25,7 @@
 #include "host/server/metrics.h"
 #include "host/workspace.h"
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -46,6 +49,8 @@ using Clock = std::chrono::steady_clock;
 struct EngineOptions {
   InputOptions input;               // catalogue + exactly one of events / profiles
   std::string rejects_path;         // rejected input rows at load (empty: logged and counted only)
+  std::string daypart_path;         // --daypart: a `marquee daypart` model; searches with hour >= 0 re-rank by it
+  std::string artwork_path;         // --artwork: recommended items carry the chosen artwork_id (reloaded with the snapshot)
   bool strict = false;              // a bad input row fails the load
   Backend backend = Backend::Auto;
   ScorerOptions scorer;
@@ -105,6 +110,10 @@ struct Snapshot {
   uint64_t generation = 0;
   Catalog catalog;
   TitleMatrix titles;
+  std::unique_ptr<Artwork> artwork;  // null without --artwork
+  std::unique_ptr<DaypartModel> daypart;            // null without --daypart
+  std::array<std::vector<float>, 24> daypart_terms;  // per hour: the term of every title
+  std::array<float, 24> daypart_max{};               // per hour: the largest term
   std::unique_ptr<Scorer> scorer;
   std::string scorer_reason;
   bool on_gpu = false;
@@ -122,6 +131,7 @@ struct SearchQuery {
   std::vector<uint32_t> exclude;             // title indices never returned, sorted ascending, unique
   size_t k = 20;                             // 1 .. number of titles
   bool exact = false;                        // true: the Scorer even when an index is loaded
+  int hour = -1;                             // 0..23: re-rank by the snapshot's daypart model (exact search)
 };
 
 enum class SearchStatus { Ok, Overloaded, DeadlineExceeded, ShuttingDown, Failed };

@@ -1,0 +1,156 @@
+#include "host/daypart_jobs.h"
+
+#include "engine/error.h"
+#include "host/atomic_file.h"
+#include "host/events_io.h"
+#include "host/workspace.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <fstream>
+
+namespace marquee {
+
+using json = nlohmann::json;
+
+namespace {
+
+constexpr const char* kFormat = "marquee-daypart-1";
+
+double pct(size_t hits, size_t users) { return users ? 100.0 * double(hits) / double(users) : 0.0; }
+
+}  // namespace
+
+void write_daypart_model(const std::string& path, const DaypartModel& m, const Catalog& catalog,
+                         const DaypartFitReport* report) {
+  json j{{"format", kFormat},
+         {"model", model_kind_name(m.model)},
+         {"weight", m.weight},
+         {"prior_plays", m.term.prior_plays}};
+  json plays = json::object();
+  for (uint32_t t = 0; t < m.dayparts.titles; ++t) {
+    const uint32_t* h = m.dayparts.hours(t);
+    bool any = false;
+    for (size_t i = 0; i < 24; ++i) any |= h[i] != 0;
+    if (any) plays[catalog.title(t).id] = std::vector<uint32_t>(h, h + 24);
+  }
+  j["plays"] = std::move(plays);
+  if (report) {
+    json r{{"spread", report->spread},
+           {"best_z", report->best_z},
+           {"fit_users", report->fit_users},
+           {"fit_hits_without", report->fit_hits_without},
+           {"fit_hits_with", report->fit_hits_with},
+           {"test_users", report->test_users},
+           {"test_hits_without", report->test_hits_without},
+           {"test_hits_with", report->test_hits_with},
+           {"test_users_by_hour", report->test_users_by_hour},
+           {"test_hits_without_by_hour", report->test_hits_without_by_hour},
+           {"test_hits_with_by_hour", report->test_hits_with_by_hour}};
+    for (const auto& g : report->grid) r["grid"].push_back({{"weight", g.weight}, {"hits", g.hits}, {"z", g.z}});
+    j["fit"] = std::move(r);
+  }
+  write_file_atomically(path, j.dump(1) + "\n");
+}
+
+DaypartModel load_daypart_model(const std::string& path, const Catalog& catalog) {
+  std::ifstream in(path);
+  MARQUEE_CHECK_INPUT(in.good(), "cannot open the daypart model {}", path);
+  json j;
+  try {
+    j = json::parse(in);
+  } catch (const json::exception& e) {
+    MARQUEE_THROW_AS(InputError, "{}: not JSON ({})", path, e.what());
+  }
+  MARQUEE_CHECK_INPUT(j.is_object() && j.value("format", "") == kFormat,
+                      "{}: not a daypart model (expected \"format\": \"{}\"; write one with `marquee daypart`)", path,
+                      kFormat);
+  DaypartModel m;
+  size_t unknown = 0;
+  try {
+    m.model = parse_model_kind(j.at("model").get<std::string>());
+    m.weight = j.at("weight").get<double>();
+    m.term.prior_plays = j.at("prior_plays").get<double>();
+    MARQUEE_CHECK_INPUT(std::isfinite(m.weight) && m.weight >= 0, "{}: weight {} is not a finite number >= 0", path,
+                        m.weight);
+    m.dayparts.titles = catalog.num_titles();
+    m.dayparts.plays.assign(catalog.num_titles() * 24, 0);
+    for (const auto& [id, hours] : j.at("plays").items()) {
+      const auto t = catalog.find_title(id);
+      if (!t) {
+        ++unknown;
+        continue;
+      }
+      MARQUEE_CHECK_INPUT(hours.is_array() && hours.size() == 24, "{}: title {} needs 24 hourly play counts", path, id);
+      for (size_t h = 0; h < 24; ++h) m.dayparts.plays[size_t(*t) * 24 + h] = hours[h].get<uint32_t>();
+    }
+  } catch (const json::exception& e) {
+    MARQUEE_THROW_AS(InputError, "{}: bad daypart model ({})", path, e.what());
+  } catch (const ArgumentError& e) {
+    MARQUEE_THROW_AS(InputError, "{}: {}", path, e.what());
+  }
+  if (unknown > 0)
+    spdlog::warn("{}: {} titles are not in the catalogue and get no daypart term", path, unknown);
+  m.bias = daypart_bias(m.dayparts, m.term);
+  return m;
+}
+
+DaypartFitReport run_daypart_job(const DaypartJobOptions& o, std::FILE* table_to) {
+  const auto t0 = std::chrono::steady_clock::now();
+  MARQUEE_CHECK_ARG(!o.out_path.empty(), "--out is required");
+  RejectLog rejects(o.common.rejects_path.empty() ? o.out_path + ".rejects.csv" : o.common.rejects_path,
+                    o.common.strict);
+  Workspace ws = open_catalog(o.catalog_dir, rejects);
+  LoadedEvents loaded = load_events(o.events_path, ws.catalog, rejects);
+  rejects.finish();
+  MARQUEE_CHECK_INPUT(!loaded.events.empty(), "no events in {}", o.events_path);
+
+  std::string backend;
+  const DaypartBaseBuilder base = [&](const std::vector<Event>& train) {
+    const UserProfiles p = build_profiles(ws.catalog, ws.titles, train, loaded.user_ids, o.engagement);
+    DaypartBaseModel b;
+    b.seen = Exclusions::from_profiles(p, ExcludePolicy::Watched);
+    if (o.model == ModelKind::Tags) {
+      b.scorer = choose_scorer(o.backend, ws.titles, o.scorer).scorer;
+      b.user_vectors = p.vectors;
+    } else {
+      const RecommenderModel rm = fit_recommender(ws.titles, p, o.als, o.weights);
+      b.scorer = choose_scorer(o.backend, model_titles(o.model, ws.titles, rm), o.scorer).scorer;
+      b.user_vectors = model_users(o.model, p, 0, rm);
+    }
+    backend = b.scorer->describe();
+    return b;
+  };
+  DaypartFitReport rep;
+  const DaypartModel m =
+      fit_daypart(loaded.events, loaded.user_ids.size(), ws.catalog.num_titles(), o.model, base, o.fit, &rep);
+  write_daypart_model(o.out_path, m, ws.catalog, &rep);
+
+  if (table_to) {
+    fmt::print(table_to, "daypart term for the {} model, fitted on held-out last titles ({} users fit, {} report; {})\n",
+               model_kind_name(o.model), rep.fit_users, rep.test_users, backend);
+    fmt::print(table_to, "{:>10} {:>8} {:>8}\n", "weight", "HR@" + std::to_string(o.fit.k), "z");
+    for (const auto& g : rep.grid)
+      fmt::print(table_to, "{:>10.4g} {:>7.2f}% {:>8.2f}{}\n", g.weight, pct(g.hits, rep.fit_users), g.z,
+                 g.weight == rep.weight ? "  <- chosen" : "");
+    if (rep.weight == 0)
+      fmt::print(table_to, "weight 0: no weight improves on the fit half significantly (best z {:.2f} < {:.1f}); "
+                           "rankings do not depend on the hour\n", rep.best_z, o.fit.min_z);
+    fmt::print(table_to, "\nreport half, HR@{} by the hour the held-out title was started:\n", o.fit.k);
+    fmt::print(table_to, "{:>5} {:>7} {:>9} {:>9}\n", "hour", "users", "without", "with");
+    for (size_t h = 0; h < 24; ++h)
+      if (rep.test_users_by_hour[h] > 0)
+        fmt::print(table_to, "{:>5} {:>7} {:>8.2f}% {:>8.2f}%\n", fmt::format("{:02d}", h), rep.test_users_by_hour[h],
+                   pct(rep.test_hits_without_by_hour[h], rep.test_users_by_hour[h]),
+                   pct(rep.test_hits_with_by_hour[h], rep.test_users_by_hour[h]));
+    fmt::print(table_to, "{:>5} {:>7} {:>8.2f}% {:>8.2f}%\n", "all", rep.test_users,
+               pct(rep.test_hits_without, rep.test_users), pct(rep.test_hits_with, rep.test_users));
+  }
+  spdlog::info("daypart: weight {:.4g} written to {} in {:.1f} s", m.weight, o.out_path,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  return rep;
+}
+
+}  // namespace marquee

@@ -1,0 +1,287 @@
+// Time-of-day re-ranking (docs/quality.md, "Daypart re-ranking"): the title bias by hand, the exact
+// re-ranking against a naive full sort, the fitted weight on generated data with and without an
+// hour effect, `score --hour` / `serve ?hour=` and their errors. DaypartGpu.* carries the "gpu"
+// label and skips without a device.
+#include "engine/daypart.h"
+#include "engine/error.h"
+#include "host/daypart_jobs.h"
+#include "host/catalog_io.h"
+#include "host/generator.h"
+#include "host/jobs.h"
+#include "host/server/serving_engine.h"
+
+#include "gpu_test_util.h"
+#include "test_util.h"
+
+#include <cmath>
+#include <random>
+
+namespace marquee {
+namespace {
+
+using test::TempDir;
+
+TEST(DaypartBias, HandCheckedCase) {
+  // Title 0: 4 plays at 08:00; title 1: 4 plays at 20:00; prior 4 pseudo-plays.
+  TitleDayparts d;
+  d.titles = 3;  // title 2 has no plays
+  d.plays.assign(3 * 24, 0);
+  d.plays[8] = 4;
+  d.plays[24 + 20] = 4;
+  DaypartTerm term;
+  term.prior_plays = 4;
+  const std::vector<float> b = daypart_bias(d, term);
+  // Catalogue, smoothed (1/4, 1/2, 1/4) over 8 plays: 08:00 -> 0.25, 07:00 -> 0.125, 00:00 -> floor 1e-4.
+  // Title 0 at 08:00: (0.5 * 4 + 4 * 0.25) / (4 + 4) = 0.375 -> ln(0.375 / 0.25) = ln 1.5.
+  EXPECT_NEAR(b[8], std::log(1.5), 1e-6);
+  // At 07:00: (0.25 * 4 + 4 * 0.125) / 8 = 0.1875 over 0.125 -> ln 1.5.
+  EXPECT_NEAR(b[7], std::log(1.5), 1e-6);
+  // At 20:00 title 0 has nothing: (0 + 4 * 0.25) / 8 = 0.125 over 0.25 -> ln 0.5; likewise at 00:00.
+  EXPECT_NEAR(b[20], std::log(0.5), 1e-6);
+  EXPECT_NEAR(b[0], std::log(0.5), 1e-6);
+  EXPECT_NEAR(b[24 + 20], std::log(1.5), 1e-6);
+  for (size_t h = 0; h < 24; ++h) EXPECT_EQ(b[48 + h], 0.0f) << "a title without plays gets no term";
+}
+
+TEST(DaypartRerank, HandCheckedCaseAndExactness) {
+  const std::vector<ScoredTitle> cand{{0, 1.0f}, {1, 0.9f}, {2, 0.8f}};
+  std::vector<ScoredTitle> out;
+  // A strong term lifts title 1 first; a title outside the candidates (base <= 0.8, term <= 0.3)
+  // could reach 1.1 > 1.0: not provably exact.
+  const float big[] = {0.0f, 0.3f, 0.0f};
+  EXPECT_FALSE(rerank_daypart(cand.data(), cand.size(), false, big, 0.3f, 2, out));
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].title, 1u);
+  EXPECT_FLOAT_EQ(out[0].score, 1.2f);
+  EXPECT_EQ(out[1].title, 0u);
+  EXPECT_TRUE(rerank_daypart(cand.data(), cand.size(), true, big, 0.3f, 2, out)) << "exhausted lists are exact";
+  // A small term: 0.95 > 0.8 + 0.05, exact.
+  const float small[] = {0.0f, 0.05f, 0.0f};
+  EXPECT_TRUE(rerank_daypart(cand.data(), cand.size(), false, small, 0.05f, 2, out));
+  EXPECT_EQ(out[0].title, 0u);
+  EXPECT_EQ(out[1].title, 1u);
+}
+
+TEST(DaypartSearch, MatchesANaiveFullRanking) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
+  const size_t T = 300, D = 12, U = 64;
+  std::vector<float> rows(T * D), users(U * D), terms(T);
+  for (float& x : rows) x = uni(rng);
+  for (float& x : users) x = uni(rng);
+  float max_term = 0;
+  for (float& x : terms) max_term = std::max(max_term, x = (uni(rng) > 0.9f ? 3.0f : 0.3f) * uni(rng));
+  Exclusions ex;
+  for (size_t u = 0; u < U; ++u) {
+    for (uint32_t t = uint32_t(u); t < T; t += 37) ex.titles.push_back(t);
+    ex.offsets.push_back(ex.titles.size());
+  }
+  const TitleMatrix titles = TitleMatrix::from_rows(T, D, rows);
+  auto scorer = make_cpu_scorer(titles);
+  for (size_t k : {1, 7, 40, 290}) {
+    TopKResult got;
+    search_with_daypart(*scorer, UserBatchView{U, D, users.data(), &ex}, k, terms, max_term, got);
+    for (size_t u = 0; u < U; ++u) {
+      std::vector<ScoredTitle> all;
+      for (uint32_t t = 0; t < T; ++t) {
+        if (std::binary_search(ex.titles.begin() + ex.offsets[u], ex.titles.begin() + ex.offsets[u + 1], t)) continue;
+        double s = 0;
+        for (size_t j = 0; j < D; ++j) s += double(users[u * D + j]) * rows[t * D + j];
+        all.push_back({t, float(s) + terms[t]});
+      }
+      std::sort(all.begin(), all.end(), ranks_before);
+      const size_t n = std::min(k, all.size());
+      ASSERT_EQ(got.counts[u], n);
+      for (size_t i = 0; i < n; ++i) {
+        // Scores agree rank by rank; titles too, except between near-ties (float summation order).
+        ASSERT_NEAR(got.scores[u * k + i], all[i].score, 1e-5) << "k " << k << " user " << u << " rank " << i;
+        const bool near_tie = (i > 0 && all[i - 1].score - all[i].score < 1e-5f) ||
+                              (i + 1 < all.size() && all[i].score - all[i + 1].score < 1e-5f);
+        if (!near_tie) {
+          ASSERT_EQ(got.titles[u * k + i], all[i].title) << "k " << k << " user " << u << " rank " << i;
+        }
+      }
+    }
+  }
+}
+
+TEST(DaypartHour, ParsesHoursOfDayOnly) {
+  EXPECT_EQ(parse_hour("0"), 0);
+  EXPECT_EQ(parse_hour("23"), 23);
+  for (const char* bad : {"24", "-1", "", "8am", "7.5"}) EXPECT_THROW(parse_hour(bad), ArgumentError) << bad;
+}
+
+// Generated data (docs/quality.md): with --daypart-effect 0.5 half the sessions happen at the
+// title's own hour; with 0, the hour says nothing about the title.
+class DaypartData : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    for (double effect : {0.5, 0.0}) {
+      GenOptions g;
+      g.users = 3000;
+      g.titles = 300;
+      g.tags = 80;
+      g.seed = 11;
+      g.mean_titles_per_user = 20;
+      g.daypart_effect = effect;
+      g.out_dir = set(effect);
+      generate_dataset(g);
+    }
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  static std::string set(double effect) { return (*dir_) / (effect > 0 ? "hourly" : "flat"); }
+  static DaypartFitReport fit(double effect, const std::string& out) {
+    DaypartJobOptions o;
+    o.catalog_dir = set(effect) + "/catalog";
+    o.events_path = set(effect) + "/events.csv";
+    o.out_path = out;
+    o.backend = Backend::Cpu;
+    return run_daypart_job(o, nullptr);
+  }
+  static TempDir* dir_;
+};
+TempDir* DaypartData::dir_ = nullptr;
+
+TEST_F(DaypartData, TheTermHelpsWhenViewingDependsOnTheHour) {
+  const std::string model = set(0.5) + "/daypart.json";
+  const DaypartFitReport r = fit(0.5, model);
+  EXPECT_GT(r.weight, 0.0);
+  EXPECT_GE(r.best_z, 3.0);
+  // The report half never saw the fit: held-out titles are hit clearly more often with the term.
+  ASSERT_GT(r.test_users, 1000u);
+  EXPECT_GE(double(r.test_hits_with), 1.5 * double(r.test_hits_without))
+      << r.test_hits_with << " vs " << r.test_hits_without << " hits of " << r.test_users;
+  // The model file round-trips.
+  RejectLog rejects("", false);
+  const Catalog catalog = load_catalog(set(0.5) + "/catalog", rejects);
+  const DaypartModel m = load_daypart_model(model, catalog);
+  EXPECT_DOUBLE_EQ(m.weight, r.weight);
+  EXPECT_EQ(m.model, ModelKind::Tags);
+  EXPECT_EQ(m.bias, daypart_bias(m.dayparts, m.term));
+}
+
+TEST_F(DaypartData, TheTermStaysOffWhenTheHourDoesNotMatter) {
+  const std::string model = set(0.0) + "/daypart.json";
+  const DaypartFitReport r = fit(0.0, model);
+  EXPECT_EQ(r.weight, 0.0) << "best z " << r.best_z;
+  EXPECT_EQ(r.test_hits_with, r.test_hits_without);
+  // And `score --hour` then ranks exactly as without it.
+  ScoreJobOptions s;
+  s.input.catalog_dir = set(0.0) + "/catalog";
+  s.input.events_path = set(0.0) + "/events.csv";
+  s.k = 10;
+  s.backend = Backend::Cpu;
+  s.out_path = set(0.0) + "/plain.csv";
+  run_score_job(s, nullptr);
+  s.out_path = set(0.0) + "/at9.csv";
+  s.daypart_path = model;
+  s.hour = 9;
+  run_score_job(s, nullptr);
+  EXPECT_EQ(test::read_text(set(0.0) + "/plain.csv"), test::read_text(set(0.0) + "/at9.csv"));
+}
+
+TEST_F(DaypartData, ScoreAndServeRankTheSameAtAnHour) {
+  const std::string model = set(0.5) + "/daypart-serve.json";
+  fit(0.5, model);
+  ScoreJobOptions s;
+  s.input.catalog_dir = set(0.5) + "/catalog";
+  s.input.events_path = set(0.5) + "/events.csv";
+  s.k = 10;
+  s.backend = Backend::Cpu;
+  s.daypart_path = model;
+  for (int hour : {8, 21}) {
+    s.hour = hour;
+    s.out_path = set(0.5) + "/at" + std::to_string(hour) + ".csv";
+    run_score_job(s, nullptr);
+  }
+  const std::string at8 = test::read_text(set(0.5) + "/at8.csv"), at21 = test::read_text(set(0.5) + "/at21.csv");
+  EXPECT_NE(at8, at21) << "morning and evening rankings should differ on hour-dependent data";
+
+  server::EngineOptions eo;
+  eo.input.catalog_dir = s.input.catalog_dir;
+  eo.input.events_path = s.input.events_path;
+  eo.backend = Backend::Cpu;
+  eo.daypart_path = model;
+  server::ServingEngine engine(eo);
+  const auto snap = engine.snapshot();
+  const std::vector<std::string> rows = test::lines(at8);
+  for (const char* id : {"u0000001", "u0000002", "u0000777"}) {
+    const auto user = snap->users.find(id);
+    ASSERT_TRUE(user);
+    server::SearchQuery q;
+    q.snapshot = snap;
+    q.vector = user->vector;
+    q.k = 10;
+    q.hour = 8;
+    for (const SeenTitle& t : user->seen) q.exclude.push_back(t.title);
+    const server::SearchOutcome o = engine.search(q);
+    ASSERT_EQ(o.status, server::SearchStatus::Ok) << o.message;
+    std::vector<std::string> want;
+    for (const std::string& line : rows)
+      if (line.rfind(std::string(id) + ",", 0) == 0) want.push_back(test::split(line, ',')[2]);
+    ASSERT_EQ(o.items.size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(snap->catalog.title(o.items[i].title).id, want[i]) << id;
+  }
+  server::SearchQuery bad;
+  bad.snapshot = snap;
+  bad.vector.assign(snap->titles.dim(), 0.1f);
+  bad.hour = 24;
+  EXPECT_THROW(engine.search(bad), ArgumentError);
+}
+
+TEST_F(DaypartData, ClearErrorsForBadFlagsAndFiles) {
+  const std::string bin = MARQUEE_BIN, cat = set(0.5) + "/catalog", ev = set(0.5) + "/events.csv";
+  const std::string out = set(0.5) + "/err.csv";
+  auto r = test::run_command(bin + " score --catalog " + cat + " --events " + ev + " -k 5 --out " + out + " --hour 8");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("--hour needs a daypart model"), std::string::npos) << r.out;
+  const std::string model = set(0.5) + "/daypart-cli.json";
+  r = test::run_command(bin + " daypart --catalog " + cat + " --events " + ev + " --out " + model);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("<- chosen"), std::string::npos) << r.out;
+  r = test::run_command(bin + " score --catalog " + cat + " --events " + ev + " -k 5 --out " + out +
+                        " --daypart " + model + " --hour 24");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("hour '24' is not an hour of day"), std::string::npos) << r.out;
+  r = test::run_command(bin + " score --catalog " + cat + " --events " + ev + " -k 5 --out " + out +
+                        " --daypart " + model + " --hour 8 --model behaviour --iterations 1");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("was fitted for the tags model"), std::string::npos) << r.out;
+  const std::string junk = set(0.5) + "/junk.json";
+  test::write_text(junk, "{\"format\": \"something else\"}\n");
+  r = test::run_command(bin + " score --catalog " + cat + " --events " + ev + " -k 5 --out " + out +
+                        " --daypart " + junk + " --hour 8");
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_NE(r.out.find("not a daypart model"), std::string::npos) << r.out;
+}
+
+TEST(DaypartGpu, SearchMatchesTheCpu) {
+  SKIP_WITHOUT_DEVICE();
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
+  const size_t T = 2000, D = 32, U = 300, k = 20;
+  std::vector<float> rows(T * D), users(U * D), terms(T);
+  for (float& x : rows) x = uni(rng);
+  for (float& x : users) x = uni(rng);
+  float max_term = 0;
+  for (float& x : terms) max_term = std::max(max_term, x = 2.0f * uni(rng));
+  const TitleMatrix titles = TitleMatrix::from_rows(T, D, rows);
+  auto cpu = make_cpu_scorer(titles);
+  auto gpu = cuda::make_scorer(titles);
+  TopKResult a, b;
+  search_with_daypart(*cpu, UserBatchView{U, D, users.data(), nullptr}, k, terms, max_term, a);
+  search_with_daypart(*gpu, UserBatchView{U, D, users.data(), nullptr}, k, terms, max_term, b);
+  size_t same = 0;
+  for (size_t i = 0; i < U * k; ++i) {
+    same += a.titles[i] == b.titles[i];
+    ASSERT_NEAR(a.scores[i], b.scores[i], 1e-4);
+  }
+  EXPECT_GE(double(same), 0.999 * double(U * k));
+}
+
+}  // namespace
+}  // namespace marquee
