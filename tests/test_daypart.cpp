@@ -1,7 +1,7 @@
 // Time-of-day re-ranking (docs/quality.md, "Daypart re-ranking"): the title bias by hand, the exact
 // re-ranking against a naive full sort, the fitted weight on generated data with and without an
-// hour effect, `score --hour` / `serve ?hour=` and their errors. DaypartGpu.* carries the "gpu"
-// label and skips without a device.
+// hour effect, `score --hour` / `serve ?hour=` and their errors. The GPU agreement test is
+// CudaDaypart.* in tests/test_cuda_ranking.cpp (label "gpu").
 #include "engine/daypart.h"
 #include "engine/error.h"
 #include "host/daypart_jobs.h"
@@ -10,7 +10,6 @@
 #include "host/jobs.h"
 #include "host/server/serving_engine.h"
 
-#include "gpu_test_util.h"
 #include "test_util.h"
 
 #include <cmath>
@@ -257,30 +256,6 @@ TEST_F(DaypartData, ClearErrorsForBadFlagsAndFiles) {
                         " --daypart " + junk + " --hour 8");
   EXPECT_EQ(r.exit_code, 3) << r.out;
   EXPECT_NE(r.out.find("not a daypart model"), std::string::npos) << r.out;
-}
-
-TEST(DaypartGpu, SearchMatchesTheCpu) {
-  SKIP_WITHOUT_DEVICE();
-  std::mt19937 rng(3);
-  std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
-  const size_t T = 2000, D = 32, U = 300, k = 20;
-  std::vector<float> rows(T * D), users(U * D), terms(T);
-  for (float& x : rows) x = uni(rng);
-  for (float& x : users) x = uni(rng);
-  float max_term = 0;
-  for (float& x : terms) max_term = std::max(max_term, x = 2.0f * uni(rng));
-  const TitleMatrix titles = TitleMatrix::from_rows(T, D, rows);
-  auto cpu = make_cpu_scorer(titles);
-  auto gpu = cuda::make_scorer(titles);
-  TopKResult a, b;
-  search_with_daypart(*cpu, UserBatchView{U, D, users.data(), nullptr}, k, terms, max_term, a);
-  search_with_daypart(*gpu, UserBatchView{U, D, users.data(), nullptr}, k, terms, max_term, b);
-  size_t same = 0;
-  for (size_t i = 0; i < U * k; ++i) {
-    same += a.titles[i] == b.titles[i];
-    ASSERT_NEAR(a.scores[i], b.scores[i], 1e-4);
-  }
-  EXPECT_GE(double(same), 0.999 * double(U * k));
 }
 
 }  // namespace

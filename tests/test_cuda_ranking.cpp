@@ -1,0 +1,85 @@
+// Ranking features on the GPU against the CPU: the audience projection (docs/projection.md: the
+// same users, p_watch within float tolerance, the same audience) and the daypart re-ranking
+// (docs/quality.md). Skip without a device.
+#include "engine/daypart.h"
+#include "host/generator.h"
+#include "host/projection_jobs.h"
+
+#include "gpu_test_util.h"
+#include "test_util.h"
+
+#include <cmath>
+#include <map>
+#include <random>
+
+namespace marquee {
+namespace {
+
+TEST(CudaProjection, MatchesTheCpuProjection) {
+  SKIP_WITHOUT_DEVICE();
+  test::TempDir dir;
+  GenOptions g;
+  g.users = 2000;
+  g.titles = 200;
+  g.tags = 60;
+  g.seed = 5;
+  g.mean_titles_per_user = 15;
+  g.discovery = 0.1;
+  g.out_dir = dir / "data";
+  generate_dataset(g);
+  nlohmann::json result[2];
+  std::map<std::string, double> p[2];
+  for (int i = 0; i < 2; ++i) {
+    ProjectJobOptions o;
+    o.input.catalog_dir = dir / "data/catalog";
+    o.input.events_path = dir / "data/events.csv";
+    o.as_new = {"t000042"};
+    o.all_users = true;
+    o.space = ProjectionSpace::Hybrid;
+    o.backend = i ? Backend::Cuda : Backend::Cpu;
+    o.out_path = dir / (i ? "gpu.json" : "cpu.json");
+    result[i] = run_project_job(o, nullptr);
+    const auto rows = test::lines(test::read_text(dir / (i ? "gpu.users.csv" : "cpu.users.csv")));
+    ASSERT_EQ(rows.size(), 1u + g.users);
+    for (size_t r = 1; r < rows.size(); ++r) {
+      const auto f = test::split(rows[r], ',');
+      p[i][f[0]] = std::stod(f[2]);
+    }
+  }
+  EXPECT_NE(result[1]["backend"].get<std::string>().find("cuda"), std::string::npos) << result[1]["backend"];
+  ASSERT_EQ(p[0].size(), p[1].size());
+  for (const auto& [user, pc] : p[0]) {
+    ASSERT_TRUE(p[1].count(user)) << user;
+    EXPECT_NEAR(p[1][user], pc, 1e-4) << user;
+  }
+  const double a = result[0]["titles"][0]["audience"]["expected"].get<double>();
+  const double b = result[1]["titles"][0]["audience"]["expected"].get<double>();
+  EXPECT_NEAR(a, b, 1e-3 * a);
+}
+
+TEST(CudaDaypart, SearchMatchesTheCpu) {
+  SKIP_WITHOUT_DEVICE();
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
+  const size_t T = 2000, D = 32, U = 300, k = 20;
+  std::vector<float> rows(T * D), users(U * D), terms(T);
+  for (float& x : rows) x = uni(rng);
+  for (float& x : users) x = uni(rng);
+  float max_term = 0;
+  for (float& x : terms) max_term = std::max(max_term, x = 2.0f * uni(rng));
+  const TitleMatrix titles = TitleMatrix::from_rows(T, D, rows);
+  auto cpu = make_cpu_scorer(titles);
+  auto gpu = cuda::make_scorer(titles);
+  TopKResult a, b;
+  search_with_daypart(*cpu, UserBatchView{U, D, users.data(), nullptr}, k, terms, max_term, a);
+  search_with_daypart(*gpu, UserBatchView{U, D, users.data(), nullptr}, k, terms, max_term, b);
+  size_t same = 0;
+  for (size_t i = 0; i < U * k; ++i) {
+    same += a.titles[i] == b.titles[i];
+    ASSERT_NEAR(a.scores[i], b.scores[i], 1e-4);
+  }
+  EXPECT_GE(double(same), 0.999 * double(U * k));
+}
+
+}  // namespace
+}  // namespace marquee
