@@ -85,48 +85,28 @@ bool rerank_daypart(const ScoredTitle* cand, size_t count, bool exhausted, const
   return keep == k && out.back().score > cand[count - 1].score + max_term;
 }
 
-void search_with_daypart(Scorer& scorer, const UserBatchView& batch, size_t k, const std::vector<float>& terms,
-                         float max_term, TopKResult& out) {
-  const size_t titles = scorer.num_titles();
-  MARQUEE_CHECK_ARG(terms.size() == titles, "{} daypart terms for {} titles", terms.size(), titles);
-  out.resize(batch.count, k);
-  std::vector<size_t> pending(batch.count);
-  std::iota(pending.begin(), pending.end(), size_t(0));
-  std::vector<ScoredTitle> cand, best;
-  TopKResult r;
-  for (size_t wide = std::min(titles, std::max(2 * k, k + 32)); !pending.empty();
-       wide = std::min(titles, wide * 4)) {
-    // The pending users as one sub-batch (all of them on the first pass).
-    std::vector<float> vec(pending.size() * batch.dim);
-    Exclusions ex;
-    for (size_t i = 0; i < pending.size(); ++i) {
-      const size_t u = pending[i];
-      std::copy(batch.vectors + u * batch.dim, batch.vectors + (u + 1) * batch.dim, vec.begin() + i * batch.dim);
-      if (batch.exclusions) {
-        const Exclusions& e = *batch.exclusions;
-        ex.titles.insert(ex.titles.end(), e.titles.begin() + e.offsets[u], e.titles.begin() + e.offsets[u + 1]);
-      }
-      ex.offsets.push_back(ex.titles.size());
-    }
-    scorer.search(UserBatchView{pending.size(), batch.dim, vec.data(), batch.exclusions ? &ex : nullptr}, wide, r);
-    std::vector<size_t> again;
-    for (size_t i = 0; i < pending.size(); ++i) {
-      const size_t u = pending[i];
-      cand.resize(r.counts[i]);
-      for (size_t j = 0; j < r.counts[i]; ++j) cand[j] = {r.titles[i * wide + j], r.scores[i * wide + j]};
-      const bool exhausted = r.counts[i] < wide || wide == titles;
-      if (!rerank_daypart(cand.data(), cand.size(), exhausted, terms.data(), max_term, k, best)) {
-        again.push_back(u);
-        continue;
-      }
-      out.counts[u] = uint32_t(best.size());
-      for (size_t j = 0; j < best.size(); ++j) {
-        out.titles[u * k + j] = best[j].title;
-        out.scores[u * k + j] = best[j].score;
-      }
-    }
-    pending.swap(again);
+TitleMatrix with_daypart_columns(const TitleMatrix& titles, const DaypartModel& m, const std::vector<int>& hours) {
+  MARQUEE_CHECK_ARG(m.dayparts.titles == titles.num_titles(), "a daypart model of {} titles for {} titles",
+                    m.dayparts.titles, titles.num_titles());
+  const size_t dim = titles.dim(), out_dim = dim + hours.size();
+  std::vector<std::vector<float>> terms;
+  for (int h : hours) terms.push_back(m.terms_at(h));
+  std::vector<float> rows(titles.num_titles() * out_dim);
+  for (size_t t = 0; t < titles.num_titles(); ++t) {
+    std::copy(titles.row(t), titles.row(t) + dim, rows.begin() + t * out_dim);
+    for (size_t c = 0; c < hours.size(); ++c) rows[t * out_dim + dim + c] = terms[c][t];
   }
+  return TitleMatrix::from_rows(titles.num_titles(), out_dim, std::move(rows));
+}
+
+std::vector<float> with_hour_columns(const float* users, size_t n, size_t dim, size_t columns, int hot) {
+  MARQUEE_CHECK_ARG(hot < int(columns), "hour column {} of {}", hot, columns);
+  std::vector<float> out(n * (dim + columns), 0.0f);
+  for (size_t u = 0; u < n; ++u) {
+    std::copy(users + u * dim, users + (u + 1) * dim, out.begin() + u * (dim + columns));
+    if (hot >= 0) out[u * (dim + columns) + dim + size_t(hot)] = 1.0f;
+  }
+  return out;
 }
 
 namespace {

@@ -68,11 +68,14 @@ struct DaypartModel {
 bool rerank_daypart(const ScoredTitle* candidates, size_t count, bool exhausted, const float* terms, float max_term,
                     size_t k, std::vector<ScoredTitle>& out);
 
-/// Top-k of every user of a batch at one hour, exactly: searches k + margin candidates, re-ranks,
-/// and searches again with more candidates for users whose result could still change.
-/// `out` is filled like Scorer::search's.
-void search_with_daypart(Scorer& scorer, const UserBatchView& batch, size_t k, const std::vector<float>& terms,
-                         float max_term, TopKResult& out);
+/// Applying the term with any Scorer, exactly and in one search: the model's title matrix gets one
+/// extra column per hour of `hours`, holding weight x bias(t, hour); a user row gets a one-hot over
+/// those columns (with_hour_columns), so its inner product is score(u, t) + term(t, hour). One
+/// column for `score --hour`; 24 for the server (one matrix for every hour).
+TitleMatrix with_daypart_columns(const TitleMatrix& titles, const DaypartModel& model, const std::vector<int>& hours);
+
+/// n user rows of `dim` floats, each followed by `columns` values: 1 at `hot`, 0 elsewhere (hot < 0: all 0).
+std::vector<float> with_hour_columns(const float* users, size_t n, size_t dim, size_t columns, int hot);
 
 struct DaypartFitOptions {
   DaypartTerm term;

@@ -75,6 +75,8 @@ DaypartModel load_daypart_model(const std::string& path, const Catalog& catalog)
     m.term.prior_plays = j.at("prior_plays").get<double>();
     MARQUEE_CHECK_INPUT(std::isfinite(m.weight) && m.weight >= 0, "{}: weight {} is not a finite number >= 0", path,
                         m.weight);
+    MARQUEE_CHECK_INPUT(std::isfinite(m.term.prior_plays) && m.term.prior_plays > 0,
+                        "{}: prior_plays {} is not a positive number", path, m.term.prior_plays);
     m.dayparts.titles = catalog.num_titles();
     m.dayparts.plays.assign(catalog.num_titles() * 24, 0);
     for (const auto& [id, hours] : j.at("plays").items()) {

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 #include <chrono>
 
 namespace marquee {
@@ -97,16 +98,14 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
   if (!o.artwork_path.empty())
     artwork = std::make_unique<Artwork>(load_artwork(o.artwork_path, ws.catalog, ws.titles, rejects));
   // Time of day: the fitted term of every title at --hour, added to the model's score (docs/quality.md).
-  std::vector<float> daypart_terms;
-  float daypart_max = 0;
+  std::optional<DaypartModel> daypart;
   if (o.hour >= 0) {
-    const DaypartModel dm = load_daypart_model(o.daypart_path, ws.catalog);
-    MARQUEE_CHECK_ARG(dm.model == o.model,
+    daypart = load_daypart_model(o.daypart_path, ws.catalog);
+    MARQUEE_CHECK_ARG(daypart->model == o.model,
                       "{} was fitted for the {} model; this run scores with --model {} (fit one for it)",
-                      o.daypart_path, model_kind_name(dm.model), model_kind_name(o.model));
-    daypart_terms = dm.terms_at(o.hour, &daypart_max);
-    spdlog::info("daypart: re-ranking for {:02d}:00 with weight {:.4g}{}", o.hour, dm.weight,
-                 dm.weight == 0 ? " (the fit found no effect of the hour: rankings unchanged)" : "");
+                      o.daypart_path, model_kind_name(daypart->model), model_kind_name(o.model));
+    spdlog::info("daypart: ranking for {:02d}:00 with weight {:.4g}{}", o.hour, daypart->weight,
+                 daypart->weight == 0 ? " (the fit found no effect of the hour: rankings unchanged)" : "");
   }
 
   // Behaviour and hybrid models learn from every user's history first (ALS), then score as any
@@ -131,7 +130,12 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
                  model_kind_name(o.model), o.als.factors, o.als.iterations, seconds_since(t_fit),
                  o.weights.behaviour, o.weights.tags, o.weights.popularity);
   }
-  const TitleMatrix& scoring_titles = o.model == ModelKind::Tags ? ws.titles : model_matrix;
+  // --hour: the model's titles plus one column holding each title's term at that hour (exact, one search).
+  TitleMatrix daypart_matrix;
+  if (daypart)
+    daypart_matrix = with_daypart_columns(o.model == ModelKind::Tags ? ws.titles : model_matrix, *daypart, {o.hour});
+  const TitleMatrix& scoring_titles =
+      daypart ? daypart_matrix : o.model == ModelKind::Tags ? ws.titles : model_matrix;
   ScorerChoice choice = choose_scorer(o.backend, scoring_titles, o.scorer);
   ScoreJobSummary s;
   s.backend = choice.scorer->describe();
@@ -162,10 +166,14 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
     const Exclusions ex = Exclusions::from_profiles(p, o.exclude);
     std::vector<float> model_vectors;
     if (o.model != ModelKind::Tags) model_vectors = model_users(o.model, p, first, model);
+    if (daypart) {
+      const size_t dim = scoring_titles.dim() - 1;
+      model_vectors = with_hour_columns(o.model == ModelKind::Tags ? p.vectors.data() : model_vectors.data(), count,
+                                        dim, 1, 0);
+    }
     const UserBatchView view{count, scoring_titles.dim(),
-                             o.model == ModelKind::Tags ? p.vectors.data() : model_vectors.data(), &ex};
-    if (daypart_terms.empty()) choice.scorer->search(view, o.k, result);
-    else search_with_daypart(*choice.scorer, view, o.k, daypart_terms, daypart_max, result);
+                             o.model == ModelKind::Tags && !daypart ? p.vectors.data() : model_vectors.data(), &ex};
+    choice.scorer->search(view, o.k, result);
     for (size_t u = 0; u < count; ++u) {
       if (!p.summaries[u].usable) {
         result.counts[u] = 0;  // nothing to rank by: listed, never silently dropped

@@ -20,10 +20,14 @@ ResultsWriter::ResultsWriter(const std::string& path, ResultFormat format, const
   if (format_ == ResultFormat::Csv)
     file_.write(artwork_ ? "user_id,rank,title_id,score,artwork_id\n" : "user_id,rank,title_id,score\n");
   if (artwork_) {
-    artwork_fields_.reserve(artwork_->num_variants());
-    for (uint32_t v = 0; v < artwork_->num_variants(); ++v)
-      artwork_fields_.push_back(format_ == ResultFormat::Csv ? csv_field(artwork_->artwork_id(v))
-                                                             : nlohmann::json(artwork_->artwork_id(v)).dump());
+    artwork_offsets_.reserve(artwork_->num_variants() + 1);
+    artwork_offsets_.push_back(0);
+    for (uint32_t v = 0; v < artwork_->num_variants(); ++v) {
+      artwork_text_ += format_ == ResultFormat::Csv ? csv_field(artwork_->artwork_id(v))
+                                                    : nlohmann::json(artwork_->artwork_id(v)).dump();
+      MARQUEE_CHECK_ARG(artwork_text_.size() < UINT32_MAX, "artwork ids: more than 4 GiB of text");
+      artwork_offsets_.push_back(uint32_t(artwork_text_.size()));
+    }
   }
 }
 
@@ -39,14 +43,18 @@ void ResultsWriter::write(const std::vector<std::string>& user_ids, const TopKRe
       const std::string& title_id = catalog.title(result.titles[u * result.k + r]).id;
       const float score = result.scores[u * result.k + r];
       const uint32_t variant = chosen ? (*chosen)[u * result.k + r] : kNoArtwork;
+      if (chosen) {  // variants come at random: fetch later rows' ids (and before that, their offsets) now
+        const size_t row = u * result.k + r, rows = user_ids.size() * result.k;
+        if (row + 16 < rows && (*chosen)[row + 16] != kNoArtwork) __builtin_prefetch(&artwork_offsets_[(*chosen)[row + 16]]);
+        if (row + 8 < rows && (*chosen)[row + 8] != kNoArtwork)
+          __builtin_prefetch(artwork_text_.data() + artwork_offsets_[(*chosen)[row + 8]]);
+      }
       if (format_ == ResultFormat::Csv) {
         fmt::format_to(std::back_inserter(buf), "{},{},{},{:.6f}", user, r + 1, csv_field(title_id), score);
         if (chosen) {
           buf.push_back(',');
-          if (variant != kNoArtwork) {
-            const std::string& field = artwork_fields_[variant];
-            buf.append(field.data(), field.data() + field.size());
-          }
+          if (variant != kNoArtwork)
+            buf.append(artwork_text_.data() + artwork_offsets_[variant], artwork_text_.data() + artwork_offsets_[variant + 1]);
         }
         buf.push_back('\n');
       } else {
@@ -54,7 +62,9 @@ void ResultsWriter::write(const std::vector<std::string>& user_ids, const TopKRe
                        r + 1, nlohmann::json(title_id).dump(), score);
         if (chosen)
           fmt::format_to(std::back_inserter(buf), ",\"artwork_id\":{}",
-                         variant == kNoArtwork ? std::string_view("null") : std::string_view(artwork_fields_[variant]));
+                         variant == kNoArtwork ? std::string_view("null")
+                                               : std::string_view(artwork_text_.data() + artwork_offsets_[variant],
+                                                                  artwork_offsets_[variant + 1] - artwork_offsets_[variant]));
         fmt::format_to(std::back_inserter(buf), "}}\n");
       }
       ++rows_;

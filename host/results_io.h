@@ -34,7 +34,11 @@ class ResultsWriter {
   AtomicFile file_;
   ResultFormat format_;
   const Artwork* artwork_ = nullptr;
-  std::vector<std::string> artwork_fields_;  // each variant's id as written (quoted once, not per row)
+  // Each variant's id as written (quoted once, not per row), packed: variant v is
+  // artwork_text_[artwork_offsets_[v], artwork_offsets_[v + 1]). Rows reach variants at random; a
+  // compact arena keeps those reads in cache (a vector of strings cost 50 ns a row in misses).
+  std::vector<uint32_t> artwork_offsets_;
+  std::string artwork_text_;
   size_t rows_ = 0;
 };
 

@@ -57,28 +57,37 @@ TEST(CudaProjection, MatchesTheCpuProjection) {
   EXPECT_NEAR(a, b, 1e-3 * a);
 }
 
-TEST(CudaDaypart, SearchMatchesTheCpu) {
+TEST(CudaDaypart, HourColumnsRankAsOnTheCpu) {
   SKIP_WITHOUT_DEVICE();
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
   const size_t T = 2000, D = 32, U = 300, k = 20;
-  std::vector<float> rows(T * D), users(U * D), terms(T);
+  std::vector<float> rows(T * D), users(U * D);
   for (float& x : rows) x = uni(rng);
   for (float& x : users) x = uni(rng);
-  float max_term = 0;
-  for (float& x : terms) max_term = std::max(max_term, x = 2.0f * uni(rng));
-  const TitleMatrix titles = TitleMatrix::from_rows(T, D, rows);
+  DaypartModel m;
+  m.weight = 0.5;
+  m.dayparts.titles = T;
+  m.dayparts.plays.resize(T * 24);
+  for (uint32_t& c : m.dayparts.plays) c = rng() % 30;
+  m.bias = daypart_bias(m.dayparts, m.term);
+  std::vector<int> hours(24);
+  for (int h = 0; h < 24; ++h) hours[size_t(h)] = h;
+  const TitleMatrix titles = with_daypart_columns(TitleMatrix::from_rows(T, D, rows), m, hours);
   auto cpu = make_cpu_scorer(titles);
   auto gpu = cuda::make_scorer(titles);
-  TopKResult a, b;
-  search_with_daypart(*cpu, UserBatchView{U, D, users.data(), nullptr}, k, terms, max_term, a);
-  search_with_daypart(*gpu, UserBatchView{U, D, users.data(), nullptr}, k, terms, max_term, b);
-  size_t same = 0;
-  for (size_t i = 0; i < U * k; ++i) {
-    same += a.titles[i] == b.titles[i];
-    ASSERT_NEAR(a.scores[i], b.scores[i], 1e-4);
+  for (int hour : {0, 9, 21}) {
+    const std::vector<float> u = with_hour_columns(users.data(), U, D, 24, hour);
+    TopKResult a, b;
+    cpu->search(UserBatchView{U, D + 24, u.data(), nullptr}, k, a);
+    gpu->search(UserBatchView{U, D + 24, u.data(), nullptr}, k, b);
+    size_t same = 0;
+    for (size_t i = 0; i < U * k; ++i) {
+      same += a.titles[i] == b.titles[i];
+      ASSERT_NEAR(a.scores[i], b.scores[i], 1e-4) << "hour " << hour;
+    }
+    EXPECT_GE(double(same), 0.999 * double(U * k)) << "hour " << hour;
   }
-  EXPECT_GE(double(same), 0.999 * double(U * k));
 }
 
 }  // namespace

@@ -61,32 +61,52 @@ TEST(DaypartRerank, HandCheckedCaseAndExactness) {
   EXPECT_EQ(out[1].title, 1u);
 }
 
-TEST(DaypartSearch, MatchesANaiveFullRanking) {
+// A random daypart model over `titles` titles (plays drawn per title and hour).
+DaypartModel random_daypart_model(size_t titles, double weight, uint32_t seed) {
+  std::mt19937 rng(seed);
+  DaypartModel m;
+  m.weight = weight;
+  m.dayparts.titles = titles;
+  m.dayparts.plays.resize(titles * 24);
+  for (uint32_t& c : m.dayparts.plays) c = rng() % 7 == 0 ? rng() % 40 : rng() % 3;
+  m.bias = daypart_bias(m.dayparts, m.term);
+  return m;
+}
+
+TEST(DaypartSearch, ExtraColumnsRankAsANaiveFullSort) {
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
   const size_t T = 300, D = 12, U = 64;
-  std::vector<float> rows(T * D), users(U * D), terms(T);
+  const int hour = 7;
+  std::vector<float> rows(T * D), users(U * D);
   for (float& x : rows) x = uni(rng);
   for (float& x : users) x = uni(rng);
-  float max_term = 0;
-  for (float& x : terms) max_term = std::max(max_term, x = (uni(rng) > 0.9f ? 3.0f : 0.3f) * uni(rng));
+  const DaypartModel m = random_daypart_model(T, 0.4, 11);
   Exclusions ex;
   for (size_t u = 0; u < U; ++u) {
     for (uint32_t t = uint32_t(u); t < T; t += 37) ex.titles.push_back(t);
     ex.offsets.push_back(ex.titles.size());
   }
   const TitleMatrix titles = TitleMatrix::from_rows(T, D, rows);
-  auto scorer = make_cpu_scorer(titles);
+  // One column (score --hour) and 24 (serve) must both give the naive ranking.
+  std::vector<int> all_hours(24);
+  for (int h = 0; h < 24; ++h) all_hours[size_t(h)] = h;
+  auto one = make_cpu_scorer(with_daypart_columns(titles, m, {hour}));
+  auto day = make_cpu_scorer(with_daypart_columns(titles, m, all_hours));
+  const std::vector<float> u1 = with_hour_columns(users.data(), U, D, 1, 0);
+  const std::vector<float> u24 = with_hour_columns(users.data(), U, D, 24, hour);
   for (size_t k : {1, 7, 40, 290}) {
-    TopKResult got;
-    search_with_daypart(*scorer, UserBatchView{U, D, users.data(), &ex}, k, terms, max_term, got);
+    TopKResult got, got24;
+    one->search(UserBatchView{U, D + 1, u1.data(), &ex}, k, got);
+    day->search(UserBatchView{U, D + 24, u24.data(), &ex}, k, got24);
+    EXPECT_EQ(got.titles, got24.titles) << "k " << k;
     for (size_t u = 0; u < U; ++u) {
       std::vector<ScoredTitle> all;
       for (uint32_t t = 0; t < T; ++t) {
         if (std::binary_search(ex.titles.begin() + ex.offsets[u], ex.titles.begin() + ex.offsets[u + 1], t)) continue;
         double s = 0;
         for (size_t j = 0; j < D; ++j) s += double(users[u * D + j]) * rows[t * D + j];
-        all.push_back({t, float(s) + terms[t]});
+        all.push_back({t, float(s + m.weight * m.bias[t * 24 + hour])});
       }
       std::sort(all.begin(), all.end(), ranks_before);
       const size_t n = std::min(k, all.size());

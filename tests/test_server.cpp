@@ -731,10 +731,18 @@ TEST_F(ServerTest, MetricsReportRoutesLatencyBatchesAndQueue) {
   const json ready = body_of(cli.Get("/readyz"));
   EXPECT_EQ(ready["status"], "ready");
   EXPECT_EQ(ready["generation"], 1);
-  const auto m = cli.Get("/metrics");
-  ASSERT_TRUE(m);
-  EXPECT_NE(m->get_header_value("Content-Type").find("text/plain"), std::string::npos);
-  const std::string& t = m->body;
+  // A request is counted by the HTTP logger, which runs just after its response is written: poll
+  // briefly so that the last request's count has landed (under load it can trail the response).
+  std::string t;
+  for (int i = 0; i < 100; ++i) {
+    const auto m = cli.Get("/metrics");
+    ASSERT_TRUE(m);
+    EXPECT_NE(m->get_header_value("Content-Type").find("text/plain"), std::string::npos);
+    t = m->body;
+    if (t.find("code=\"404\"} 1") != std::string::npos && t.find("recommendations\",le=\"+Inf\"} 6") != std::string::npos)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   for (const char* want : {
            "marquee_http_requests_total{route=\"GET /v1/users/{id}/recommendations\",code=\"200\"} 5",
            "marquee_http_requests_total{route=\"GET /v1/users/{id}/recommendations\",code=\"404\"} 1",

@@ -237,7 +237,6 @@ std::shared_ptr<Snapshot> ServingEngine::load_snapshot(uint64_t generation) {
     MARQUEE_CHECK_ARG(snap->daypart->model == ModelKind::Tags,
                       "{} was fitted for the {} model; serve ranks with the tags model (fit with --model tags)",
                       options_.daypart_path, model_kind_name(snap->daypart->model));
-    for (int h = 0; h < 24; ++h) snap->daypart_terms[size_t(h)] = snap->daypart->terms_at(h, &snap->daypart_max[size_t(h)]);
   }
 
   if (!in.events_path.empty()) {
@@ -306,6 +305,22 @@ std::shared_ptr<Snapshot> ServingEngine::load_snapshot(uint64_t generation) {
     }
   }
   spdlog::info("serve: exact search with {} [{}]", snap->scorer->describe(), snap->scorer_reason);
+  if (snap->daypart) {
+    // One matrix for every hour: the titles plus 24 columns of terms; a query sets its hour's column.
+    std::vector<int> hours(24);
+    for (int h = 0; h < 24; ++h) hours[size_t(h)] = h;
+    const TitleMatrix dt = with_daypart_columns(snap->titles, *snap->daypart, hours);
+    ScorerOptions so = options_.scorer;
+    if (so.cpu.path == CpuScoringPath::Auto) {
+      // The CPU path `score --hour` takes (its matrix has one such column, not 24): both rank alike.
+      const double t = double(snap->titles.num_titles()), d = double(snap->titles.dim());
+      const double one_column = (snap->titles.density() * t * d + t) / (t * (d + 1));
+      so.cpu.path = one_column < so.cpu.sparse_density_threshold ? CpuScoringPath::Sparse : CpuScoringPath::Dense;
+    }
+    snap->daypart_scorer = choose_scorer(options_.backend, dt, so).scorer;
+    spdlog::info("serve: ?hour= searches with {} (daypart weight {:.4g})", snap->daypart_scorer->describe(),
+                 snap->daypart->weight);
+  }
 
   if (!options_.index_factory.empty()) {
     const uint64_t fp = snap->catalog.fingerprint();
@@ -595,11 +610,14 @@ void ServingEngine::run_batch(std::vector<std::unique_ptr<Job>>& batch) {
     try {
       const UserBatchView view{count, dim, vectors.data(), &ex};
       const int hour = live[g0]->query.hour;
-      if (index) snap.index->search(view, k, result);
-      else if (hour >= 0 && snap.daypart)
-        search_with_daypart(*snap.scorer, view, k, snap.daypart_terms[size_t(hour)], snap.daypart_max[size_t(hour)],
-                            result);
-      else snap.scorer->search(view, k, result);
+      if (index) {
+        snap.index->search(view, k, result);
+      } else if (hour >= 0 && snap.daypart_scorer) {
+        const std::vector<float> rows = with_hour_columns(vectors.data(), count, dim, 24, hour);
+        snap.daypart_scorer->search(UserBatchView{count, dim + 24, rows.data(), &ex}, k, result);
+      } else {
+        snap.scorer->search(view, k, result);
+      }
     } catch (const std::exception& e) {
       error = e.what();
       spdlog::error("serve: a batch of {} searches failed: {}", count, error);

@@ -25,7 +25,6 @@
 #include "host/server/metrics.h"
 #include "host/workspace.h"
 
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -111,9 +110,8 @@ struct Snapshot {
   Catalog catalog;
   TitleMatrix titles;
   std::unique_ptr<Artwork> artwork;  // null without --artwork
-  std::unique_ptr<DaypartModel> daypart;            // null without --daypart
-  std::array<std::vector<float>, 24> daypart_terms;  // per hour: the term of every title
-  std::array<float, 24> daypart_max{};               // per hour: the largest term
+  std::unique_ptr<DaypartModel> daypart;   // null without --daypart
+  std::unique_ptr<Scorer> daypart_scorer;  // titles + 24 hour columns (with_daypart_columns); ?hour= searches
   std::unique_ptr<Scorer> scorer;
   std::string scorer_reason;
   bool on_gpu = false;
