@@ -46,8 +46,7 @@ bool ArtworkBuilder::add(uint32_t title, const std::string& artwork_id, uint32_t
 }
 
 Artwork ArtworkBuilder::build(const TitleMatrix& titles) const {
-  MARQUEE_CHECK_ARG(titles.num_titles() == num_titles_ && titles.dim() == num_tags_ &&
-                        titles.idf().size() == num_tags_,
+  MARQUEE_CHECK_ARG(titles.num_titles() == num_titles_ && titles.dim() == num_tags_ && titles.idf().size() == num_tags_,
                     "artwork: the title matrix ({} titles x {} tags, {} IDF weights) is not the catalogue's ({} x {})",
                     titles.num_titles(), titles.dim(), titles.idf().size(), num_titles_, num_tags_);
   Artwork a;
@@ -148,6 +147,8 @@ class CpuArtworkChooser final : public ArtworkChooser {
  public:
   CpuArtworkChooser(const Artwork& artwork, int threads)
       : artwork_(artwork), threads_(threads > 0 ? threads : omp_get_max_threads()) {
+    MARQUEE_CHECK_ARG(artwork.dim() < (size_t(1) << 31), "artwork: {} tags is more than the 2^31 - 1 a gather indexes",
+                      artwork.dim());
     const size_t n = artwork.num_titles();
     offsets_.assign(n + 1, 0);
     for (size_t t = 0; t < n; ++t) {

@@ -124,11 +124,11 @@ struct ArtworkExplanation {
     uint32_t variant = 0;
     float score = 0;
   };
-  uint32_t chosen = kNoArtwork;         // kNoArtwork: the title has no variants
-  std::vector<Candidate> candidates;    // every variant of the title, in file order
-  std::vector<TagContribution> tags;    // user[tag] x variant[tag] of the chosen variant, largest first
-  float margin = 0;                     // chosen score minus the best other variant's (0 with one variant)
-  bool tie_break = false;               // another variant scored exactly the same: the first listed won
+  uint32_t chosen = kNoArtwork;       // kNoArtwork: the title has no variants
+  std::vector<Candidate> candidates;  // every variant of the title, in file order
+  std::vector<TagContribution> tags;  // user[tag] x variant[tag] of the chosen variant, largest first
+  float margin = 0;                   // chosen score minus the best other variant's (0 with one variant)
+  bool tie_break = false;             // another variant scored exactly the same: the first listed won
 };
 
 ArtworkExplanation explain_artwork(const Artwork& artwork, const float* user, uint32_t title, size_t top_tags = 5);

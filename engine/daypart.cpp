@@ -48,15 +48,11 @@ std::vector<float> daypart_bias(const TitleDayparts& d, const DaypartTerm& term)
 }
 
 int parse_hour(const std::string& text) {
-  int h = -1;
-  size_t used = 0;
-  try {
-    h = std::stoi(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  MARQUEE_CHECK_ARG(used == text.size() && used > 0 && h >= 0 && h <= 23,
-                    "hour '{}' is not an hour of day: expected an integer 0..23 (local time)", text);
+  const bool digits = !text.empty() && text.size() <= 2 &&
+                      std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  const int h = digits ? std::stoi(text) : -1;
+  MARQUEE_CHECK_ARG(digits && h <= 23, "hour '{}' is not an hour of day: expected an integer 0..23 (local time)",
+                    text);
   return h;
 }
 
@@ -70,19 +66,6 @@ std::vector<float> DaypartModel::terms_at(int hour, float* max_term) const {
   }
   if (max_term) *max_term = mx;
   return t;
-}
-
-bool rerank_daypart(const ScoredTitle* cand, size_t count, bool exhausted, const float* terms, float max_term,
-                    size_t k, std::vector<ScoredTitle>& out) {
-  out.assign(cand, cand + count);
-  for (ScoredTitle& s : out) s.score += terms[s.title];
-  const size_t keep = std::min(k, out.size());
-  std::partial_sort(out.begin(), out.begin() + keep, out.end(), ranks_before);
-  out.resize(keep);
-  if (exhausted || count == 0) return true;
-  // A title outside the candidates scores at most last + max_term; it cannot enter when the k-th
-  // kept title is strictly better (on a tie it could, through its index).
-  return keep == k && out.back().score > cand[count - 1].score + max_term;
 }
 
 TitleMatrix with_daypart_columns(const TitleMatrix& titles, const DaypartModel& m, const std::vector<int>& hours) {
@@ -120,7 +103,9 @@ double mcnemar_z(size_t gained, size_t lost) {
 DaypartModel fit_daypart(const std::vector<Event>& events, size_t users, size_t titles, ModelKind model,
                          const DaypartBaseBuilder& base_builder, const DaypartFitOptions& o,
                          DaypartFitReport* report) {
-  MARQUEE_CHECK_ARG(o.k >= 1, "the daypart fit needs k >= 1");
+  MARQUEE_CHECK_ARG(o.k >= 1 && o.k <= titles, "the daypart fit needs 1 <= k <= {} titles; got {}", titles, o.k);
+  MARQUEE_CHECK_ARG(o.max_users >= 2, "the daypart fit needs at least 2 users (half fit, half report); got {}",
+                    o.max_users);
   const HoldoutSplit split = split_last_titles(events, users, 1, 2);
   MARQUEE_CHECK_INPUT(split.evaluated_users >= 20,
                       "only {} users have 3 or more titles: too few held-out events to fit the daypart weight",
@@ -145,30 +130,61 @@ DaypartModel fit_daypart(const std::vector<Event>& events, size_t users, size_t 
   DaypartModel m;
   m.model = model;
   m.term = o.term;
-  m.dayparts = count_title_dayparts(split.train, titles);  // training events only: nothing leaks
+  m.dayparts = count_title_dayparts(split.train, titles);  // for the fit: training events only, nothing leaks
   m.bias = daypart_bias(m.dayparts, m.term);
   DaypartBaseModel base = base_builder(split.train);
   MARQUEE_CHECK_ARG(base.scorer && base.scorer->num_titles() == titles, "the daypart base model has the wrong titles");
   const size_t dim = base.scorer->dim();
 
   std::vector<double> grid = o.weights.empty()
-                                 ? std::vector<double>{0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 20, 30, 50}
+                                 ? std::vector<double>{0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2,
+                                                       3, 5, 7.5, 10, 15, 20, 30, 50}
                                  : o.weights;
-  if (std::find(grid.begin(), grid.end(), 0.0) == grid.end()) grid.insert(grid.begin(), 0.0);
+  for (double w : grid) MARQUEE_CHECK_ARG(std::isfinite(w) && w >= 0, "daypart weights must be finite and >= 0; got {}", w);
+  grid.push_back(0.0);  // the baseline is always column 0 of the grid
   std::sort(grid.begin(), grid.end());
+  grid.erase(std::unique(grid.begin(), grid.end()), grid.end());
 
-  // Every sampled user's full ranking of the catalogue (exclusions applied) in batches; per user
-  // and weight: hit or not. Half the users (even positions) fit, the other half report.
+  // The grid's unit: the mean gap between the base model's top 1 and top k scores over (up to)
+  // 1024 sampled users, so that one grid of multiples serves any model's score scale.
+  double spread = 1.0;
+  {
+    const size_t n = std::min<size_t>(1024, sample.size());
+    std::vector<float> vec(n * dim);
+    Exclusions ex;
+    for (size_t i = 0; i < n; ++i) {
+      const size_t u = sample[i];
+      std::copy(base.user_vectors.begin() + u * dim, base.user_vectors.begin() + (u + 1) * dim, vec.begin() + i * dim);
+      ex.titles.insert(ex.titles.end(), base.seen.titles.begin() + base.seen.offsets[u],
+                       base.seen.titles.begin() + base.seen.offsets[u + 1]);
+      ex.offsets.push_back(ex.titles.size());
+    }
+    TopKResult top;
+    base.scorer->search(UserBatchView{n, dim, vec.data(), &ex}, o.k, top);
+    double sum = 0;
+    size_t counted = 0;
+    for (size_t i = 0; i < n; ++i)
+      if (top.counts[i] == o.k) {
+        sum += top.scores[i * o.k] - top.scores[i * o.k + o.k - 1];
+        ++counted;
+      }
+    if (counted) spread = std::max(sum / double(counted), 1e-6);
+  }
+
+  // Per user and weight: is the held-out title in the top k of base + w * bias(., hour)? Its rank
+  // is the number of titles that beat it (ties: the lower index), so each weight costs one pass
+  // over the user's base scores — no sorting. The base scores come from one search of the whole
+  // catalogue (exclusions applied) per batch of users.
+  std::vector<std::vector<float>> bias_at(24, std::vector<float>(titles));  // by hour: contiguous per title
+  for (size_t t = 0; t < titles; ++t)
+    for (size_t h = 0; h < 24; ++h) bias_at[h][t] = m.bias[t * 24 + h];
   const size_t batch = std::max<size_t>(1, std::min<size_t>(4096, (size_t(1) << 24) / std::max<size_t>(1, titles)));
   std::vector<std::vector<uint8_t>> hit(grid.size(), std::vector<uint8_t>(sample.size(), 0));
-  double spread_sum = 0, spread = 1.0;
-  size_t spread_n = 0;
-  std::vector<std::vector<ScoredTitle>> full;
-  std::vector<ScoredTitle> best;
-  std::vector<float> terms(titles);
+  std::vector<float> vec;
   TopKResult r;
-  auto rank_batch = [&](size_t b, size_t n) {
-    std::vector<float> vec(n * dim);
+  for (size_t b = 0; b < sample.size(); b += batch) {
+    const size_t n = std::min(batch, sample.size() - b);
+    vec.assign(n * dim, 0.0f);
     Exclusions ex;
     for (size_t i = 0; i < n; ++i) {
       const size_t u = sample[b + i];
@@ -178,55 +194,56 @@ DaypartModel fit_daypart(const std::vector<Event>& events, size_t users, size_t 
       ex.offsets.push_back(ex.titles.size());
     }
     base.scorer->search(UserBatchView{n, dim, vec.data(), &ex}, titles, r);
-    full.assign(n, {});
-    for (size_t i = 0; i < n; ++i) {
-      full[i].resize(r.counts[i]);
-      for (size_t j = 0; j < r.counts[i]; ++j) full[i][j] = {r.titles[i * titles + j], r.scores[i * titles + j]};
-    }
-  };
-  for (size_t b = 0; b < sample.size(); b += batch) {
-    const size_t n = std::min(batch, sample.size() - b);
-    rank_batch(b, n);
-    if (b == 0) {  // the grid's unit: the first batch's mean gap between the top 1 and top k base scores
-      for (size_t i = 0; i < n; ++i)
-        if (full[i].size() >= o.k) {
-          spread_sum += full[i][0].score - full[i][o.k - 1].score;
-          ++spread_n;
-        }
-      spread = spread_n ? std::max(spread_sum / double(spread_n), 1e-6) : 1.0;
-    }
     for (size_t i = 0; i < n; ++i) {
       const size_t u = sample[b + i];
-      const float* bias = m.bias.data();
+      const uint32_t held = split.heldout[u][0];
+      const uint32_t* ts = r.titles.data() + i * titles;
+      const float* sc = r.scores.data() + i * titles;
+      const size_t count = r.counts[i];
+      const size_t at = size_t(std::find(ts, ts + count, held) - ts);
+      if (at == count) continue;  // excluded by the training history (cannot happen: it is held out)
+      const float* bias = bias_at[size_t(hour[u])].data();
       for (size_t g = 0; g < grid.size(); ++g) {
-        const double w = grid[g] * spread;
-        for (size_t t = 0; t < titles; ++t) terms[t] = float(w) * bias[t * 24 + size_t(hour[u])];
-        rerank_daypart(full[i].data(), full[i].size(), true, terms.data(), 0.0f, o.k, best);
-        for (const ScoredTitle& s : best)
-          if (s.title == split.heldout[u][0]) hit[g][b + i] = 1;
+        const float w = float(grid[g] * spread);
+        const float target = sc[at] + w * bias[held];
+        size_t beaten_by = 0;
+        for (size_t j = 0; j < count && beaten_by < o.k; ++j) {
+          const float v = sc[j] + w * bias[ts[j]];
+          beaten_by += v > target || (v == target && ts[j] < held);
+        }
+        hit[g][b + i] = beaten_by < o.k;
       }
     }
   }
 
-  DaypartFitReport rep;
-  rep.spread = spread;
-  size_t chosen = 0;
-  size_t best_hits = 0;
-  for (size_t g = 0; g < grid.size(); ++g) {
-    size_t hits = 0, gained = 0, lost = 0;
-    for (size_t i = 0; i < sample.size(); i += 2) {
-      hits += hit[g][i];
+  // The weight: most hits on the fit half among the weights that beat none significantly
+  // (McNemar z >= min_z); none: 0. The report half gets its own McNemar z.
+  auto compare = [&](size_t g, size_t parity, size_t* hits) {
+    size_t gained = 0, lost = 0, h = 0;
+    for (size_t i = parity; i < sample.size(); i += 2) {
+      h += hit[g][i];
       gained += hit[g][i] && !hit[0][i];
       lost += !hit[g][i] && hit[0][i];
     }
-    rep.grid.push_back({grid[g] * spread, hits, mcnemar_z(gained, lost)});
-    if (hits > best_hits) {
+    if (hits) *hits = h;
+    return mcnemar_z(gained, lost);
+  };
+  DaypartFitReport rep;
+  rep.spread = spread;
+  size_t chosen = 0, best_hits = 0;
+  compare(0, 0, &best_hits);
+  rep.best_z = 0;
+  for (size_t g = 0; g < grid.size(); ++g) {
+    size_t hits = 0;
+    const double z = compare(g, 0, &hits);
+    rep.grid.push_back({grid[g] * spread, hits, z});
+    rep.best_z = std::max(rep.best_z, z);
+    if (g > 0 && z >= o.min_z && hits > best_hits) {
       best_hits = hits;
       chosen = g;
     }
   }
-  rep.best_z = rep.grid[chosen].z;
-  if (rep.best_z < o.min_z) chosen = 0;  // not significant: the hour does not matter here
+  rep.test_z = compare(chosen, 1, nullptr);
   m.weight = grid[chosen] * spread;
   rep.weight = m.weight;
   for (size_t i = 0; i < sample.size(); ++i) {
@@ -244,6 +261,10 @@ DaypartModel fit_daypart(const std::vector<Event>& events, size_t users, size_t 
       rep.test_hits_with_by_hour[size_t(hour[u])] += hit[chosen][i];
     }
   }
+  // The model that is written counts every event, held-out ones too: the last titles people
+  // started (often the newest) would otherwise have the fewest plays and the weakest profiles.
+  m.dayparts = count_title_dayparts(events, titles);
+  m.bias = daypart_bias(m.dayparts, m.term);
   if (report) *report = rep;
   return m;
 }

@@ -51,7 +51,10 @@ int parse_hour(const std::string& text);
 
 /// A fitted daypart model: what `score --hour` and `serve ?hour=` apply.
 struct DaypartModel {
-  ModelKind model = ModelKind::Tags;  // the score scale the weight was fitted on
+  ModelKind model = ModelKind::Tags;  // the score scale the weight was fitted on ...
+  AlsOptions als;                     // ... with these ALS options (behaviour, hybrid),
+  HybridWeights weights;              // these hybrid weights (hybrid)
+  double half_life_days = 0;          // and this engagement recency half-life
   double weight = 0;
   DaypartTerm term;
   TitleDayparts dayparts;
@@ -60,13 +63,6 @@ struct DaypartModel {
   /// The term of every title at `hour` (weight x bias), and its largest value.
   std::vector<float> terms_at(int hour, float* max_term = nullptr) const;
 };
-
-/// Re-ranks a user's candidates by base score + terms[title]: `candidates` are the base top titles,
-/// best first (fewer than asked only when the catalogue ran out: `exhausted`). Writes the best `k`
-/// to `out`. Returns whether the result is exact: no title outside the candidates could have
-/// entered (its base score is at most the last candidate's, its term at most `max_term`).
-bool rerank_daypart(const ScoredTitle* candidates, size_t count, bool exhausted, const float* terms, float max_term,
-                    size_t k, std::vector<ScoredTitle>& out);
 
 /// Applying the term with any Scorer, exactly and in one search: the model's title matrix gets one
 /// extra column per hour of `hours`, holding weight x bias(t, hour); a user row gets a one-hot over
@@ -88,7 +84,8 @@ struct DaypartFitOptions {
 struct DaypartFitReport {
   double weight = 0;             // chosen (0 when not significant)
   double spread = 0;             // the base scores' spread the grid was scaled by
-  double best_z = 0;             // McNemar z of the best weight on the fit half
+  double best_z = 0;             // the largest McNemar z of any weight against none, on the fit half
+  double test_z = 0;             // McNemar z of the chosen weight against none, on the report half
   size_t fit_users = 0, test_users = 0;
   size_t fit_hits_without = 0, fit_hits_with = 0;
   size_t test_hits_without = 0, test_hits_with = 0;

@@ -35,6 +35,7 @@ void check_kmeans_arguments(const float* points, size_t n, size_t dim, const KMe
   MARQUEE_CHECK_ARG(o.k >= 1, "the number of segments must be at least 1; got {}", o.k);
   MARQUEE_CHECK_ARG(o.k <= n, "{} segments for {} users with usable signal: K must not exceed the users", o.k, n);
   MARQUEE_CHECK_ARG(dim >= 1, "k-means of 0-dimensional points");
+  MARQUEE_CHECK_ARG(o.iterations >= 1, "k-means needs at least 1 iteration; got {}", o.iterations);
   MARQUEE_CHECK_ARG(o.k <= size_t(std::numeric_limits<int>::max()) && n <= size_t(std::numeric_limits<int>::max()) &&
                         dim <= size_t(std::numeric_limits<int>::max()),
                     "k-means of {} points of {} dims into {} segments: each must stay below 2^31", n, dim, o.k);
@@ -166,7 +167,9 @@ void assign_segments(const float* points, size_t n, size_t dim, const KMeansResu
       const float* row = s.data() + i * m.k;
       int32_t best = -1;
       float best_s = 0;
-      if (!is_zero(points + (b + i) * dim, dim)) {  // the user's own vector: no signal, no segment
+      // No signal (a zero vector), or nothing left once centred (a user exactly at the mean, left
+      // out of training too): no segment.
+      if (!is_zero(points + (b + i) * dim, dim) && (m.mean.empty() || !is_zero(block + i * dim, dim))) {
         best = 0;
         best_s = row[0];
         for (size_t c = 1; c < m.k; ++c)

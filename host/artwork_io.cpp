@@ -46,18 +46,20 @@ Artwork load_artwork(const std::string& path, const Catalog& catalog, const Titl
       continue;
     }
     if (!builder.add(*title, r.fields[1], *tag, float(w)))
-      rejects.reject(path, r.line,
-                     "duplicate tag '" + r.fields[2] + "' for artwork '" + r.fields[1] + "' of title '" + r.fields[0] + "'",
-                     r.raw);
+      rejects.reject(
+          path, r.line,
+          "duplicate tag '" + r.fields[2] + "' for artwork '" + r.fields[1] + "' of title '" + r.fields[0] + "'",
+          r.raw);
   }
   Artwork artwork = builder.build(titles);
   if (artwork.num_variants() == 0)
     spdlog::warn("artwork {}: no usable rows ({} read): every title keeps its default artwork", path, rows);
   else
-    spdlog::info("artwork {}: {} variants of {} titles ({} titles without variants keep their default artwork) in {:.3f} s",
-                 path, artwork.num_variants(), artwork.titles_with_variants(),
-                 catalog.num_titles() - artwork.titles_with_variants(),
-                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    spdlog::info(
+        "artwork {}: {} variants of {} titles ({} titles without variants keep their default artwork) in {:.3f} s",
+        path, artwork.num_variants(), artwork.titles_with_variants(),
+        catalog.num_titles() - artwork.titles_with_variants(),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return artwork;
 }
 
@@ -77,10 +79,11 @@ void print_artwork_explanation(std::FILE* to, const Artwork& artwork, const Cata
     if (c.variant == ex.chosen) score = c.score;
   fmt::print(to, "  artwork: variant {} (score {:.4f}{})\n", artwork.artwork_id(ex.chosen), score,
              others.empty() ? ", the title's only variant" : fmt::format(" vs {}; margin {:.4f}", others, ex.margin));
-  if (ex.tie_break)
-    fmt::print(to, "    tied with another variant: the one listed first in the artwork file wins\n");
+  if (ex.tie_break) fmt::print(to, "    tied with another variant: the one listed first in the artwork file wins\n");
   if (ex.tags.empty())
-    fmt::print(to, "    none of this variant's tags is in the user's profile: every variant scores 0, the first listed wins\n");
+    fmt::print(
+        to,
+        "    none of this variant's tags is in the user's profile: every variant scores 0, the first listed wins\n");
   for (const auto& c : ex.tags)
     fmt::print(to, "    variant tag {:<24} {:<8} +{:.4f} ({:.0f}% of the variant's score)\n", catalog.tag(c.tag).name,
                catalog.tag(c.tag).category, c.contribution, score > 0 ? 100.0 * c.contribution / score : 0.0);
@@ -92,16 +95,17 @@ nlohmann::json artwork_explanation_json(const Artwork& artwork, const Catalog& c
   nlohmann::json j;
   j["artwork_id"] = ex.chosen == kNoArtwork ? nlohmann::json(nullptr) : nlohmann::json(artwork.artwork_id(ex.chosen));
   j["rule"] = ex.chosen == kNoArtwork ? "default: the title has no variants"
-              : ex.tie_break         ? "largest inner product with the user's tag profile; tie: first listed wins"
-                                     : "largest inner product with the user's tag profile";
+              : ex.tie_break          ? "largest inner product with the user's tag profile; tie: first listed wins"
+                                      : "largest inner product with the user's tag profile";
   j["margin"] = ex.margin;
   j["variants"] = nlohmann::json::array();
   for (const auto& c : ex.candidates)
-    j["variants"].push_back({{"artwork_id", artwork.artwork_id(c.variant)}, {"score", c.score},
-                             {"chosen", c.variant == ex.chosen}});
+    j["variants"].push_back(
+        {{"artwork_id", artwork.artwork_id(c.variant)}, {"score", c.score}, {"chosen", c.variant == ex.chosen}});
   j["tags"] = nlohmann::json::array();
   for (const auto& c : ex.tags)
-    j["tags"].push_back({{"tag", catalog.tag(c.tag).name}, {"category", catalog.tag(c.tag).category},
+    j["tags"].push_back({{"tag", catalog.tag(c.tag).name},
+                         {"category", catalog.tag(c.tag).category},
                          {"contribution", c.contribution}});
   return j;
 }

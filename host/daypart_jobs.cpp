@@ -6,6 +6,7 @@
 #include "host/workspace.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -27,6 +28,10 @@ void write_daypart_model(const std::string& path, const DaypartModel& m, const C
                          const DaypartFitReport* report) {
   json j{{"format", kFormat},
          {"model", model_kind_name(m.model)},
+         {"als", {{"factors", m.als.factors}, {"iterations", m.als.iterations},
+                  {"regularization", m.als.regularization}, {"alpha", m.als.alpha}}},
+         {"hybrid", {{"tags", m.weights.tags}, {"popularity", m.weights.popularity}}},
+         {"half_life_days", m.half_life_days},
          {"weight", m.weight},
          {"prior_plays", m.term.prior_plays}};
   json plays = json::object();
@@ -40,6 +45,7 @@ void write_daypart_model(const std::string& path, const DaypartModel& m, const C
   if (report) {
     json r{{"spread", report->spread},
            {"best_z", report->best_z},
+           {"test_z", report->test_z},
            {"fit_users", report->fit_users},
            {"fit_hits_without", report->fit_hits_without},
            {"fit_hits_with", report->fit_hits_with},
@@ -71,6 +77,14 @@ DaypartModel load_daypart_model(const std::string& path, const Catalog& catalog)
   size_t unknown = 0;
   try {
     m.model = parse_model_kind(j.at("model").get<std::string>());
+    const json& als = j.at("als");
+    m.als.factors = als.at("factors").get<size_t>();
+    m.als.iterations = als.at("iterations").get<size_t>();
+    m.als.regularization = als.at("regularization").get<float>();
+    m.als.alpha = als.at("alpha").get<float>();
+    m.weights.tags = j.at("hybrid").at("tags").get<float>();
+    m.weights.popularity = j.at("hybrid").at("popularity").get<float>();
+    m.half_life_days = j.at("half_life_days").get<double>();
     m.weight = j.at("weight").get<double>();
     m.term.prior_plays = j.at("prior_plays").get<double>();
     MARQUEE_CHECK_INPUT(std::isfinite(m.weight) && m.weight >= 0, "{}: weight {} is not a finite number >= 0", path,
@@ -79,6 +93,7 @@ DaypartModel load_daypart_model(const std::string& path, const Catalog& catalog)
                         "{}: prior_plays {} is not a positive number", path, m.term.prior_plays);
     m.dayparts.titles = catalog.num_titles();
     m.dayparts.plays.assign(catalog.num_titles() * 24, 0);
+    MARQUEE_CHECK_INPUT(j.at("plays").is_object(), "{}: \"plays\" must map title ids to 24 hourly counts", path);
     for (const auto& [id, hours] : j.at("plays").items()) {
       const auto t = catalog.find_title(id);
       if (!t) {
@@ -86,7 +101,11 @@ DaypartModel load_daypart_model(const std::string& path, const Catalog& catalog)
         continue;
       }
       MARQUEE_CHECK_INPUT(hours.is_array() && hours.size() == 24, "{}: title {} needs 24 hourly play counts", path, id);
-      for (size_t h = 0; h < 24; ++h) m.dayparts.plays[size_t(*t) * 24 + h] = hours[h].get<uint32_t>();
+      for (size_t h = 0; h < 24; ++h) {
+        MARQUEE_CHECK_INPUT(hours[h].is_number_unsigned() && hours[h].get<uint64_t>() <= UINT32_MAX,
+                            "{}: title {}: play count {} at hour {} is not a count", path, id, hours[h].dump(), h);
+        m.dayparts.plays[size_t(*t) * 24 + h] = hours[h].get<uint32_t>();
+      }
     }
   } catch (const json::exception& e) {
     MARQUEE_THROW_AS(InputError, "{}: bad daypart model ({})", path, e.what());
@@ -97,6 +116,33 @@ DaypartModel load_daypart_model(const std::string& path, const Catalog& catalog)
     spdlog::warn("{}: {} titles are not in the catalogue and get no daypart term", path, unknown);
   m.bias = daypart_bias(m.dayparts, m.term);
   return m;
+}
+
+void check_daypart_fits(const DaypartModel& m, const std::string& path, ModelKind kind, const AlsOptions& als,
+                        const HybridWeights& weights, double half_life_days) {
+  std::vector<std::string> diff;
+  if (m.model != kind)
+    diff.push_back(fmt::format("--model {} (this run: {})", model_kind_name(m.model), model_kind_name(kind)));
+  if (m.half_life_days != half_life_days)
+    diff.push_back(fmt::format("--half-life-days {} (this run: {})", m.half_life_days, half_life_days));
+  if (m.model == kind && kind != ModelKind::Tags) {
+    if (m.als.factors != als.factors) diff.push_back(fmt::format("--factors {} (this run: {})", m.als.factors, als.factors));
+    if (m.als.iterations != als.iterations)
+      diff.push_back(fmt::format("--iterations {} (this run: {})", m.als.iterations, als.iterations));
+    if (m.als.regularization != als.regularization)
+      diff.push_back(fmt::format("--regularization {} (this run: {})", m.als.regularization, als.regularization));
+    if (m.als.alpha != als.alpha) diff.push_back(fmt::format("--alpha {} (this run: {})", m.als.alpha, als.alpha));
+  }
+  if (m.model == kind && kind == ModelKind::Hybrid) {
+    if (m.weights.tags != weights.tags)
+      diff.push_back(fmt::format("--hybrid-tags {} (this run: {})", m.weights.tags, weights.tags));
+    if (m.weights.popularity != weights.popularity)
+      diff.push_back(fmt::format("--hybrid-popularity {} (this run: {})", m.weights.popularity, weights.popularity));
+  }
+  MARQUEE_CHECK_ARG(diff.empty(),
+                    "{} was fitted for other scores: {}. Its weight is in that model's score units; fit one with "
+                    "`marquee daypart` and this run's flags",
+                    path, fmt::join(diff, ", "));
 }
 
 DaypartFitReport run_daypart_job(const DaypartJobOptions& o, std::FILE* table_to) {
@@ -118,7 +164,14 @@ DaypartFitReport run_daypart_job(const DaypartJobOptions& o, std::FILE* table_to
       b.scorer = choose_scorer(o.backend, ws.titles, o.scorer).scorer;
       b.user_vectors = p.vectors;
     } else {
-      const RecommenderModel rm = fit_recommender(ws.titles, p, o.als, o.weights);
+      // ALS trains where scoring runs, as in `score`.
+      AlsTrainer trainer;
+      if (o.backend == Backend::Cuda ||
+          (o.backend == Backend::Auto && cuda::als_available() && cuda::query_devices().device_count > 0))
+        trainer = [](size_t u, size_t t, const std::vector<Interaction>& in, const AlsOptions& a) {
+          return cuda::train_als(u, t, in, a);
+        };
+      const RecommenderModel rm = fit_recommender(ws.titles, p, o.als, o.weights, trainer);
       b.scorer = choose_scorer(o.backend, model_titles(o.model, ws.titles, rm), o.scorer).scorer;
       b.user_vectors = model_users(o.model, p, 0, rm);
     }
@@ -126,8 +179,11 @@ DaypartFitReport run_daypart_job(const DaypartJobOptions& o, std::FILE* table_to
     return b;
   };
   DaypartFitReport rep;
-  const DaypartModel m =
+  DaypartModel m =
       fit_daypart(loaded.events, loaded.user_ids.size(), ws.catalog.num_titles(), o.model, base, o.fit, &rep);
+  m.als = o.als;
+  m.weights = o.weights;
+  m.half_life_days = o.engagement.half_life_days;
   write_daypart_model(o.out_path, m, ws.catalog, &rep);
 
   if (table_to) {
@@ -138,7 +194,7 @@ DaypartFitReport run_daypart_job(const DaypartJobOptions& o, std::FILE* table_to
       fmt::print(table_to, "{:>10.4g} {:>7.2f}% {:>8.2f}{}\n", g.weight, pct(g.hits, rep.fit_users), g.z,
                  g.weight == rep.weight ? "  <- chosen" : "");
     if (rep.weight == 0)
-      fmt::print(table_to, "weight 0: no weight improves on the fit half significantly (best z {:.2f} < {:.1f}); "
+      fmt::print(table_to, "weight 0: no weight improves on the fit half significantly (largest z {:.2f} < {:.1f}); "
                            "rankings do not depend on the hour\n", rep.best_z, o.fit.min_z);
     fmt::print(table_to, "\nreport half, HR@{} by the hour the held-out title was started:\n", o.fit.k);
     fmt::print(table_to, "{:>5} {:>7} {:>9} {:>9}\n", "hour", "users", "without", "with");
@@ -147,8 +203,8 @@ DaypartFitReport run_daypart_job(const DaypartJobOptions& o, std::FILE* table_to
         fmt::print(table_to, "{:>5} {:>7} {:>8.2f}% {:>8.2f}%\n", fmt::format("{:02d}", h), rep.test_users_by_hour[h],
                    pct(rep.test_hits_without_by_hour[h], rep.test_users_by_hour[h]),
                    pct(rep.test_hits_with_by_hour[h], rep.test_users_by_hour[h]));
-    fmt::print(table_to, "{:>5} {:>7} {:>8.2f}% {:>8.2f}%\n", "all", rep.test_users,
-               pct(rep.test_hits_without, rep.test_users), pct(rep.test_hits_with, rep.test_users));
+    fmt::print(table_to, "{:>5} {:>7} {:>8.2f}% {:>8.2f}%   (McNemar z {:.2f})\n", "all", rep.test_users,
+               pct(rep.test_hits_without, rep.test_users), pct(rep.test_hits_with, rep.test_users), rep.test_z);
   }
   spdlog::info("daypart: weight {:.4g} written to {} in {:.1f} s", m.weight, o.out_path,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

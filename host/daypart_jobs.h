@@ -15,8 +15,9 @@
 
 namespace marquee {
 
-/// Writes the model as JSON (atomically): model kind, weight, prior, each title's plays per hour
-/// by title id, and the fit report.
+/// Writes the model as JSON (atomically): model kind and the options that set its score scale
+/// (ALS, hybrid weights, half-life), weight, prior, each title's plays per hour by title id, and
+/// the fit report.
 void write_daypart_model(const std::string& path, const DaypartModel& model, const Catalog& catalog,
                          const DaypartFitReport* report);
 
@@ -24,6 +25,11 @@ void write_daypart_model(const std::string& path, const DaypartModel& model, con
 /// the catalogue lacks are counted and reported in one warning; titles the file lacks get no term).
 /// Throws InputError naming the file for a file that is not a daypart model.
 DaypartModel load_daypart_model(const std::string& path, const Catalog& catalog);
+
+/// Checks that `model` was fitted for the scores of this model kind and these options: the weight
+/// is in that score's units. Throws ArgumentError listing every difference (with the flags to use).
+void check_daypart_fits(const DaypartModel& model, const std::string& path, ModelKind kind, const AlsOptions& als,
+                        const HybridWeights& weights, double half_life_days);
 
 struct DaypartJobOptions {
   std::string catalog_dir, events_path, out_path;

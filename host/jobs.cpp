@@ -101,9 +101,7 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
   std::optional<DaypartModel> daypart;
   if (o.hour >= 0) {
     daypart = load_daypart_model(o.daypart_path, ws.catalog);
-    MARQUEE_CHECK_ARG(daypart->model == o.model,
-                      "{} was fitted for the {} model; this run scores with --model {} (fit one for it)",
-                      o.daypart_path, model_kind_name(daypart->model), model_kind_name(o.model));
+    check_daypart_fits(*daypart, o.daypart_path, o.model, o.als, o.weights, o.input.engagement.half_life_days);
     spdlog::info("daypart: ranking for {:02d}:00 with weight {:.4g}{}", o.hour, daypart->weight,
                  daypart->weight == 0 ? " (the fit found no effect of the hour: rankings unchanged)" : "");
   }

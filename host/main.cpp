@@ -152,6 +152,14 @@ int main(int argc, char** argv) {
   dp_cmd->add_option("--events", dp.events_path, "playback events")->required()->check(CLI::ExistingFile);
   dp_cmd->add_option("--out", dp.out_path, "daypart model (JSON) for score/serve --daypart")->required();
   dp_cmd->add_option("--model", dp_model, "the model it will re-rank: tags|behaviour|hybrid")->capture_default_str();
+  dp_cmd->add_option("--factors", dp.als.factors, "ALS factors (behaviour, hybrid; as `score` will use)")
+      ->capture_default_str();
+  dp_cmd->add_option("--iterations", dp.als.iterations, "ALS iterations")->capture_default_str();
+  dp_cmd->add_option("--regularization", dp.als.regularization, "ALS regularization")->capture_default_str();
+  dp_cmd->add_option("--alpha", dp.als.alpha, "ALS confidence scaling")->capture_default_str();
+  dp_cmd->add_option("--hybrid-tags", dp.weights.tags, "hybrid: weight of the tag cosine")->capture_default_str();
+  dp_cmd->add_option("--hybrid-popularity", dp.weights.popularity, "hybrid: weight of popularity")
+      ->capture_default_str();
   dp_cmd->add_option("--backend", dp_backend, "auto|cpu|cuda")->capture_default_str();
   dp_cmd->add_option("--top,-k", dp.fit.k, "fit on hit rate at this K")->capture_default_str();
   dp_cmd->add_option("--max-users", dp.fit.max_users, "held-out users used (half fit, half report)")

@@ -118,8 +118,10 @@ std::vector<float> random_users(size_t users, size_t dim, std::mt19937_64& rng) 
   std::vector<float> v(users * dim);
   for (auto& x : v) x = gauss(rng);
   for (size_t u = 0; u < users; ++u) {
-    if (u % 9 == 4) std::fill(v.begin() + u * dim, v.begin() + (u + 1) * dim, 0.0f);  // no signal
-    else l2_normalise(v.data() + u * dim, dim);
+    if (u % 9 == 4)
+      std::fill(v.begin() + u * dim, v.begin() + (u + 1) * dim, 0.0f);  // no signal
+    else
+      l2_normalise(v.data() + u * dim, dim);
   }
   return v;
 }
@@ -209,7 +211,8 @@ TEST(Artwork, TheCpuChooserEqualsTheRuleWithManyVariantsAndExactTies) {
   const TopKResult result = random_result(users, c.num_titles(), k, rng);
   for (int threads : {1, 2}) {
     std::vector<uint32_t> chosen;
-    make_cpu_artwork_chooser(art, threads)->choose(UserBatchView{users, c.num_tags(), uv.data(), nullptr}, result, chosen);
+    make_cpu_artwork_chooser(art, threads)
+        ->choose(UserBatchView{users, c.num_tags(), uv.data(), nullptr}, result, chosen);
     for (size_t u = 0; u < users; ++u)
       for (size_t r = 0; r < result.counts[u]; ++r) {
         const uint32_t got = chosen[u * k + r];
@@ -319,15 +322,15 @@ TEST(ArtworkFile, BadRowsAreRejectedWithFileAndLineAndStrictFails) {
   const TitleMatrix titles = TitleMatrix::build(c);
   write_text(dir / "artwork.csv",
              "title_id,artwork_id,tag,weight\n"
-             "a,a1,comedy,1\n"          // 2 ok
-             "zz,z1,comedy,1\n"         // 3 unknown title
-             "a,a2,nosuchtag,0.5\n"     // 4 unknown tag
-             "a,a2,dark,1.5\n"          // 5 weight out of range
-             "a,a2,dark,abc\n"          // 6 weight not a number
-             "a,a1,comedy,0.5\n"        // 7 duplicate (variant, tag)
-             "b,,drama,1\n"             // 8 empty artwork_id
-             "b,\"b1,x\",drama,1\n"     // 9 ok (quoted id)
-             "b,b2,drama\n");           // 10 wrong field count
+             "a,a1,comedy,1\n"       // 2 ok
+             "zz,z1,comedy,1\n"      // 3 unknown title
+             "a,a2,nosuchtag,0.5\n"  // 4 unknown tag
+             "a,a2,dark,1.5\n"       // 5 weight out of range
+             "a,a2,dark,abc\n"       // 6 weight not a number
+             "a,a1,comedy,0.5\n"     // 7 duplicate (variant, tag)
+             "b,,drama,1\n"          // 8 empty artwork_id
+             "b,\"b1,x\",drama,1\n"  // 9 ok (quoted id)
+             "b,b2,drama\n");        // 10 wrong field count
   {
     RejectLog rejects(dir / "rejects.csv", false);
     const Artwork art = load_artwork(dir / "artwork.csv", c, titles, rejects);
@@ -369,11 +372,11 @@ class ArtworkCli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
-    const auto g = run_marquee("gen --users 250 --titles 160 --tags 60 --seed 11 --artwork-variants 5 --out " + dir() +
-                               "/data");
+    const auto g =
+        run_marquee("gen --users 250 --titles 160 --tags 60 --seed 11 --artwork-variants 5 --out " + dir() + "/data");
     ASSERT_EQ(g.exit_code, 0) << g.out;
-    const auto p = run_marquee("profile --catalog " + catalog() + " --events " + dir() + "/data/events.csv --out " +
-                               profiles());
+    const auto p =
+        run_marquee("profile --catalog " + catalog() + " --events " + dir() + "/data/events.csv --out " + profiles());
     ASSERT_EQ(p.exit_code, 0) << p.out;
   }
   static void TearDownTestSuite() { delete dir_; }
@@ -402,8 +405,8 @@ TEST_F(ArtworkCli, GenWritesFiveVariantsPerTitleAndTheSameOtherFiles) {
 }
 
 TEST_F(ArtworkCli, ScoreWritesTheChosenArtworkColumn) {
-  const auto base = run_marquee("score --catalog " + catalog() + " --profiles " + profiles() + " -k 6 --backend cpu --out " +
-                                dir() + "/plain.csv");
+  const auto base = run_marquee("score --catalog " + catalog() + " --profiles " + profiles() +
+                                " -k 6 --backend cpu --out " + dir() + "/plain.csv");
   ASSERT_EQ(base.exit_code, 0) << base.out;
   const auto s = run_marquee("score --catalog " + catalog() + " --profiles " + profiles() +
                              " -k 6 --backend cpu --artwork " + artwork() + " --out " + dir() + "/art.csv");
@@ -441,8 +444,9 @@ TEST_F(ArtworkCli, ScoreWritesTheChosenArtworkColumn) {
   EXPECT_EQ(checked, plain.size() - 1);
 
   // JSON Lines and the hybrid model: the choice still uses the tag-space profile vector.
-  const auto j = run_marquee("score --catalog " + catalog() + " --profiles " + profiles() +
-                             " -k 3 --backend cpu --model hybrid --artwork " + artwork() + " --out " + dir() + "/art.jsonl");
+  const auto j =
+      run_marquee("score --catalog " + catalog() + " --profiles " + profiles() +
+                  " -k 3 --backend cpu --model hybrid --artwork " + artwork() + " --out " + dir() + "/art.jsonl");
   ASSERT_EQ(j.exit_code, 0) << j.out;
   for (const auto& line : lines(read_text(dir() + "/art.jsonl"))) {
     const json row = json::parse(line);
@@ -457,8 +461,8 @@ TEST_F(ArtworkCli, UnknownTitlesAreRejectedWithFileAndLineAndStrictFails) {
   text += "t999999,ghost-a1,genre:drama,1\n";
   const size_t bad_line = lines(text).size();
   write_text(dir() + "/bad_artwork.csv", text);
-  const auto s = run_marquee("score --catalog " + catalog() + " --profiles " + profiles() + " -k 2 --backend cpu --artwork " +
-                             dir() + "/bad_artwork.csv --out " + dir() + "/bad.csv");
+  const auto s = run_marquee("score --catalog " + catalog() + " --profiles " + profiles() +
+                             " -k 2 --backend cpu --artwork " + dir() + "/bad_artwork.csv --out " + dir() + "/bad.csv");
   ASSERT_EQ(s.exit_code, 0) << s.out;
   const std::string where = "bad_artwork.csv:" + std::to_string(bad_line) + ": rejected: unknown title_id 't999999'";
   EXPECT_NE(s.out.find(where), std::string::npos) << s.out;
@@ -469,9 +473,9 @@ TEST_F(ArtworkCli, UnknownTitlesAreRejectedWithFileAndLineAndStrictFails) {
             std::string::npos)
       << rejects[1];
 
-  const auto strict = run_marquee("score --strict --catalog " + catalog() + " --profiles " + profiles() +
-                                  " -k 2 --backend cpu --artwork " + dir() + "/bad_artwork.csv --out " + dir() +
-                                  "/strict.csv");
+  const auto strict =
+      run_marquee("score --strict --catalog " + catalog() + " --profiles " + profiles() +
+                  " -k 2 --backend cpu --artwork " + dir() + "/bad_artwork.csv --out " + dir() + "/strict.csv");
   EXPECT_EQ(strict.exit_code, 3) << strict.out;
   EXPECT_NE(strict.out.find("bad_artwork.csv:" + std::to_string(bad_line) + ": unknown title_id 't999999' (--strict"),
             std::string::npos)
@@ -484,13 +488,13 @@ TEST_F(ArtworkCli, ExplainSaysWhichVariantAndWhy) {
   const UserProfiles p = reader.read(0, reader.users());
   size_t u = 0;
   while (!p.summaries[u].usable) ++u;
-  const auto r = run_marquee("explain --catalog " + catalog() + " --profiles " + profiles() + " --user " + p.user_ids[u] +
-                             " --title t000003 --artwork " + artwork());
+  const auto r = run_marquee("explain --catalog " + catalog() + " --profiles " + profiles() + " --user " +
+                             p.user_ids[u] + " --title t000003 --artwork " + artwork());
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("artwork: variant t000003-a"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("margin"), std::string::npos) << r.out;
-  const auto j = run_marquee("explain --catalog " + catalog() + " --profiles " + profiles() + " --user " + p.user_ids[u] +
-                             " --title t000003 --json --artwork " + artwork());
+  const auto j = run_marquee("explain --catalog " + catalog() + " --profiles " + profiles() + " --user " +
+                             p.user_ids[u] + " --title t000003 --json --artwork " + artwork());
   ASSERT_EQ(j.exit_code, 0) << j.out;
   const json body = json::parse(j.out.substr(j.out.find('{')));
   ASSERT_TRUE(body.contains("artwork")) << j.out;
@@ -498,7 +502,8 @@ TEST_F(ArtworkCli, ExplainSaysWhichVariantAndWhy) {
   RejectLog rejects("", false);
   const Catalog c = load_catalog(catalog(), rejects);
   const Artwork art = load_artwork(artwork(), c, TitleMatrix::build(c), rejects);
-  EXPECT_EQ(body["artwork"]["artwork_id"], art.artwork_id(choose_artwork(art, p.vector(u), *c.find_title("t000003")).variant));
+  EXPECT_EQ(body["artwork"]["artwork_id"],
+            art.artwork_id(choose_artwork(art, p.vector(u), *c.find_title("t000003")).variant));
   double chosen_score = -1;
   for (const auto& v : body["artwork"]["variants"])
     if (v["chosen"].get<bool>()) chosen_score = v["score"].get<double>();

@@ -74,14 +74,24 @@ TEST(CudaDaypart, HourColumnsRankAsOnTheCpu) {
   std::vector<int> hours(24);
   for (int h = 0; h < 24; ++h) hours[size_t(h)] = h;
   const TitleMatrix titles = with_daypart_columns(TitleMatrix::from_rows(T, D, rows), m, hours);
+  // Every user excludes a few titles, as `score` and `serve` do.
+  Exclusions ex;
+  for (size_t u = 0; u < U; ++u) {
+    for (uint32_t t = uint32_t(u % 50); t < T; t += 97) ex.titles.push_back(t);
+    ex.offsets.push_back(ex.titles.size());
+  }
   auto cpu = make_cpu_scorer(titles);
   auto gpu = cuda::make_scorer(titles);
   for (int hour : {0, 9, 21}) {
     const std::vector<float> u = with_hour_columns(users.data(), U, D, 24, hour);
     TopKResult a, b;
-    cpu->search(UserBatchView{U, D + 24, u.data(), nullptr}, k, a);
-    gpu->search(UserBatchView{U, D + 24, u.data(), nullptr}, k, b);
+    cpu->search(UserBatchView{U, D + 24, u.data(), &ex}, k, a);
+    gpu->search(UserBatchView{U, D + 24, u.data(), &ex}, k, b);
     size_t same = 0;
+    for (size_t user = 0; user < U; ++user) {
+      ASSERT_EQ(a.counts[user], k);
+      ASSERT_EQ(b.counts[user], k);
+    }
     for (size_t i = 0; i < U * k; ++i) {
       same += a.titles[i] == b.titles[i];
       ASSERT_NEAR(a.scores[i], b.scores[i], 1e-4) << "hour " << hour;

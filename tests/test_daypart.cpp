@@ -42,23 +42,48 @@ TEST(DaypartBias, HandCheckedCase) {
   for (size_t h = 0; h < 24; ++h) EXPECT_EQ(b[48 + h], 0.0f) << "a title without plays gets no term";
 }
 
-TEST(DaypartRerank, HandCheckedCaseAndExactness) {
-  const std::vector<ScoredTitle> cand{{0, 1.0f}, {1, 0.9f}, {2, 0.8f}};
-  std::vector<ScoredTitle> out;
-  // A strong term lifts title 1 first; a title outside the candidates (base <= 0.8, term <= 0.3)
-  // could reach 1.1 > 1.0: not provably exact.
-  const float big[] = {0.0f, 0.3f, 0.0f};
-  EXPECT_FALSE(rerank_daypart(cand.data(), cand.size(), false, big, 0.3f, 2, out));
-  ASSERT_EQ(out.size(), 2u);
-  EXPECT_EQ(out[0].title, 1u);
-  EXPECT_FLOAT_EQ(out[0].score, 1.2f);
-  EXPECT_EQ(out[1].title, 0u);
-  EXPECT_TRUE(rerank_daypart(cand.data(), cand.size(), true, big, 0.3f, 2, out)) << "exhausted lists are exact";
-  // A small term: 0.95 > 0.8 + 0.05, exact.
-  const float small[] = {0.0f, 0.05f, 0.0f};
-  EXPECT_TRUE(rerank_daypart(cand.data(), cand.size(), false, small, 0.05f, 2, out));
-  EXPECT_EQ(out[0].title, 0u);
-  EXPECT_EQ(out[1].title, 1u);
+TEST(DaypartRerank, HandCheckedCase) {
+  // Titles (1, 0), (0.8, 0.6), (0, 1); the user (1, 0) scores them 1.0, 0.8, 0.0. At 07:00 the terms
+  // are 0, 0.3, 0.9 (weight 1): 1.0, 1.1, 0.9 -> t1, t0, t2. At 08:00 no term: t0, t1, t2.
+  const TitleMatrix titles = TitleMatrix::from_rows(3, 2, {1.0f, 0.0f, 0.8f, 0.6f, 0.0f, 1.0f});
+  DaypartModel m;
+  m.weight = 1.0;
+  m.dayparts.titles = 3;
+  m.dayparts.plays.assign(3 * 24, 1);
+  m.bias.assign(3 * 24, 0.0f);
+  m.bias[1 * 24 + 7] = 0.3f;
+  m.bias[2 * 24 + 7] = 0.9f;
+  const float user[] = {1.0f, 0.0f};
+  auto ranked = [&](int hour, const Exclusions* ex) {
+    auto scorer = make_cpu_scorer(with_daypart_columns(titles, m, {hour}));
+    const std::vector<float> row = with_hour_columns(user, 1, 2, 1, 0);
+    TopKResult r;
+    scorer->search(UserBatchView{1, 3, row.data(), ex}, ex ? 2 : 3, r);
+    std::vector<std::pair<uint32_t, float>> out;
+    for (size_t i = 0; i < r.counts[0]; ++i) out.emplace_back(r.titles[i], r.scores[i]);
+    return out;
+  };
+  const auto at7 = ranked(7, nullptr);
+  ASSERT_EQ(at7.size(), 3u);
+  EXPECT_EQ(at7[0].first, 1u);
+  EXPECT_NEAR(at7[0].second, 1.1f, 1e-6);
+  EXPECT_EQ(at7[1].first, 0u);
+  EXPECT_NEAR(at7[1].second, 1.0f, 1e-6);
+  EXPECT_EQ(at7[2].first, 2u);
+  EXPECT_NEAR(at7[2].second, 0.9f, 1e-6);
+  const auto at8 = ranked(8, nullptr);
+  EXPECT_EQ(at8[0].first, 0u);
+  EXPECT_EQ(at8[1].first, 1u);
+  EXPECT_EQ(at8[2].first, 2u);
+  Exclusions ex;
+  ex.titles = {1};
+  ex.offsets = {0, 1};
+  const auto excluded = ranked(7, &ex);
+  ASSERT_EQ(excluded.size(), 2u);
+  EXPECT_EQ(excluded[0].first, 0u);
+  EXPECT_EQ(excluded[1].first, 2u);
+  // The user-side one-hot: 1 at the chosen column, 0 at the others.
+  EXPECT_EQ(with_hour_columns(user, 1, 2, 3, 1), (std::vector<float>{1.0f, 0.0f, 0.0f, 1.0f, 0.0f}));
 }
 
 // A random daypart model over `titles` titles (plays drawn per title and hour).
@@ -127,7 +152,9 @@ TEST(DaypartSearch, ExtraColumnsRankAsANaiveFullSort) {
 TEST(DaypartHour, ParsesHoursOfDayOnly) {
   EXPECT_EQ(parse_hour("0"), 0);
   EXPECT_EQ(parse_hour("23"), 23);
-  for (const char* bad : {"24", "-1", "", "8am", "7.5"}) EXPECT_THROW(parse_hour(bad), ArgumentError) << bad;
+  EXPECT_EQ(parse_hour("07"), 7);
+  for (const char* bad : {"24", "-1", "", "8am", "7.5", " 8", "+8", "007"})
+    EXPECT_THROW(parse_hour(bad), ArgumentError) << bad;
 }
 
 // Generated data (docs/quality.md): with --daypart-effect 0.5 half the sessions happen at the
@@ -269,7 +296,11 @@ TEST_F(DaypartData, ClearErrorsForBadFlagsAndFiles) {
   r = test::run_command(bin + " score --catalog " + cat + " --events " + ev + " -k 5 --out " + out +
                         " --daypart " + model + " --hour 8 --model behaviour --iterations 1");
   EXPECT_EQ(r.exit_code, 2) << r.out;
-  EXPECT_NE(r.out.find("was fitted for the tags model"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("was fitted for other scores: --model tags (this run: behaviour)"), std::string::npos) << r.out;
+  r = test::run_command(bin + " score --catalog " + cat + " --events " + ev + " -k 5 --out " + out +
+                        " --daypart " + model + " --hour 8 --half-life-days 30");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("--half-life-days 0 (this run: 30)"), std::string::npos) << r.out;
   const std::string junk = set(0.5) + "/junk.json";
   test::write_text(junk, "{\"format\": \"something else\"}\n");
   r = test::run_command(bin + " score --catalog " + cat + " --events " + ev + " -k 5 --out " + out +

@@ -21,9 +21,11 @@ else
   arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d '.')
   cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DMARQUEE_CUDA_ARCHITECTURES="${arch:-90}" \
     >"$OUT/build.log" 2>&1 && cmake --build build-gpu --parallel "$(nproc)" \
-    --target marquee marquee_gpu_tests bench_gpu >>"$OUT/build.log" 2>&1 || { log "build failed (see build.log)"; exit 1; }
+    --target marquee marquee_gpu_tests marquee_artwork_tests bench_gpu >>"$OUT/build.log" 2>&1 ||
+    { log "build failed (see build.log)"; exit 1; }
   mkdir -p build-gpu/bin
-  cp build-gpu/marquee build-gpu/tests/marquee_gpu_tests build-gpu/bench/bench_gpu build-gpu/bin/
+  cp build-gpu/marquee build-gpu/tests/marquee_gpu_tests build-gpu/tests/marquee_artwork_tests build-gpu/bench/bench_gpu \
+    build-gpu/bin/
   BIN=build-gpu/bin
 fi
 
@@ -35,6 +37,10 @@ log "self-test"
 log "gpu tests"
 timeout 240 "$BIN/marquee_gpu_tests" --gtest_output="json:$OUT/gpu_tests.json" >"$OUT/gpu_tests.log" 2>&1 || status=1
 tail -n 30 "$OUT/gpu_tests.log"
+# The artwork chooser's GPU test lives with the artwork tests (it shares their random catalogues).
+timeout 120 "$BIN/marquee_artwork_tests" --gtest_filter='ArtworkGpu.*' --gtest_output="json:$OUT/artwork_gpu_tests.json" \
+  >"$OUT/artwork_gpu_tests.log" 2>&1 || status=1
+tail -n 5 "$OUT/artwork_gpu_tests.log"
 
 if command -v compute-sanitizer >/dev/null || [ -x /usr/local/cuda/bin/compute-sanitizer ]; then
   cs=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)

@@ -12,11 +12,11 @@ build=${BUILD_DIR:-build-gpu}
 if [ ! -f "$build/build.ninja" ] || [ $# -gt 0 ]; then
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMARQUEE_CUDA_ARCHITECTURES=90 "$@" >/dev/null
 fi
-cmake --build "$build" --parallel "$(nproc)" --target marquee marquee_gpu_tests bench_gpu
+cmake --build "$build" --parallel "$(nproc)" --target marquee marquee_gpu_tests marquee_artwork_tests bench_gpu
 carry=build-gpu/carry
 rm -rf "$carry"
 mkdir -p "$carry/bin" "$carry/lib"
-for b in "$build/marquee" "$build/tests/marquee_gpu_tests" "$build/bench/bench_gpu"; do
+for b in "$build/marquee" "$build/tests/marquee_gpu_tests" "$build/tests/marquee_artwork_tests" "$build/bench/bench_gpu"; do
   strip -o "$carry/bin/$(basename "$b")" "$b"
 done
 # Everything they link dynamically except glibc's own libraries and the CUDA toolkit's (present there).

@@ -22,14 +22,14 @@ constexpr size_t kChunkBytes = size_t(256) << 20;  // device and pinned staging 
 template <typename T>
 DeviceBuffer<T> upload(const std::vector<T>& host) {
   DeviceBuffer<T> d(std::max<size_t>(1, host.size()));
-  if (!host.empty()) MARQUEE_CUDA_CHECK(cudaMemcpy(d.data(), host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice));
+  if (!host.empty())
+    MARQUEE_CUDA_CHECK(cudaMemcpy(d.data(), host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice));
   return d;
 }
 
 class CudaArtworkChooser final : public ArtworkChooser {
  public:
-  CudaArtworkChooser(const Artwork& artwork, int device)
-      : artwork_(artwork), device_(device), resources_(device) {
+  CudaArtworkChooser(const Artwork& artwork, int device) : artwork_(artwork), device_(device), resources_(device) {
     cudaDeviceProp prop{};
     MARQUEE_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
     device_name_ = prop.name;
@@ -71,8 +71,8 @@ class CudaArtworkChooser final : public ArtworkChooser {
       kernels::choose_artwork(d_users_.data(), dim, d_titles_.data(), d_counts_.data(), nu, k, view, d_chosen_.data(),
                               s);
       MARQUEE_CUDA_CHECK(cudaGetLastError());
-      MARQUEE_CUDA_CHECK(cudaMemcpyAsync(h_chosen_.data(), d_chosen_.data(), nu * k * sizeof(uint32_t),
-                                         cudaMemcpyDeviceToHost, s));
+      MARQUEE_CUDA_CHECK(
+          cudaMemcpyAsync(h_chosen_.data(), d_chosen_.data(), nu * k * sizeof(uint32_t), cudaMemcpyDeviceToHost, s));
       resources_.sync();
       std::memcpy(chosen.data() + u0 * k, h_chosen_.data(), nu * k * sizeof(uint32_t));
     }

@@ -128,6 +128,8 @@ KMeansResult spherical_kmeans(const float* points, size_t n, size_t dim, const K
     });
   } catch (const thrust::system_error& e) {
     MARQUEE_THROW_AS(BackendError, "GPU k-means: {}", e.what());
+  } catch (const std::bad_alloc& e) {  // Thrust's allocator reports device OOM this way too
+    MARQUEE_THROW_AS(BackendError, "GPU k-means: out of memory ({})", e.what());
   }
 }
 

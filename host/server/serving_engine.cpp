@@ -234,9 +234,9 @@ std::shared_ptr<Snapshot> ServingEngine::load_snapshot(uint64_t generation) {
     snap->artwork = std::make_unique<Artwork>(load_artwork(options_.artwork_path, snap->catalog, snap->titles, rejects));
   if (!options_.daypart_path.empty()) {
     snap->daypart = std::make_unique<DaypartModel>(load_daypart_model(options_.daypart_path, snap->catalog));
-    MARQUEE_CHECK_ARG(snap->daypart->model == ModelKind::Tags,
-                      "{} was fitted for the {} model; serve ranks with the tags model (fit with --model tags)",
-                      options_.daypart_path, model_kind_name(snap->daypart->model));
+    // serve ranks with the tags model.
+    check_daypart_fits(*snap->daypart, options_.daypart_path, ModelKind::Tags, {}, {},
+                       options_.input.engagement.half_life_days);
   }
 
   if (!in.events_path.empty()) {
@@ -318,6 +318,12 @@ std::shared_ptr<Snapshot> ServingEngine::load_snapshot(uint64_t generation) {
       so.cpu.path = one_column < so.cpu.sparse_density_threshold ? CpuScoringPath::Sparse : CpuScoringPath::Dense;
     }
     snap->daypart_scorer = choose_scorer(options_.backend, dt, so).scorer;
+    const bool gpu = snap->daypart_scorer->describe().rfind("cuda", 0) == 0;
+    size_t shards = options_.title_shards;
+    if (shards == 0) shards = so.cpu.threads > 0 ? size_t(so.cpu.threads) : std::max(1u, std::thread::hardware_concurrency());
+    shards = std::min(shards, dt.num_titles());
+    if (!gpu && so.cpu.path == CpuScoringPath::Sparse && shards > 1)  // as the plain scorer: every core on small batches
+      snap->daypart_scorer = make_sharded_cpu_scorer(dt, shards, so.cpu);
     spdlog::info("serve: ?hour= searches with {} (daypart weight {:.4g})", snap->daypart_scorer->describe(),
                  snap->daypart->weight);
   }
