@@ -1,5 +1,6 @@
 #include "host/artwork_io.h"
 
+#include "host/catalog_io.h"
 #include "host/record_reader.h"
 
 #include <fmt/format.h>
@@ -35,17 +36,9 @@ Artwork load_artwork(const std::string& path, const Catalog& catalog, const Titl
       rejects.reject(path, r.line, "unknown title_id '" + r.fields[0] + "'", r.raw);
       continue;
     }
-    const auto tag = catalog.find_tag(r.fields[2]);
-    if (!tag) {
-      rejects.reject(path, r.line, "unknown tag '" + r.fields[2] + "' (not in tags)", r.raw);
-      continue;
-    }
-    double w = 0;
-    if (!parse_double(r.fields[3], w) || w <= 0 || w > 1) {
-      rejects.reject(path, r.line, "weight must be in (0, 1]; got '" + r.fields[3] + "'", r.raw);
-      continue;
-    }
-    if (!builder.add(*title, r.fields[1], *tag, float(w)))
+    const auto tw = parse_tag_weight(catalog, r, 2, 3, path, rejects);
+    if (!tw) continue;
+    if (!builder.add(*title, r.fields[1], tw->first, tw->second))
       rejects.reject(
           path, r.line,
           "duplicate tag '" + r.fields[2] + "' for artwork '" + r.fields[1] + "' of title '" + r.fields[0] + "'",

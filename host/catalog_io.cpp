@@ -19,6 +19,22 @@ std::string find_table(const std::string& dir, const std::string& name) {
   MARQUEE_THROW_AS(InputError, "catalogue directory {} has no {}.csv (or {}.jsonl)", dir, name, name);
 }
 
+std::optional<std::pair<uint32_t, float>> parse_tag_weight(const Catalog& catalog, const Record& r, size_t tag_field,
+                                                          size_t weight_field, const std::string& path,
+                                                          RejectLog& rejects, const char* unknown_tag_note) {
+  const auto tag = catalog.find_tag(r.fields[tag_field]);
+  if (!tag) {
+    rejects.reject(path, r.line, "unknown tag '" + r.fields[tag_field] + "' " + unknown_tag_note, r.raw);
+    return std::nullopt;
+  }
+  double w = 0;
+  if (!parse_double(r.fields[weight_field], w) || w <= 0 || w > 1) {
+    rejects.reject(path, r.line, "weight must be in (0, 1]; got '" + r.fields[weight_field] + "'", r.raw);
+    return std::nullopt;
+  }
+  return std::make_pair(*tag, float(w));
+}
+
 namespace {
 
 void warn_ignored(const RecordReader& reader) {
@@ -82,17 +98,9 @@ void load_title_tags(const std::string& path, Catalog& catalog, RejectLog& rejec
       rejects.reject(path, r.line, "unknown title_id '" + r.fields[0] + "'", r.raw);
       continue;
     }
-    const auto tag = catalog.find_tag(r.fields[1]);
-    if (!tag) {
-      rejects.reject(path, r.line, "unknown tag '" + r.fields[1] + "' (not in tags)", r.raw);
-      continue;
-    }
-    double w = 0;
-    if (!parse_double(r.fields[2], w) || w <= 0 || w > 1) {
-      rejects.reject(path, r.line, "weight must be in (0, 1]; got '" + r.fields[2] + "'", r.raw);
-      continue;
-    }
-    if (!catalog.add_assignment({*title, *tag, float(w)}))
+    const auto tw = parse_tag_weight(catalog, r, 1, 2, path, rejects);
+    if (!tw) continue;
+    if (!catalog.add_assignment({*title, tw->first, tw->second}))
       rejects.reject(path, r.line, "duplicate tag '" + r.fields[1] + "' for title '" + r.fields[0] + "'", r.raw);
   }
 }

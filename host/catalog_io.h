@@ -2,9 +2,12 @@
 #pragma once
 
 #include "engine/catalog.h"
+#include "host/record_reader.h"
 #include "host/rejects.h"
 
+#include <optional>
 #include <string>
+#include <utility>
 
 namespace marquee {
 
@@ -14,5 +17,14 @@ std::string find_table(const std::string& dir, const std::string& name);
 /// Loads the three catalogue files. Bad rows go to `rejects`; a catalogue with no titles or no tags
 /// is an InputError.
 Catalog load_catalog(const std::string& dir, RejectLog& rejects);
+
+/// The (tag, weight) of a title_tags-shaped row — title_tags.csv, artwork.csv, new titles — by the
+/// rules of title_tags.csv: the tag must be in the taxonomy, the weight in (0, 1]. Otherwise the row
+/// is rejected (file:line, reason; `unknown_tag_note` follows the unknown tag's name) and nothing
+/// is returned.
+std::optional<std::pair<uint32_t, float>> parse_tag_weight(const Catalog& catalog, const Record& r, size_t tag_field,
+                                                          size_t weight_field, const std::string& path,
+                                                          RejectLog& rejects,
+                                                          const char* unknown_tag_note = "(not in tags)");
 
 }  // namespace marquee

@@ -354,23 +354,17 @@ std::vector<NewTitle> load_new_titles(const std::string& path, const Catalog& ca
     }
     NewTitle& t = titles[it->second];
     if (r.present[3] && t.name.empty()) t.name = r.fields[3];
-    const auto tag = catalog.find_tag(r.fields[1]);
-    if (!tag) {
+    const auto tw = parse_tag_weight(catalog, r, 1, 2, path, rejects, "(not in the taxonomy): ignored");
+    if (!tw) {
       ++rejected_tags[id];
-      rejects.reject(path, r.line, "unknown tag '" + r.fields[1] + "' (not in the taxonomy): ignored", r.raw);
       continue;
     }
-    double w = 0;
-    if (!parse_double(r.fields[2], w) || w <= 0 || w > 1) {
-      ++rejected_tags[id];
-      rejects.reject(path, r.line, "weight must be in (0, 1]; got '" + r.fields[2] + "'", r.raw);
-      continue;
-    }
-    if (!assigned.emplace(id, *tag).second) {
+    const auto [tag, w] = *tw;
+    if (!assigned.emplace(id, tag).second) {
       rejects.reject(path, r.line, "duplicate tag '" + r.fields[1] + "' for title '" + id + "'", r.raw);
       continue;
     }
-    t.tags.emplace_back(*tag, float(w));
+    t.tags.emplace_back(tag, w);
   }
   MARQUEE_CHECK_INPUT(!titles.empty(), "{} has no usable new titles (title_id,tag,weight rows)", path);
   for (const NewTitle& t : titles)
