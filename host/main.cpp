@@ -59,6 +59,16 @@ struct InputFlags {
   }
 };
 
+// The flags that set a behaviour/hybrid model's scores (`score`, and `daypart` which must fit on them).
+void add_model_flags(CLI::App* app, AlsOptions& als, HybridWeights& weights) {
+  app->add_option("--factors", als.factors, "ALS factors (behaviour, hybrid)")->capture_default_str();
+  app->add_option("--iterations", als.iterations, "ALS iterations")->capture_default_str();
+  app->add_option("--regularization", als.regularization, "ALS regularization")->capture_default_str();
+  app->add_option("--alpha", als.alpha, "ALS confidence scaling")->capture_default_str();
+  app->add_option("--hybrid-tags", weights.tags, "hybrid: weight of the tag cosine")->capture_default_str();
+  app->add_option("--hybrid-popularity", weights.popularity, "hybrid: weight of popularity")->capture_default_str();
+}
+
 std::string title_label(const Catalog& c, uint32_t t) {
   const Title& title = c.title(t);
   return title.name.empty() ? title.id : title.name + " (" + title.id + ")";
@@ -129,13 +139,7 @@ int main(int argc, char** argv) {
   score_cmd->add_option("--show", score.show, "print this many users' recommendations with explanations");
   std::string model_kind = "tags";
   score_cmd->add_option("--model", model_kind, "tags|behaviour|hybrid (docs/quality.md)")->capture_default_str();
-  score_cmd->add_option("--factors", score.als.factors, "ALS factors (behaviour, hybrid)")->capture_default_str();
-  score_cmd->add_option("--iterations", score.als.iterations, "ALS iterations")->capture_default_str();
-  score_cmd->add_option("--regularization", score.als.regularization, "ALS regularization")->capture_default_str();
-  score_cmd->add_option("--alpha", score.als.alpha, "ALS confidence scaling")->capture_default_str();
-  score_cmd->add_option("--hybrid-tags", score.weights.tags, "hybrid: weight of the tag cosine")->capture_default_str();
-  score_cmd->add_option("--hybrid-popularity", score.weights.popularity, "hybrid: weight of popularity")
-      ->capture_default_str();
+  add_model_flags(score_cmd, score.als, score.weights);
   std::string score_hour;
   score_cmd->add_option("--daypart", score.daypart_path, "daypart model from `marquee daypart` (with --hour)")
       ->check(CLI::ExistingFile);
@@ -152,14 +156,7 @@ int main(int argc, char** argv) {
   dp_cmd->add_option("--events", dp.events_path, "playback events")->required()->check(CLI::ExistingFile);
   dp_cmd->add_option("--out", dp.out_path, "daypart model (JSON) for score/serve --daypart")->required();
   dp_cmd->add_option("--model", dp_model, "the model it will re-rank: tags|behaviour|hybrid")->capture_default_str();
-  dp_cmd->add_option("--factors", dp.als.factors, "ALS factors (behaviour, hybrid; as `score` will use)")
-      ->capture_default_str();
-  dp_cmd->add_option("--iterations", dp.als.iterations, "ALS iterations")->capture_default_str();
-  dp_cmd->add_option("--regularization", dp.als.regularization, "ALS regularization")->capture_default_str();
-  dp_cmd->add_option("--alpha", dp.als.alpha, "ALS confidence scaling")->capture_default_str();
-  dp_cmd->add_option("--hybrid-tags", dp.weights.tags, "hybrid: weight of the tag cosine")->capture_default_str();
-  dp_cmd->add_option("--hybrid-popularity", dp.weights.popularity, "hybrid: weight of popularity")
-      ->capture_default_str();
+  add_model_flags(dp_cmd, dp.als, dp.weights);  // the same scores `score` will re-rank
   dp_cmd->add_option("--backend", dp_backend, "auto|cpu|cuda")->capture_default_str();
   dp_cmd->add_option("--top,-k", dp.fit.k, "fit on hit rate at this K")->capture_default_str();
   dp_cmd->add_option("--max-users", dp.fit.max_users, "held-out users used (half fit, half report)")
