@@ -62,6 +62,9 @@ int main(int argc, char** argv) {
   app.add_option("--route", route, "recommendations | similar")->capture_default_str();
   app.add_option("-k", k, "k of each request")->capture_default_str();
   app.add_option("--seed", seed, "random id choice")->capture_default_str();
+  bool random_hour = false;
+  app.add_flag("--random-hour", random_hour,
+               "recommendations: add &hour=H, H drawn uniformly from 0..23 (needs serve --daypart)");
   CLI11_PARSE(app, argc, argv);
 
   std::vector<std::string> ids;
@@ -83,6 +86,7 @@ int main(int argc, char** argv) {
     const std::string& id = ids[rng() % ids.size()];
     paths.push_back(route == "similar" ? "/v1/titles/" + id + "/similar?k=" + std::to_string(k)
                                        : "/v1/users/" + id + "/recommendations?k=" + std::to_string(k));
+    if (random_hour && route != "similar") paths.back() += "&hour=" + std::to_string(rng() % 24);
   }
 
   const auto t0 = Clock::now() + std::chrono::milliseconds(100);

@@ -13,7 +13,8 @@
 # Environment: OUT (bench-results/serve), BUILD (build-load), USERS (100000), TITLES (50000),
 # TAGS (500), RATES ("100 250 500 1000 2000"), DURATION (20 s per rate), CONNECTIONS (64),
 # BACKEND (auto), SERVE_ARGS (extra `marquee serve` flags, e.g. "--index HNSW32 --index-params efSearch=64"),
-# PORT (18080), OVERLOAD_CONNECTIONS (256), CMAKE_ARGS (extra configure flags for BUILD).
+# PORT (18080), OVERLOAD_CONNECTIONS (256), CMAKE_ARGS (extra configure flags for BUILD),
+# CLIENT_ARGS (extra load_client flags, e.g. "--random-hour" with SERVE_ARGS="--daypart FILE").
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 OUT="${OUT:-$root/bench-results/serve}"
@@ -27,6 +28,7 @@ BACKEND="${BACKEND:-auto}"
 SERVE_ARGS="${SERVE_ARGS:-}"
 PORT="${PORT:-18080}"
 CMAKE_ARGS="${CMAKE_ARGS:-}"
+CLIENT_ARGS="${CLIENT_ARGS:-}"
 
 mkdir -p "$OUT"
 "$root/scripts/setup.sh"
@@ -63,8 +65,9 @@ results="$OUT/results.jsonl"
 : >"$results"
 run() {  # label rate connections duration
   local line
+  # shellcheck disable=SC2086
   line="$("$client" --port "$PORT" --rate "$2" --connections "$3" --duration "$4" --warmup 2 \
-            --ids "$data/user_ids.txt" -k 20)"
+            --ids "$data/user_ids.txt" -k 20 $CLIENT_ARGS)"
   echo "{\"run\":\"$1\",${line#\{}" | tee -a "$results"
 }
 

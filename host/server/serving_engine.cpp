@@ -585,12 +585,13 @@ void ServingEngine::run_batch(std::vector<std::unique_ptr<Job>>& batch) {
 
   // One Scorer / index call per (snapshot, searcher, K bucket): a K of 5000 does not slow down a
   // batch of K = 20 searches.
-  // A daypart search is exact (the Scorer) and grouped by its hour.
+  // A daypart search is exact, on the snapshot's hour-column scorer; searches at different hours
+  // share a batch (each row sets its own hour's column), so batching is not split 24 ways.
   auto uses_index = [](const Job* j) {
     return !j->query.exact && j->query.hour < 0 && j->query.snapshot->index != nullptr;
   };
   auto key = [&](const Job* j) {
-    return std::make_tuple(j->query.snapshot.get(), uses_index(j), k_bucket(j->query.k), j->query.hour);
+    return std::make_tuple(j->query.snapshot.get(), uses_index(j), k_bucket(j->query.k), j->query.hour >= 0);
   };
   std::stable_sort(live.begin(), live.end(), [&](const Job* a, const Job* b) { return key(a) < key(b); });
   TopKResult result;
@@ -615,11 +616,11 @@ void ServingEngine::run_batch(std::vector<std::unique_ptr<Job>>& batch) {
     std::string error;
     try {
       const UserBatchView view{count, dim, vectors.data(), &ex};
-      const int hour = live[g0]->query.hour;
       if (index) {
         snap.index->search(view, k, result);
-      } else if (hour >= 0 && snap.daypart_scorer) {
-        const std::vector<float> rows = with_hour_columns(vectors.data(), count, dim, 24, hour);
+      } else if (live[g0]->query.hour >= 0 && snap.daypart_scorer) {
+        std::vector<float> rows = with_hour_columns(vectors.data(), count, dim, 24, -1);
+        for (size_t i = 0; i < count; ++i) rows[i * (dim + 24) + dim + size_t(live[g0 + i]->query.hour)] = 1.0f;
         snap.daypart_scorer->search(UserBatchView{count, dim + 24, rows.data(), &ex}, k, result);
       } else {
         snap.scorer->search(view, k, result);
