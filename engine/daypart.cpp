@@ -56,15 +56,10 @@ int parse_hour(const std::string& text) {
   return h;
 }
 
-std::vector<float> DaypartModel::terms_at(int hour, float* max_term) const {
+std::vector<float> DaypartModel::terms_at(int hour) const {
   MARQUEE_CHECK_ARG(hour >= 0 && hour <= 23, "hour {} outside 0..23", hour);
   std::vector<float> t(dayparts.titles);
-  float mx = 0;
-  for (size_t i = 0; i < t.size(); ++i) {
-    t[i] = float(weight) * bias[i * 24 + size_t(hour)];
-    mx = std::max(mx, t[i]);
-  }
-  if (max_term) *max_term = mx;
+  for (size_t i = 0; i < t.size(); ++i) t[i] = float(weight) * bias[i * 24 + size_t(hour)];
   return t;
 }
 
@@ -150,17 +145,9 @@ DaypartModel fit_daypart(const std::vector<Event>& events, size_t users, size_t 
   double spread = 1.0;
   {
     const size_t n = std::min<size_t>(1024, sample.size());
-    std::vector<float> vec(n * dim);
-    Exclusions ex;
-    for (size_t i = 0; i < n; ++i) {
-      const size_t u = sample[i];
-      std::copy(base.user_vectors.begin() + u * dim, base.user_vectors.begin() + (u + 1) * dim, vec.begin() + i * dim);
-      ex.titles.insert(ex.titles.end(), base.seen.titles.begin() + base.seen.offsets[u],
-                       base.seen.titles.begin() + base.seen.offsets[u + 1]);
-      ex.offsets.push_back(ex.titles.size());
-    }
+    const GatheredUsers g = gather_users(base.user_vectors.data(), dim, base.seen, sample.data(), n);
     TopKResult top;
-    base.scorer->search(UserBatchView{n, dim, vec.data(), &ex}, o.k, top);
+    base.scorer->search(UserBatchView{n, dim, g.vectors.data(), &g.exclusions}, o.k, top);
     double sum = 0;
     size_t counted = 0;
     for (size_t i = 0; i < n; ++i)
@@ -180,20 +167,11 @@ DaypartModel fit_daypart(const std::vector<Event>& events, size_t users, size_t 
     for (size_t h = 0; h < 24; ++h) bias_at[h][t] = m.bias[t * 24 + h];
   const size_t batch = std::max<size_t>(1, std::min<size_t>(4096, (size_t(1) << 24) / std::max<size_t>(1, titles)));
   std::vector<std::vector<uint8_t>> hit(grid.size(), std::vector<uint8_t>(sample.size(), 0));
-  std::vector<float> vec;
   TopKResult r;
   for (size_t b = 0; b < sample.size(); b += batch) {
     const size_t n = std::min(batch, sample.size() - b);
-    vec.assign(n * dim, 0.0f);
-    Exclusions ex;
-    for (size_t i = 0; i < n; ++i) {
-      const size_t u = sample[b + i];
-      std::copy(base.user_vectors.begin() + u * dim, base.user_vectors.begin() + (u + 1) * dim, vec.begin() + i * dim);
-      ex.titles.insert(ex.titles.end(), base.seen.titles.begin() + base.seen.offsets[u],
-                       base.seen.titles.begin() + base.seen.offsets[u + 1]);
-      ex.offsets.push_back(ex.titles.size());
-    }
-    base.scorer->search(UserBatchView{n, dim, vec.data(), &ex}, titles, r);
+    const GatheredUsers g = gather_users(base.user_vectors.data(), dim, base.seen, sample.data() + b, n);
+    base.scorer->search(UserBatchView{n, dim, g.vectors.data(), &g.exclusions}, titles, r);
     for (size_t i = 0; i < n; ++i) {
       const size_t u = sample[b + i];
       const uint32_t held = split.heldout[u][0];

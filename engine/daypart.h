@@ -14,7 +14,6 @@
 #include "engine/recommender.h"
 #include "engine/scorer.h"
 #include "engine/title_matrix.h"
-#include "engine/topk.h"
 
 #include <array>
 #include <cstdint>
@@ -60,8 +59,8 @@ struct DaypartModel {
   TitleDayparts dayparts;
   std::vector<float> bias;            // titles x 24 (daypart_bias of dayparts)
 
-  /// The term of every title at `hour` (weight x bias), and its largest value.
-  std::vector<float> terms_at(int hour, float* max_term = nullptr) const;
+  /// The term of every title at `hour` (weight x bias).
+  std::vector<float> terms_at(int hour) const;
 };
 
 /// Applying the term with any Scorer, exactly and in one search: the model's title matrix gets one

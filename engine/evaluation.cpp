@@ -101,17 +101,9 @@ RankingMetrics evaluate_ranking(const std::string& name, Scorer& scorer, const s
   constexpr size_t kBatch = 4096;
   for (size_t b = 0; b < users.size(); b += kBatch) {
     const size_t n = std::min(kBatch, users.size() - b);
-    std::vector<float> vec(n * dim);
-    Exclusions ex;
-    for (size_t i = 0; i < n; ++i) {
-      const size_t u = users[b + i];
-      std::copy(user_vectors.begin() + u * dim, user_vectors.begin() + (u + 1) * dim, vec.begin() + i * dim);
-      ex.titles.insert(ex.titles.end(), train_seen.titles.begin() + train_seen.offsets[u],
-                       train_seen.titles.begin() + train_seen.offsets[u + 1]);
-      ex.offsets.push_back(ex.titles.size());
-    }
+    const GatheredUsers g = gather_users(user_vectors.data(), dim, train_seen, users.data() + b, n);
     TopKResult r;
-    scorer.search(UserBatchView{n, dim, vec.data(), &ex}, k, r);
+    scorer.search(UserBatchView{n, dim, g.vectors.data(), &g.exclusions}, k, r);
     for (size_t i = 0; i < n; ++i) acc.add(r.titles.data() + i * k, r.counts[i], heldout[users[b + i]]);
   }
   return acc.result(name);

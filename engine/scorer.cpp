@@ -33,6 +33,21 @@ Exclusions Exclusions::from_profiles(const UserProfiles& profiles, ExcludePolicy
   return ex;
 }
 
+GatheredUsers gather_users(const float* vectors, size_t dim, const Exclusions& seen, const size_t* users, size_t n) {
+  GatheredUsers g;
+  g.vectors.resize(n * dim);
+  g.exclusions.offsets.reserve(n + 1);
+  for (size_t i = 0; i < n; ++i) {
+    const size_t u = users[i];
+    MARQUEE_CHECK_ARG(u < seen.users(), "user {} outside the {} users", u, seen.users());
+    std::copy(vectors + u * dim, vectors + (u + 1) * dim, g.vectors.begin() + i * dim);
+    g.exclusions.titles.insert(g.exclusions.titles.end(), seen.titles.begin() + seen.offsets[u],
+                               seen.titles.begin() + seen.offsets[u + 1]);
+    g.exclusions.offsets.push_back(g.exclusions.titles.size());
+  }
+  return g;
+}
+
 void TopKResult::resize(size_t users, size_t k_) {
   k = k_;
   titles.assign(users * k_, 0);

@@ -30,6 +30,14 @@ struct Exclusions {
   static Exclusions from_profiles(const UserProfiles& profiles, ExcludePolicy policy);
 };
 
+/// Users `users[0, n)` of a larger set — their rows of `vectors` (dim floats each) and their
+/// lists in `seen` — copied into one batch to search (evaluations and fits search samples).
+struct GatheredUsers {
+  std::vector<float> vectors;
+  Exclusions exclusions;
+};
+GatheredUsers gather_users(const float* vectors, size_t dim, const Exclusions& seen, const size_t* users, size_t n);
+
 /// A batch of user vectors to search, not owned.
 struct UserBatchView {
   size_t count = 0;

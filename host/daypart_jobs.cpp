@@ -164,14 +164,7 @@ DaypartFitReport run_daypart_job(const DaypartJobOptions& o, std::FILE* table_to
       b.scorer = choose_scorer(o.backend, ws.titles, o.scorer).scorer;
       b.user_vectors = p.vectors;
     } else {
-      // ALS trains where scoring runs, as in `score`.
-      AlsTrainer trainer;
-      if (o.backend == Backend::Cuda ||
-          (o.backend == Backend::Auto && cuda::als_available() && cuda::query_devices().device_count > 0))
-        trainer = [](size_t u, size_t t, const std::vector<Interaction>& in, const AlsOptions& a) {
-          return cuda::train_als(u, t, in, a);
-        };
-      const RecommenderModel rm = fit_recommender(ws.titles, p, o.als, o.weights, trainer);
+      const RecommenderModel rm = fit_recommender(ws.titles, p, o.als, o.weights, choose_als_trainer(o.backend));
       b.scorer = choose_scorer(o.backend, model_titles(o.model, ws.titles, rm), o.scorer).scorer;
       b.user_vectors = model_users(o.model, p, 0, rm);
     }

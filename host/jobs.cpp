@@ -75,6 +75,15 @@ void print_recommendations(std::FILE* to, const Workspace& ws, const UserProfile
   }
 }
 
+AlsTrainer choose_als_trainer(Backend backend) {
+  const bool gpu = backend == Backend::Cuda ||
+                   (backend == Backend::Auto && cuda::als_available() && cuda::query_devices().device_count > 0);
+  if (!gpu) return {};
+  return [](size_t users, size_t titles, const std::vector<Interaction>& in, const AlsOptions& a) {
+    return cuda::train_als(users, titles, in, a);
+  };
+}
+
 ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
   const auto t0 = Clock::now();
   MARQUEE_CHECK_ARG(!o.out_path.empty(), "score needs --out FILE");
@@ -115,14 +124,7 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
     const UserProfiles all = ws.profiles->read(0, ws.profiles->users());
     MARQUEE_CHECK_INPUT(!all.seen.empty(), "--model {}: nobody watched anything, there is no behaviour to learn from",
                         model_kind_name(o.model));
-    // The backend is decided here once: ALS trains where scoring will run.
-    const bool gpu = o.backend == Backend::Cuda || (o.backend == Backend::Auto && cuda::als_available() &&
-                                                    cuda::query_devices().device_count > 0);
-    AlsTrainer trainer;
-    if (gpu) trainer = [](size_t u, size_t t, const std::vector<Interaction>& in, const AlsOptions& a) {
-      return cuda::train_als(u, t, in, a);
-    };
-    model = fit_recommender(ws.titles, all, o.als, o.weights, trainer);
+    model = fit_recommender(ws.titles, all, o.als, o.weights, choose_als_trainer(o.backend));
     model_matrix = model_titles(o.model, ws.titles, model);
     spdlog::info("{} model: {} factors, {} ALS iterations in {:.1f} s (weights: behaviour {}, tags {}, popularity {})",
                  model_kind_name(o.model), o.als.factors, o.als.iterations, seconds_since(t_fit),
@@ -162,16 +164,11 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
     const size_t count = std::min(batch, n_users - first);
     const UserProfiles p = ws.profiles->read(first, count);
     const Exclusions ex = Exclusions::from_profiles(p, o.exclude);
-    std::vector<float> model_vectors;
-    if (o.model != ModelKind::Tags) model_vectors = model_users(o.model, p, first, model);
-    if (daypart) {
-      const size_t dim = scoring_titles.dim() - 1;
-      model_vectors = with_hour_columns(o.model == ModelKind::Tags ? p.vectors.data() : model_vectors.data(), count,
-                                        dim, 1, 0);
-    }
-    const UserBatchView view{count, scoring_titles.dim(),
-                             o.model == ModelKind::Tags && !daypart ? p.vectors.data() : model_vectors.data(), &ex};
-    choice.scorer->search(view, o.k, result);
+    std::vector<float> model_vectors, hour_vectors;
+    const float* users = p.vectors.data();
+    if (o.model != ModelKind::Tags) users = (model_vectors = model_users(o.model, p, first, model)).data();
+    if (daypart) users = (hour_vectors = with_hour_columns(users, count, scoring_titles.dim() - 1, 1, 0)).data();
+    choice.scorer->search(UserBatchView{count, scoring_titles.dim(), users, &ex}, o.k, result);
     for (size_t u = 0; u < count; ++u) {
       if (!p.summaries[u].usable) {
         result.counts[u] = 0;  // nothing to rank by: listed, never silently dropped

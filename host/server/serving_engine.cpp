@@ -24,6 +24,26 @@ namespace {
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
+// An exact scorer as the server searches with it: the backend's; on the CPU sparse path split into
+// title shards, because small batches use one core there and shards put every core on them
+// (results are identical either way).
+ScorerChoice serving_scorer(const TitleMatrix& titles, Backend backend, const ScorerOptions& options,
+                            size_t title_shards) {
+  ScorerChoice choice = choose_scorer(backend, titles, options);
+  if (choice.on_gpu) return choice;
+  const CpuScorerOptions& cpu = options.cpu;
+  const bool sparse = cpu.path == CpuScoringPath::Sparse ||
+                      (cpu.path == CpuScoringPath::Auto && titles.density() < cpu.sparse_density_threshold);
+  size_t shards = title_shards;
+  if (shards == 0) shards = cpu.threads > 0 ? size_t(cpu.threads) : std::max(1u, std::thread::hardware_concurrency());
+  shards = std::min(shards, titles.num_titles());
+  if (sparse && shards > 1) {
+    choice.scorer = make_sharded_cpu_scorer(titles, shards, cpu);
+    choice.reason += fmt::format("; {} title shards", shards);
+  }
+  return choice;
+}
+
 // The rules of host/events_io.cpp (docs/formats.md), applied to one event from a client.
 double position_limit(double duration_s) { return duration_s + std::max(60.0, 0.05 * duration_s); }
 
@@ -284,26 +304,13 @@ std::shared_ptr<Snapshot> ServingEngine::load_snapshot(uint64_t generation) {
   }
   rejects.finish();
 
-  ScorerChoice choice = choose_scorer(options_.backend, snap->titles, options_.scorer);
+  ScorerChoice choice = serving_scorer(snap->titles, options_.backend, options_.scorer, options_.title_shards);
   snap->scorer = std::move(choice.scorer);
   snap->scorer_reason = choice.reason;
-  snap->on_gpu = snap->scorer->describe().rfind("cuda", 0) == 0;
+  snap->on_gpu = choice.on_gpu;
   if (snap->on_gpu && options_.title_shards > 1)
     spdlog::warn("serve: --title-shards {} applies to the CPU backend only; the GPU searches all titles at once",
                  options_.title_shards);
-  if (!snap->on_gpu) {
-    // Small batches use one core on the sparse path; title shards put every core on them.
-    const CpuScorerOptions& cpu = options_.scorer.cpu;
-    const bool sparse = cpu.path == CpuScoringPath::Sparse ||
-                        (cpu.path == CpuScoringPath::Auto && snap->titles.density() < cpu.sparse_density_threshold);
-    size_t shards = options_.title_shards;
-    if (shards == 0) shards = cpu.threads > 0 ? size_t(cpu.threads) : std::max(1u, std::thread::hardware_concurrency());
-    shards = std::min(shards, snap->titles.num_titles());
-    if (sparse && shards > 1) {
-      snap->scorer = make_sharded_cpu_scorer(snap->titles, shards, cpu);
-      snap->scorer_reason += fmt::format("; {} title shards", shards);
-    }
-  }
   spdlog::info("serve: exact search with {} [{}]", snap->scorer->describe(), snap->scorer_reason);
   if (snap->daypart) {
     // One matrix for every hour: the titles plus 24 columns of terms; a query sets its hour's column.
@@ -317,13 +324,7 @@ std::shared_ptr<Snapshot> ServingEngine::load_snapshot(uint64_t generation) {
       const double one_column = (snap->titles.density() * t * d + t) / (t * (d + 1));
       so.cpu.path = one_column < so.cpu.sparse_density_threshold ? CpuScoringPath::Sparse : CpuScoringPath::Dense;
     }
-    snap->daypart_scorer = choose_scorer(options_.backend, dt, so).scorer;
-    const bool gpu = snap->daypart_scorer->describe().rfind("cuda", 0) == 0;
-    size_t shards = options_.title_shards;
-    if (shards == 0) shards = so.cpu.threads > 0 ? size_t(so.cpu.threads) : std::max(1u, std::thread::hardware_concurrency());
-    shards = std::min(shards, dt.num_titles());
-    if (!gpu && so.cpu.path == CpuScoringPath::Sparse && shards > 1)  // as the plain scorer: every core on small batches
-      snap->daypart_scorer = make_sharded_cpu_scorer(dt, shards, so.cpu);
+    snap->daypart_scorer = serving_scorer(dt, options_.backend, so, options_.title_shards).scorer;
     spdlog::info("serve: ?hour= searches with {} (daypart weight {:.4g})", snap->daypart_scorer->describe(),
                  snap->daypart->weight);
   }
