@@ -120,13 +120,8 @@ void center_rows(float* rows, size_t n, size_t dim, const float* mean) {
   for (size_t i = 0; i < n; ++i) {
     float* x = rows + i * dim;
     if (is_zero(x, dim)) continue;
-    double norm = 0;
-    for (size_t j = 0; j < dim; ++j) {
-      x[j] -= mean[j];
-      norm += double(x[j]) * x[j];
-    }
-    const float inv = norm > 0 ? float(1.0 / std::sqrt(norm)) : 0.0f;
-    for (size_t j = 0; j < dim; ++j) x[j] *= inv;
+    for (size_t j = 0; j < dim; ++j) x[j] -= mean[j];
+    l2_normalise(x, dim);
   }
 }
 

@@ -148,8 +148,7 @@ void check_daypart_fits(const DaypartModel& m, const std::string& path, ModelKin
 DaypartFitReport run_daypart_job(const DaypartJobOptions& o, std::FILE* table_to) {
   const auto t0 = std::chrono::steady_clock::now();
   MARQUEE_CHECK_ARG(!o.out_path.empty(), "--out is required");
-  RejectLog rejects(o.common.rejects_path.empty() ? o.out_path + ".rejects.csv" : o.common.rejects_path,
-                    o.common.strict);
+  RejectLog rejects(rejects_path_for(o.common, o.out_path), o.common.strict);
   Workspace ws = open_catalog(o.catalog_dir, rejects);
   LoadedEvents loaded = load_events(o.events_path, ws.catalog, rejects);
   rejects.finish();

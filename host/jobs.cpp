@@ -22,10 +22,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-std::string rejects_path_for(const CommonOptions& c, const std::string& out_path) {
-  return c.rejects_path.empty() ? out_path + ".rejects.csv" : c.rejects_path;
-}
-
 int peak_hour(const UserSummary& s) {
   return int(std::max_element(s.daypart.begin(), s.daypart.end()) - s.daypart.begin());
 }
@@ -73,6 +69,10 @@ void print_recommendations(std::FILE* to, const Workspace& ws, const UserProfile
     if (!tags.empty()) fmt::print(to, "      tags: {}\n", tags);
     if (!because.empty()) fmt::print(to, "      because you watched: {}\n", because);
   }
+}
+
+std::string rejects_path_for(const CommonOptions& c, const std::string& out_path) {
+  return c.rejects_path.empty() ? out_path + ".rejects.csv" : c.rejects_path;
 }
 
 AlsTrainer choose_als_trainer(Backend backend) {

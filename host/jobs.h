@@ -18,6 +18,9 @@ struct CommonOptions {
   bool strict = false;
 };
 
+/// The rejects file of a job: --rejects, or "<out>.rejects.csv".
+std::string rejects_path_for(const CommonOptions& common, const std::string& out_path);
+
 struct ProfileJobOptions {
   InputOptions input;  // events_path required
   std::string out_path;

@@ -149,11 +149,10 @@ int main(int argc, char** argv) {
 
   // daypart
   DaypartJobOptions dp;
+  InputFlags dp_in;
   std::string dp_model = "tags", dp_backend = "auto";
-  double dp_half_life = 0;
   auto* dp_cmd = app.add_subcommand("daypart", "fit the time-of-day re-ranking term on held-out events");
-  dp_cmd->add_option("--catalog", dp.catalog_dir, "catalogue directory")->required()->check(CLI::ExistingDirectory);
-  dp_cmd->add_option("--events", dp.events_path, "playback events")->required()->check(CLI::ExistingFile);
+  dp_in.add(dp_cmd, false);  // --catalog, --events, --half-life-days, --rejects, --strict
   dp_cmd->add_option("--out", dp.out_path, "daypart model (JSON) for score/serve --daypart")->required();
   dp_cmd->add_option("--model", dp_model, "the model it will re-rank: tags|behaviour|hybrid")->capture_default_str();
   add_model_flags(dp_cmd, dp.als, dp.weights);  // the same scores `score` will re-rank
@@ -164,10 +163,6 @@ int main(int argc, char** argv) {
   dp_cmd->add_option("--prior-plays", dp.fit.term.prior_plays, "pseudo-plays of the catalogue profile per title")
       ->capture_default_str();
   dp_cmd->add_option("--min-z", dp.fit.min_z, "McNemar z a weight needs to be kept")->capture_default_str();
-  dp_cmd->add_option("--half-life-days", dp_half_life, "recency half-life of engagement weights in days (0 = off)")
-      ->check(CLI::NonNegativeNumber);
-  dp_cmd->add_option("--rejects", dp.common.rejects_path, "rejects file (default: <out>.rejects.csv)");
-  dp_cmd->add_flag("--strict", dp.common.strict, "fail on the first bad input row");
 
   // eval-recs
   EvalRecsOptions eval;
@@ -345,9 +340,13 @@ int main(int argc, char** argv) {
       if (!score_hour.empty()) score.hour = parse_hour(score_hour);
       run_score_job(score);
     } else if (*dp_cmd) {
+      dp_in.finish(dp_cmd);
+      dp.catalog_dir = dp_in.input.catalog_dir;
+      dp.events_path = dp_in.input.events_path;
+      dp.engagement = dp_in.input.engagement;
+      dp.common = dp_in.common;
       dp.model = parse_model_kind(dp_model);
       dp.backend = parse_backend(dp_backend);
-      dp.engagement.half_life_days = dp_half_life;
       run_daypart_job(dp);
     } else if (*eval_cmd) {
       eval.eval.tune = !eval_no_tune;
