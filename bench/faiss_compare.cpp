@@ -9,6 +9,7 @@
 // untimed warm-up batch; with --repeat N every method runs N times, interleaved, and the best counts. Exit status: 0 when every path agrees with FAISS and with the naive
 // reference, 1 otherwise, 2 on bad arguments.
 #include "bench/synthetic.h"
+#include "engine/clock.h"
 
 #include "engine/scorer.h"
 #include "engine/title_matrix.h"
@@ -34,7 +35,6 @@
 namespace {
 
 using namespace marquee;
-using Clock = std::chrono::steady_clock;
 using FaissId = int64_t;  // faiss::idx_t (Index::idx_t before FAISS 1.7.4)
 
 /// The 1-minute load average: other work on the machine skews every figure here.
@@ -42,8 +42,6 @@ double load_average() {
   double l[3] = {0, 0, 0};
   return getloadavg(l, 3) >= 1 ? l[0] : NAN;
 }
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 /// CPU seconds used by the whole process so far (all threads, including OpenBLAS's and OpenMP's).
 double process_cpu_seconds() {

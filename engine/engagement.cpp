@@ -1,30 +1,18 @@
 #include "engine/engagement.h"
 
 #include "engine/engagement_rules.h"
+#include "engine/enum_names.h"
 
 namespace marquee {
 
-std::optional<EventType> parse_event_type(std::string_view text) {
-  if (text == "play") return EventType::Play;
-  if (text == "pause") return EventType::Pause;
-  if (text == "resume") return EventType::Resume;
-  if (text == "seek") return EventType::Seek;
-  if (text == "stop") return EventType::Stop;
-  if (text == "complete") return EventType::Complete;
-  return std::nullopt;
-}
+namespace {
+constexpr EnumName<EventType> kEventNames[] = {{EventType::Play, "play"},     {EventType::Pause, "pause"},
+                                               {EventType::Resume, "resume"}, {EventType::Seek, "seek"},
+                                               {EventType::Stop, "stop"},     {EventType::Complete, "complete"}};
+}  // namespace
 
-const char* event_type_name(EventType type) {
-  switch (type) {
-    case EventType::Play: return "play";
-    case EventType::Pause: return "pause";
-    case EventType::Resume: return "resume";
-    case EventType::Seek: return "seek";
-    case EventType::Stop: return "stop";
-    case EventType::Complete: return "complete";
-  }
-  return "?";
-}
+std::optional<EventType> parse_event_type(std::string_view text) { return find_enum(kEventNames, text); }
+const char* event_type_name(EventType type) { return enum_name(kEventNames, type); }
 
 // The rules themselves live in engine/engagement_rules.h, shared with the GPU profile builder.
 Engagement EngagementModel::summarise(const Event* events, size_t count, double duration_s) const {

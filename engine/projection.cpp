@@ -1,5 +1,7 @@
 #include "engine/projection.h"
 
+#include "engine/enum_names.h"
+
 #include "engine/error.h"
 #include "engine/topk.h"
 
@@ -145,15 +147,15 @@ UserProfiles remove_titles(const UserProfiles& in, const TitleMatrix& tags, std:
 
 // ------------------------------------------------------------------------------------------------
 
-ProjectionSpace parse_projection_space(const std::string& text) {
-  if (text == "tags") return ProjectionSpace::Tags;
-  if (text == "hybrid") return ProjectionSpace::Hybrid;
-  MARQUEE_THROW_AS(ArgumentError, "unknown projection space '{}': expected tags or hybrid", text);
-}
+namespace {
+constexpr EnumName<ProjectionSpace> kSpaceNames[] = {{ProjectionSpace::Tags, "tags"},
+                                                     {ProjectionSpace::Hybrid, "hybrid"}};
+}  // namespace
 
-const char* projection_space_name(ProjectionSpace space) {
-  return space == ProjectionSpace::Tags ? "tags" : "hybrid";
+ProjectionSpace parse_projection_space(const std::string& text) {
+  return parse_enum(kSpaceNames, text, "projection space");
 }
+const char* projection_space_name(ProjectionSpace space) { return enum_name(kSpaceNames, space); }
 
 unsigned projection_features(ProjectionSpace space) {
   return space == ProjectionSpace::Tags ? (kFeatTags | kFeatActivity) : (kFeatTags | kFeatBehaviour | kFeatActivity);

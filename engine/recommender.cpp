@@ -1,5 +1,7 @@
 #include "engine/recommender.h"
 
+#include "engine/enum_names.h"
+
 #include "engine/error.h"
 
 #include <cblas.h>
@@ -12,21 +14,15 @@ extern "C" void sposv_(const char* uplo, const int* n, const int* nrhs, float* a
 
 namespace marquee {
 
-ModelKind parse_model_kind(const std::string& text) {
-  if (text == "tags") return ModelKind::Tags;
-  if (text == "behaviour" || text == "behavior") return ModelKind::Behaviour;
-  if (text == "hybrid") return ModelKind::Hybrid;
-  MARQUEE_THROW_AS(ArgumentError, "unknown model '{}': expected tags, behaviour or hybrid", text);
-}
+namespace {
+constexpr EnumName<ModelKind> kModelNames[] = {{ModelKind::Tags, "tags"},
+                                               {ModelKind::Behaviour, "behaviour"},
+                                               {ModelKind::Behaviour, "behavior", true},
+                                               {ModelKind::Hybrid, "hybrid"}};
+}  // namespace
 
-const char* model_kind_name(ModelKind kind) {
-  switch (kind) {
-    case ModelKind::Tags: return "tags";
-    case ModelKind::Behaviour: return "behaviour";
-    case ModelKind::Hybrid: return "hybrid";
-  }
-  return "?";
-}
+ModelKind parse_model_kind(const std::string& text) { return parse_enum(kModelNames, text, "model"); }
+const char* model_kind_name(ModelKind kind) { return enum_name(kModelNames, kind); }
 
 std::vector<Interaction> interactions_of(const UserProfiles& p, size_t first_user) {
   std::vector<Interaction> out;

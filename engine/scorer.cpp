@@ -1,23 +1,25 @@
 #include "engine/scorer.h"
 
+#include "engine/enum_names.h"
+
 #include "engine/error.h"
 
 namespace marquee {
 
-ExcludePolicy parse_exclude_policy(const std::string& text) {
-  if (text == "watched") return ExcludePolicy::Watched;
-  if (text == "completed") return ExcludePolicy::Completed;
-  if (text == "none") return ExcludePolicy::None;
-  MARQUEE_THROW_AS(ArgumentError, "unknown exclusion policy '{}': expected watched, completed or none", text);
-}
+namespace {
+constexpr EnumName<ExcludePolicy> kExcludeNames[] = {
+    {ExcludePolicy::Watched, "watched"}, {ExcludePolicy::Completed, "completed"}, {ExcludePolicy::None, "none"}};
+}  // namespace
 
-const char* exclude_policy_name(ExcludePolicy policy) {
-  switch (policy) {
-    case ExcludePolicy::Watched: return "watched";
-    case ExcludePolicy::Completed: return "completed";
-    case ExcludePolicy::None: return "none";
-  }
-  return "?";
+ExcludePolicy parse_exclude_policy(const std::string& text) {
+  return parse_enum(kExcludeNames, text, "exclusion policy");
+}
+const char* exclude_policy_name(ExcludePolicy policy) { return enum_name(kExcludeNames, policy); }
+
+CpuScoringPath parse_cpu_scoring_path(const std::string& text) {
+  static constexpr EnumName<CpuScoringPath> kPathNames[] = {
+      {CpuScoringPath::Auto, "auto"}, {CpuScoringPath::Sparse, "sparse"}, {CpuScoringPath::Dense, "dense"}};
+  return parse_enum(kPathNames, text, "--cpu-path");
 }
 
 Exclusions Exclusions::from_profiles(const UserProfiles& profiles, ExcludePolicy policy) {

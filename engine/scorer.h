@@ -74,6 +74,8 @@ class Scorer {
 
 /// How the CPU backend multiplies users by titles.
 enum class CpuScoringPath { Auto, Sparse, Dense };
+/// "auto" | "sparse" | "dense"; throws ArgumentError otherwise.
+CpuScoringPath parse_cpu_scoring_path(const std::string& text);
 
 struct CpuScorerOptions {
   CpuScoringPath path = CpuScoringPath::Auto;

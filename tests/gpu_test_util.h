@@ -1,7 +1,7 @@
 // Shared by the GPU test files: whether a device is present, and the skip that says why not.
 #pragma once
 
-#include "engine/backend.h"
+#include "host/cuda/entry_points.h"
 
 #include <gtest/gtest.h>
 

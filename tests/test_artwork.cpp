@@ -3,19 +3,20 @@
 // loader's rejects and --strict, `score --artwork` / `explain --artwork` end to end, the server's
 // artwork_id, and (label gpu, skipped without a device) the CUDA chooser against the CPU one.
 #include "engine/artwork.h"
-#include "engine/backend.h"
+#include "host/cuda/entry_points.h"
 #include "engine/error.h"
 #include "gpu_test_util.h"
-#include "host/artwork_io.h"
-#include "host/catalog_io.h"
-#include "host/generator.h"
-#include "host/profile_io.h"
-#include "host/record_reader.h"
-#include "host/results_io.h"
+#include "host/io/artwork_io.h"
+#include "host/io/catalog_io.h"
+#include "host/jobs/generator.h"
+#include "host/io/profile_io.h"
+#include "host/io/record_reader.h"
+#include "host/io/results_io.h"
 #include "host/server/http_server.h"
 #include "host/server/serving_engine.h"
 #include "reference.h"
 #include "test_util.h"
+#include "host/backend/resolver.h"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>

@@ -1,8 +1,8 @@
 // End-to-end: the `marquee` binary on small generated data, checked against a naive
 // O(users x titles x tags) reference written here from the documented formulas (docs/formats.md,
 // docs/engagement.md), independent of the engine's scoring code.
-#include "host/profile_io.h"
-#include "host/record_reader.h"
+#include "host/io/profile_io.h"
+#include "host/io/record_reader.h"
 #include "reference.h"
 #include "test_util.h"
 

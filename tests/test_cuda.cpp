@@ -1,11 +1,12 @@
 // GPU tests (CTest label "gpu"): every result is compared with the CPU backend on the same data.
 // They skip (GTEST_SKIP) on machines without a CUDA device, and in builds without CUDA.
 #include "engine/als.h"
-#include "engine/backend.h"
+#include "host/cuda/entry_points.h"
 #include "gpu_test_util.h"
 #include "engine/error.h"
 #include "host/cuda/self_test.h"
 #include "reference.h"
+#include "host/backend/resolver.h"
 
 #include <gtest/gtest.h>
 

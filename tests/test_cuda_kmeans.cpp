@@ -1,7 +1,7 @@
 // GPU spherical k-means (label "gpu"): cuda::spherical_kmeans against FAISS on the CPU
 // (marquee::spherical_kmeans) on the same data and seeds: centroids within 1e-3 and assignments of
 // the points agreeing on at least 99.5 % of them. Skipped without a device.
-#include "engine/backend.h"
+#include "host/cuda/entry_points.h"
 #include "engine/error.h"
 #include "engine/segments.h"
 #include "gpu_test_util.h"

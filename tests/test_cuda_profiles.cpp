@@ -1,14 +1,14 @@
 // GPU profile builder (cuda::build_profiles) against the CPU one (marquee::build_profiles) on the same
 // events: generated data with duplicates and shuffled rows, and hand-built edge cases. CTest label
 // "gpu"; every test skips (GTEST_SKIP) without a CUDA device.
-#include "engine/backend.h"
+#include "host/cuda/entry_points.h"
 #include "gpu_test_util.h"
 #include "engine/error.h"
 #include "engine/profiles.h"
-#include "host/events_io.h"
-#include "host/generator.h"
-#include "host/rejects.h"
-#include "host/workspace.h"
+#include "host/io/events_io.h"
+#include "host/jobs/generator.h"
+#include "host/io/rejects.h"
+#include "host/jobs/workspace.h"
 #include "test_util.h"
 
 #include <gtest/gtest.h>

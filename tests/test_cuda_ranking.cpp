@@ -2,11 +2,12 @@
 // same users, p_watch within float tolerance, the same audience) and the daypart re-ranking
 // (docs/quality.md). Skip without a device.
 #include "engine/daypart.h"
-#include "host/generator.h"
-#include "host/projection_jobs.h"
+#include "host/jobs/generator.h"
+#include "host/jobs/projection_jobs.h"
 
 #include "gpu_test_util.h"
 #include "test_util.h"
+#include "host/cuda/entry_points.h"
 
 #include <cmath>
 #include <map>

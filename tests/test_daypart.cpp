@@ -4,10 +4,10 @@
 // CudaDaypart.* in tests/test_cuda_ranking.cpp (label "gpu").
 #include "engine/daypart.h"
 #include "engine/error.h"
-#include "host/daypart_jobs.h"
-#include "host/catalog_io.h"
-#include "host/generator.h"
-#include "host/jobs.h"
+#include "host/jobs/daypart_job.h"
+#include "host/io/catalog_io.h"
+#include "host/jobs/generator.h"
+#include "host/jobs/jobs.h"
 #include "host/server/serving_engine.h"
 
 #include "test_util.h"

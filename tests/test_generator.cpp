@@ -1,10 +1,10 @@
 // The synthetic data generator: deterministic per seed, loadable without rejects, and showing the
 // behaviours the engagement model reads (pauses, seeks, abandonment, resumes, completions).
 #include "engine/error.h"
-#include "host/catalog_io.h"
-#include "host/events_io.h"
-#include "host/generator.h"
-#include "host/workspace.h"
+#include "host/io/catalog_io.h"
+#include "host/io/events_io.h"
+#include "host/jobs/generator.h"
+#include "host/jobs/workspace.h"
 #include "test_util.h"
 
 using namespace marquee;

@@ -7,8 +7,8 @@
 #include "engine/kmeans_lloyd.h"
 #include "engine/segments.h"
 #include "gpu_test_util.h"
-#include "host/generator.h"
-#include "host/projection_jobs.h"
+#include "host/jobs/generator.h"
+#include "host/jobs/projection_jobs.h"
 #include "test_util.h"
 
 #include <faiss/Clustering.h>

@@ -1,11 +1,11 @@
 // Catalogue and event loading: every bad row rejected with file:line and reason, nothing valid
 // lost, --strict failing; the profiles file round trip and its corruption checks.
 #include "engine/error.h"
-#include "host/catalog_io.h"
-#include "host/events_io.h"
-#include "host/profile_io.h"
-#include "host/record_reader.h"
-#include "host/workspace.h"
+#include "host/io/catalog_io.h"
+#include "host/io/events_io.h"
+#include "host/io/profile_io.h"
+#include "host/io/record_reader.h"
+#include "host/jobs/workspace.h"
 #include "test_util.h"
 
 using namespace marquee;

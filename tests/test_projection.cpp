@@ -4,13 +4,14 @@
 #include "engine/error.h"
 #include "engine/projection.h"
 #include "engine/segments.h"
-#include "host/catalog_io.h"
-#include "host/events_io.h"
-#include "host/generator.h"
-#include "host/projection_jobs.h"
-#include "host/record_reader.h"
-#include "host/workspace.h"
+#include "host/io/catalog_io.h"
+#include "host/io/events_io.h"
+#include "host/jobs/generator.h"
+#include "host/jobs/projection_jobs.h"
+#include "host/io/record_reader.h"
+#include "host/jobs/workspace.h"
 #include "test_util.h"
+#include "host/cuda/entry_points.h"
 
 #include <cmath>
 #include <random>

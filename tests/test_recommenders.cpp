@@ -3,9 +3,9 @@
 #include "engine/error.h"
 #include "engine/evaluation.h"
 #include "engine/recommender.h"
-#include "host/events_io.h"
-#include "host/generator.h"
-#include "host/workspace.h"
+#include "host/io/events_io.h"
+#include "host/jobs/generator.h"
+#include "host/jobs/workspace.h"
 #include "test_util.h"
 
 #include <cmath>

@@ -1,5 +1,5 @@
 #include "engine/error.h"
-#include "host/record_reader.h"
+#include "host/io/record_reader.h"
 #include "test_util.h"
 
 using namespace marquee;

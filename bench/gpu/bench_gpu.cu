@@ -5,7 +5,7 @@
 //     U users x 20k titles x D dims, K = 100, fp32 / bf16; the same shape as torch_compare.py.
 //   - ProfileBuild: events/s of the GPU profile builder against the CPU one on the same events.
 // Without a device every benchmark reports "skipped".
-#include "engine/backend.h"
+#include "host/cuda/entry_points.h"
 #include "host/cuda/cuda_check.h"
 #include "host/cuda/device_resources.h"
 #include "kernels/select_k.cuh"

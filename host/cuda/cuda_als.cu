@@ -1,7 +1,7 @@
 // Implicit ALS on the device: the CPU trainer's algorithm (engine/als.cpp) with the per-row exact
 // solves in kernels/als_kernels.cu and Y^T Y from cuBLAS. Same interaction layout, same starting
 // factors, same iteration order, so results agree with the CPU within float tolerance.
-#include "engine/backend.h"
+#include "host/cuda/entry_points.h"
 #include "engine/error.h"
 #include "host/cuda/cublas_handle.h"
 #include "host/cuda/device_resources.h"

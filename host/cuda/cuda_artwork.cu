@@ -3,7 +3,7 @@
 // the selected (user, title) pairs of the top-K go to the device (the users' tag-space vectors, the
 // K titles and counts per user), and one kernel (kernels/artwork_kernels.cuh) picks each pair's
 // variant. Users stream through in chunks bounded by a fixed device budget.
-#include "engine/backend.h"
+#include "host/cuda/entry_points.h"
 #include "engine/error.h"
 #include "host/cuda/cuda_artwork.h"
 #include "host/cuda/device_resources.h"

@@ -2,7 +2,7 @@
 // cuda::make_artwork_chooser, which checks for a device first.
 #pragma once
 
-#include "engine/backend.h"
+#include "host/cuda/entry_points.h"
 
 #include <memory>
 

@@ -1,7 +1,7 @@
 // The CUDA backend's entry points (engine/backend.h): device discovery, the self-test, and the
 // scorer factory. GPU scoring kernels arrive with the GPU backend; until then this backend says so
 // plainly instead of pretending.
-#include "engine/backend.h"
+#include "host/cuda/entry_points.h"
 #include "engine/error.h"
 #include "host/cuda/cuda_artwork.h"
 #include "host/cuda/cuda_scorer.h"

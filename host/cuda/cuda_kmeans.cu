@@ -14,7 +14,7 @@
 //
 // The training set stays on the device for the whole run. After training, the shared finish_kmeans
 // (engine/segments.h) re-seeds segments left empty, as on the CPU.
-#include "engine/backend.h"
+#include "host/cuda/entry_points.h"
 #include "engine/error.h"
 #include "engine/kmeans_lloyd.h"
 #include "host/cuda/cublas_handle.h"

@@ -20,7 +20,7 @@
 //
 // Thrust runs on the builder's stream, and its temporaries come from DeviceAllocator like every
 // other device buffer.
-#include "engine/backend.h"
+#include "host/cuda/entry_points.h"
 #include "engine/error.h"
 #include "engine/profiles.h"
 #include "host/cuda/device_resources.h"

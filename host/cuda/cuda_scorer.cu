@@ -7,7 +7,7 @@
 // running per-user top-K (kernels/select_k.cuh), so the full users x titles matrix never exists.
 // Two lanes (a stream plus its own pinned and device buffers each) alternate user tiles: while one
 // lane computes, the other uploads its next tile or downloads its results.
-#include "engine/backend.h"
+#include "host/cuda/entry_points.h"
 #include "engine/error.h"
 #include "host/cuda/cublas_handle.h"
 #include "host/cuda/cuda_scorer.h"

@@ -2,8 +2,8 @@
 // charts are Vega-Lite specs rendered by vega-embed, with the three libraries' minified builds
 // inlined from host/report/node_modules (installed by scripts/setup.sh: `npm ci` there).
 #include "engine/error.h"
-#include "host/atomic_file.h"
-#include "host/projection_jobs.h"
+#include "host/io/atomic_file.h"
+#include "host/jobs/projection_jobs.h"
 
 #include <cctype>
 #include <cstdlib>

@@ -1,7 +1,7 @@
 #include "host/server/ann_index.h"
 
 #include "engine/error.h"
-#include "host/atomic_file.h"
+#include "host/io/atomic_file.h"
 
 #include <faiss/AutoTune.h>
 #include <faiss/Index.h>

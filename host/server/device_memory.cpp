@@ -1,6 +1,6 @@
 #include "host/server/device_memory.h"
 
-#include "engine/backend.h"
+#include "host/cuda/entry_points.h"
 
 namespace marquee::server {
 

@@ -5,7 +5,7 @@
 #include "engine/artwork.h"
 #include "engine/error.h"
 #include "engine/explain.h"
-#include "host/artwork_io.h"
+#include "host/io/artwork_io.h"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>

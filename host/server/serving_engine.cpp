@@ -1,17 +1,20 @@
 #include "host/server/serving_engine.h"
+#include "engine/clock.h"
 
+#include "engine/enum_names.h"
 #include "engine/error.h"
-#include "host/artwork_io.h"
-#include "host/daypart_jobs.h"
-#include "host/catalog_io.h"
-#include "host/events_io.h"
-#include "host/jobs.h"
-#include "host/profile_io.h"
-#include "host/record_reader.h"
-#include "host/rejects.h"
+#include "host/io/artwork_io.h"
+#include "host/jobs/daypart_job.h"
+#include "host/io/catalog_io.h"
+#include "host/io/events_io.h"
+#include "host/jobs/jobs.h"
+#include "host/io/profile_io.h"
+#include "host/io/record_reader.h"
+#include "host/io/rejects.h"
 #include "host/server/device_memory.h"
 #include "host/server/sharded_scorer.h"
-#include "host/timestamp.h"
+#include "host/io/timestamp.h"
+#include "host/backend/resolver.h"
 
 #include <spdlog/spdlog.h>
 
@@ -21,8 +24,6 @@
 
 namespace marquee::server {
 namespace {
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 // An exact scorer as the server searches with it: the backend's; on the CPU sparse path split into
 // title shards, because small batches use one core there and shards put every core on them
@@ -44,39 +45,11 @@ ScorerChoice serving_scorer(const TitleMatrix& titles, Backend backend, const Sc
   return choice;
 }
 
-// The rules of host/events_io.cpp (docs/formats.md), applied to one event from a client.
-double position_limit(double duration_s) { return duration_s + std::max(60.0, 0.05 * duration_s); }
+// The rules of host/io/events_io.cpp (docs/formats.md), applied to one event from a client.
 
 std::string validate_event(const Catalog& catalog, const RawEvent& r, Event& ev) {
-  Timestamp ts;
-  if (!parse_timestamp(r.ts, ts)) return "unparseable timestamp '" + r.ts + "'";
   if (r.user_id.empty()) return "missing user_id";
-  const auto title = catalog.find_title(r.title_id);
-  if (!title) return "unknown title_id '" + r.title_id + "'";
-  const auto type = parse_event_type(r.event);
-  if (!type) return "unknown event type '" + r.event + "' (expected play, pause, resume, seek, stop, complete)";
-  const double duration = catalog.title(*title).duration_s;
-  const double limit = position_limit(duration);
-  double position = 0;
-  if (!parse_double(r.position_s, position) || position < 0)
-    return "position_s must be a number >= 0; got '" + r.position_s + "'";
-  if (position > limit)
-    return fmt::format("impossible position '{}': beyond the title's duration of {} s", r.position_s, duration);
-  double seek_to = 0;
-  if (*type == EventType::Seek) {
-    if (!r.seek_to_s || r.seek_to_s->empty()) return "seek event without seek_to_s";
-    if (!parse_double(*r.seek_to_s, seek_to) || seek_to < 0 || seek_to > limit)
-      return "impossible seek target '" + *r.seek_to_s + "'";
-  }
-  ev = Event{};
-  ev.ts = ts.epoch;
-  ev.local_hour = uint8_t(ts.local_hour);
-  ev.user = 0;
-  ev.title = *title;
-  ev.type = *type;
-  ev.position_s = float(position);
-  ev.seek_to_s = float(seek_to);
-  return "";
+  return parse_event(catalog, {r.ts, r.title_id, r.event, r.position_s, r.seek_to_s ? &*r.seek_to_s : nullptr}, ev);
 }
 
 // build_profiles' notion of an exact duplicate (engine/profiles.cpp).
@@ -157,14 +130,12 @@ size_t k_bucket(size_t k) {
 }  // namespace
 
 const char* search_status_name(SearchStatus status) {
-  switch (status) {
-    case SearchStatus::Ok: return "ok";
-    case SearchStatus::Overloaded: return "overloaded";
-    case SearchStatus::DeadlineExceeded: return "deadline";
-    case SearchStatus::ShuttingDown: return "shutting_down";
-    case SearchStatus::Failed: return "failed";
-  }
-  return "?";
+  static constexpr EnumName<SearchStatus> kNames[] = {{SearchStatus::Ok, "ok"},
+                                                      {SearchStatus::Overloaded, "overloaded"},
+                                                      {SearchStatus::DeadlineExceeded, "deadline"},
+                                                      {SearchStatus::ShuttingDown, "shutting_down"},
+                                                      {SearchStatus::Failed, "failed"}};
+  return enum_name(kNames, status);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@
 #pragma once
 
 #include "engine/artwork.h"
+#include "engine/clock.h"
 #include "engine/backend.h"
 #include "engine/catalog.h"
 #include "engine/daypart.h"
@@ -23,7 +24,7 @@
 #include "engine/title_matrix.h"
 #include "host/server/ann_index.h"
 #include "host/server/metrics.h"
-#include "host/workspace.h"
+#include "host/jobs/workspace.h"
 
 #include <atomic>
 #include <chrono>
@@ -43,7 +44,6 @@
 
 namespace marquee::server {
 
-using Clock = std::chrono::steady_clock;
 
 struct EngineOptions {
   InputOptions input;               // catalogue + exactly one of events / profiles

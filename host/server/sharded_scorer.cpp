@@ -1,6 +1,7 @@
 #include "host/server/sharded_scorer.h"
 
 #include "engine/error.h"
+#include "host/backend/resolver.h"
 
 #include <fmt/format.h>
 

@@ -11,6 +11,7 @@
 
 #include "engine/backend.h"
 #include "engine/scorer.h"
+#include "host/backend/resolver.h"
 
 #include <memory>
 

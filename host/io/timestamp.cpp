@@ -1,4 +1,4 @@
-#include "host/timestamp.h"
+#include "host/io/timestamp.h"
 
 #include <date/date.h>
 

@@ -6,7 +6,7 @@
 #include "engine/daypart.h"
 #include "engine/engagement.h"
 #include "engine/recommender.h"
-#include "host/jobs.h"
+#include "host/jobs/jobs.h"
 
 #include <nlohmann/json.hpp>
 

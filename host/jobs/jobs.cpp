@@ -1,12 +1,15 @@
-#include "host/jobs.h"
+#include "host/jobs/jobs.h"
+
+#include "host/backend/resolver.h"
+#include "engine/clock.h"
 
 #include "engine/error.h"
 #include "engine/explain.h"
-#include "host/artwork_io.h"
-#include "host/daypart_jobs.h"
-#include "host/atomic_file.h"
-#include "host/events_io.h"
-#include "host/profile_io.h"
+#include "host/io/artwork_io.h"
+#include "host/jobs/daypart_job.h"
+#include "host/io/atomic_file.h"
+#include "host/io/events_io.h"
+#include "host/io/profile_io.h"
 
 #include <nlohmann/json.hpp>
 
@@ -18,9 +21,6 @@
 
 namespace marquee {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 int peak_hour(const UserSummary& s) {
   return int(std::max_element(s.daypart.begin(), s.daypart.end()) - s.daypart.begin());
@@ -73,15 +73,6 @@ void print_recommendations(std::FILE* to, const Workspace& ws, const UserProfile
 
 std::string rejects_path_for(const CommonOptions& c, const std::string& out_path) {
   return c.rejects_path.empty() ? out_path + ".rejects.csv" : c.rejects_path;
-}
-
-AlsTrainer choose_als_trainer(Backend backend) {
-  const bool gpu = backend == Backend::Cuda ||
-                   (backend == Backend::Auto && cuda::als_available() && cuda::query_devices().device_count > 0);
-  if (!gpu) return {};
-  return [](size_t users, size_t titles, const std::vector<Interaction>& in, const AlsOptions& a) {
-    return cuda::train_als(users, titles, in, a);
-  };
 }
 
 ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {

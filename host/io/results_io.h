@@ -7,7 +7,7 @@
 #include "engine/artwork.h"
 #include "engine/catalog.h"
 #include "engine/scorer.h"
-#include "host/atomic_file.h"
+#include "host/io/atomic_file.h"
 
 #include <string>
 #include <vector>

@@ -1,4 +1,4 @@
-#include "host/atomic_file.h"
+#include "host/io/atomic_file.h"
 
 #include "engine/error.h"
 

@@ -1,8 +1,8 @@
-#include "host/results_io.h"
+#include "host/io/results_io.h"
 
 #include "engine/error.h"
-#include "host/record_reader.h"
-#include "host/rejects.h"
+#include "host/io/record_reader.h"
+#include "host/io/rejects.h"
 
 #include <nlohmann/json.hpp>
 

@@ -6,7 +6,7 @@
 #include "engine/artwork.h"
 #include "engine/catalog.h"
 #include "engine/title_matrix.h"
-#include "host/rejects.h"
+#include "host/io/rejects.h"
 
 #include <nlohmann/json.hpp>
 

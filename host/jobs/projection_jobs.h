@@ -6,8 +6,8 @@
 #include "engine/backend.h"
 #include "engine/projection.h"
 #include "engine/segments.h"
-#include "host/jobs.h"
-#include "host/rejects.h"
+#include "host/jobs/jobs.h"
+#include "host/io/rejects.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,9 +1,10 @@
-#include "host/daypart_jobs.h"
+#include "host/jobs/daypart_job.h"
 
 #include "engine/error.h"
-#include "host/atomic_file.h"
-#include "host/events_io.h"
-#include "host/workspace.h"
+#include "host/io/atomic_file.h"
+#include "host/io/events_io.h"
+#include "host/jobs/workspace.h"
+#include "host/backend/resolver.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

@@ -1,10 +1,13 @@
-#include "host/projection_jobs.h"
+#include "host/jobs/projection_jobs.h"
+
+#include "host/backend/resolver.h"
+#include "engine/clock.h"
 
 #include "engine/error.h"
-#include "host/atomic_file.h"
-#include "host/catalog_io.h"
-#include "host/events_io.h"
-#include "host/record_reader.h"
+#include "host/io/atomic_file.h"
+#include "host/io/catalog_io.h"
+#include "host/io/events_io.h"
+#include "host/io/record_reader.h"
 
 #include <spdlog/spdlog.h>
 
@@ -24,10 +27,7 @@
 namespace marquee {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
 std::string strip_extension(const std::string& path) {
   const std::filesystem::path p(path);
   return p.has_extension() ? (p.parent_path() / p.stem()).string() : path;
@@ -70,36 +70,6 @@ UserProfiles read_sample(ProfileSource& source, size_t target, size_t batch, boo
   return out;
 }
 
-// The k-means backend of `segment` and `project --trailers`: cpu = FAISS; cuda = the GPU twin
-// (BackendError when this build or machine cannot run it); auto = cuda when a device is present and
-// the build has GPU k-means, FAISS on the CPU otherwise.
-struct KMeansBackend {
-  bool gpu = false;
-  std::string reason;  // why, for the log
-  const char* name() const { return gpu ? "cuda" : "cpu (FAISS)"; }
-  KMeansResult train(const float* x, size_t n, size_t dim, const KMeansOptions& o) const {
-    return gpu ? cuda::spherical_kmeans(x, n, dim, o) : spherical_kmeans(x, n, dim, o);
-  }
-};
-
-KMeansBackend choose_kmeans_backend(Backend backend) {
-  if (backend == Backend::Cpu) return {false, "--backend cpu"};
-  const cuda::DeviceReport report = cuda::query_devices();
-  const bool available = cuda::kmeans_available();
-  if (backend == Backend::Cuda) {
-    if (!report.compiled_in || !available)
-      MARQUEE_THROW_AS(BackendError, "GPU k-means (--backend cuda): {}; use --backend cpu or auto",
-                       report.compiled_in ? "this build has no GPU k-means" : report.error);
-    if (report.device_count == 0)
-      MARQUEE_THROW_AS(BackendError,
-                       "GPU k-means (--backend cuda): no usable CUDA device ({}); use --backend cpu or auto",
-                       report.error);
-    return {true, "--backend cuda"};
-  }
-  if (report.device_count > 0 && available) return {true, "auto: " + report.devices.front()};
-  return {false, "auto: " + (report.device_count == 0 ? report.error : std::string("this build has no GPU k-means"))};
-}
-
 // Trains spherical k-means on a strided sample of usable users (k x max_points_per_centroid of
 // them). With o.center, one pass also accumulates the mean usable user, the sample is centred on it
 // and normalised again, and the model carries the mean so that assign_segments does the same.
@@ -137,7 +107,7 @@ KMeansResult train_segments(ProfileSource& source, const KMeansOptions& o, size_
   KMeansResult km = backend.train(points.data(), n, dim, o);
   km.mean = std::move(centre);
   spdlog::info("k-means on {} [{}]: {} segments from {} users ({} dims, {} iterations, seed {}{}) in {:.1f} s",
-               backend.name(), backend.reason, o.k, n, dim, o.iterations, o.seed,
+               backend.name(), backend.where.reason, o.k, n, dim, o.iterations, o.seed,
                o.center ? fmt::format("; centred on the mean of {} usable users", mean.users()) : std::string(),
                seconds_since(t0));
   if (km.faiss_splits > 0) spdlog::warn("k-means: {} empty clusters were split during training", km.faiss_splits);

@@ -3,7 +3,7 @@
 // file (CSV: file,line,reason,row). Under --strict the first rejection is an InputError instead.
 #pragma once
 
-#include "host/atomic_file.h"
+#include "host/io/atomic_file.h"
 
 #include <map>
 #include <memory>

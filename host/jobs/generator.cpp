@@ -7,10 +7,10 @@
 //           and watched with an engagement (completion, skips, rewinds, stops) that follows taste.
 // Only std::mt19937_64 is used from <random>: the std distributions differ between standard
 // libraries, and the files must depend on the seed alone.
-#include "host/generator.h"
+#include "host/jobs/generator.h"
 
 #include "engine/error.h"
-#include "host/atomic_file.h"
+#include "host/io/atomic_file.h"
 
 #include <fmt/format.h>
 

@@ -1,7 +1,7 @@
-#include "host/artwork_io.h"
+#include "host/io/artwork_io.h"
 
-#include "host/catalog_io.h"
-#include "host/record_reader.h"
+#include "host/io/catalog_io.h"
+#include "host/io/record_reader.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -26,7 +26,7 @@ Artwork load_artwork(const std::string& path, const Catalog& catalog, const Titl
       rejects.reject(path, r.line, r.error, r.raw);
       continue;
     }
-    // The rules of title_tags.csv (host/catalog_io.cpp), row for row.
+    // The rules of title_tags.csv (host/io/catalog_io.cpp), row for row.
     if (!last_title || r.fields[0] != last_id) {
       last_id = r.fields[0];
       last_title = catalog.find_title(last_id);

@@ -5,8 +5,8 @@
 #include "engine/evaluation.h"
 #include "engine/recommender.h"
 #include "engine/scorer.h"
-#include "host/results_io.h"
-#include "host/workspace.h"
+#include "host/io/results_io.h"
+#include "host/jobs/workspace.h"
 
 #include <cstdio>
 #include <string>
@@ -75,11 +75,6 @@ struct EvalRecsOptions {
 /// `marquee eval-recs`: held-out next-watch evaluation of popularity, tags, co-watch, behaviour and
 /// hybrid; prints the table and writes the JSON report.
 EvalReport run_eval_recs_job(const EvalRecsOptions& options, std::FILE* table_to = stdout);
-
-/// Where ALS trains, so that it trains where scoring will run: the GPU twin for cuda, and for auto
-/// when a device is present and GPU ALS is built; otherwise the CPU trainer (an empty AlsTrainer,
-/// fit_recommender's default). In the host library: the CUDA entry points link after it.
-AlsTrainer choose_als_trainer(Backend backend);
 
 /// Limits shared by the CLI and the server.
 constexpr size_t kMaxBatchUsers = 1'000'000;

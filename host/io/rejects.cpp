@@ -1,4 +1,4 @@
-#include "host/rejects.h"
+#include "host/io/rejects.h"
 
 #include "engine/error.h"
 

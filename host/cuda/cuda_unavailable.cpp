@@ -1,6 +1,6 @@
 // Stand-in for the CUDA backend in builds without nvcc: the same entry points, answering plainly
 // that CUDA is not compiled in.
-#include "engine/backend.h"
+#include "host/cuda/entry_points.h"
 #include "engine/error.h"
 #include "host/cuda/self_test.h"
 

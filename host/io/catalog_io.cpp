@@ -1,7 +1,7 @@
-#include "host/catalog_io.h"
+#include "host/io/catalog_io.h"
 
 #include "engine/error.h"
-#include "host/record_reader.h"
+#include "host/io/record_reader.h"
 
 #include <spdlog/spdlog.h>
 

@@ -1,8 +1,10 @@
-#include "host/workspace.h"
+#include "host/jobs/workspace.h"
 
 #include "engine/error.h"
-#include "host/catalog_io.h"
-#include "host/events_io.h"
+#include "host/io/catalog_io.h"
+#include "host/io/events_io.h"
+#include "host/cuda/entry_points.h"
+#include "host/backend/resolver.h"
 
 #include <spdlog/spdlog.h>
 
@@ -63,8 +65,7 @@ UserProfiles build_profiles_from_file(const Catalog& catalog, const TitleMatrix&
   if (rows) *rows = loaded.rows;
   ProfileBuildStats local;
   // Chosen once, here: the GPU twin when asked for, or with auto when a device is present.
-  const bool gpu = backend == Backend::Cuda ||
-                   (backend == Backend::Auto && cuda::profiles_available() && cuda::query_devices().device_count > 0);
+  const bool gpu = resolve_backend(backend, Capability::Profiles).on_gpu();
   UserProfiles p = gpu ? cuda::build_profiles(catalog, titles, std::move(loaded.events), std::move(loaded.user_ids),
                                               engagement, &local)
                        : build_profiles(catalog, titles, std::move(loaded.events), std::move(loaded.user_ids),

@@ -1,4 +1,4 @@
-#include "host/record_reader.h"
+#include "host/io/record_reader.h"
 
 #include "engine/error.h"
 

@@ -7,8 +7,8 @@
 #include "engine/engagement.h"
 #include "engine/profiles.h"
 #include "engine/title_matrix.h"
-#include "host/profile_io.h"
-#include "host/rejects.h"
+#include "host/io/profile_io.h"
+#include "host/io/rejects.h"
 
 #include <memory>
 #include <optional>

@@ -1,7 +1,7 @@
-#include "host/profile_io.h"
+#include "host/io/profile_io.h"
 
 #include "engine/error.h"
-#include "host/atomic_file.h"
+#include "host/io/atomic_file.h"
 
 #include <cstring>
 #include <filesystem>

@@ -1,14 +1,14 @@
 // `marquee`: the command line. Subcommands and their flags are a contract (docs/cli.md); add
 // flags freely, never change the meaning of existing ones.
-#include "engine/backend.h"
+#include "host/cuda/entry_points.h"
 #include "engine/error.h"
 #include "engine/explain.h"
-#include "host/artwork_io.h"
-#include "host/daypart_jobs.h"
+#include "host/io/artwork_io.h"
+#include "host/jobs/daypart_job.h"
 #include "host/cuda/self_test.h"
-#include "host/generator.h"
-#include "host/jobs.h"
-#include "host/projection_jobs.h"
+#include "host/jobs/generator.h"
+#include "host/jobs/jobs.h"
+#include "host/jobs/projection_jobs.h"
 #include "host/server/serve.h"
 
 #include <CLI/CLI.hpp>
@@ -331,11 +331,7 @@ int main(int argc, char** argv) {
       score.input.profile_backend = score.backend;
       score.scorer.cuda.precision = parse_gpu_precision(gpu_precision);
       score.scorer.cuda.memory_budget = gpu_memory_mib << 20;
-      score.scorer.cpu.path = cpu_path == "sparse" ? CpuScoringPath::Sparse
-                       : cpu_path == "dense" ? CpuScoringPath::Dense
-                                             : CpuScoringPath::Auto;
-      MARQUEE_CHECK_ARG(cpu_path == "auto" || cpu_path == "sparse" || cpu_path == "dense",
-                        "unknown --cpu-path '{}': expected auto, sparse or dense", cpu_path);
+      score.scorer.cpu.path = parse_cpu_scoring_path(cpu_path);
       score.model = parse_model_kind(model_kind);
       if (!score_hour.empty()) score.hour = parse_hour(score_hour);
       run_score_job(score);

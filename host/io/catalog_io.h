@@ -2,8 +2,8 @@
 #pragma once
 
 #include "engine/catalog.h"
-#include "host/record_reader.h"
-#include "host/rejects.h"
+#include "host/io/record_reader.h"
+#include "host/io/rejects.h"
 
 #include <optional>
 #include <string>

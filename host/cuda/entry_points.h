@@ -1,0 +1,82 @@
+// The CUDA backend's entry points. Implemented by host/cuda/*.cu when the build found nvcc, and by
+// host/cuda/cuda_unavailable.cpp otherwise, so a CPU-only build links and answers "not compiled in".
+// Jobs do not call these to decide where to run: host/backend/resolver.h does, once.
+#pragma once
+
+#include "engine/als.h"
+#include "engine/artwork.h"
+#include "engine/backend.h"
+#include "engine/profiles.h"
+#include "engine/scorer.h"
+#include "engine/segments.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace marquee {
+
+namespace cuda {
+
+struct DeviceReport {
+  bool compiled_in = false;          // this build has the CUDA backend
+  int device_count = 0;              // usable devices (0 when none or no driver)
+  std::string error;                 // why there are none, from the CUDA runtime
+  std::vector<std::string> devices;  // "NVIDIA H200 (sm_90, 139 GiB)"
+};
+
+/// Asks the CUDA runtime which devices exist. Never throws; a machine without a GPU or driver
+/// answers device_count = 0 with the runtime's reason.
+DeviceReport query_devices();
+
+struct MemoryInfo {
+  bool known = false;  // false: no CUDA in this build, no device, or the runtime could not answer
+  size_t free_bytes = 0;
+  size_t total_bytes = 0;
+};
+
+/// Free and total memory of `device` (for metrics). Never throws.
+MemoryInfo memory_info(int device);
+
+/// Whether this build's CUDA backend can score (the GPU scoring kernels are compiled in).
+bool scoring_available();
+
+/// The CUDA scorer. Throws BackendError naming the reason when no device is usable or the
+/// capability is not built.
+std::unique_ptr<Scorer> make_scorer(const TitleMatrix& titles, const CudaScorerOptions& options = {});
+
+/// Whether this build can train ALS on the GPU.
+bool als_available();
+/// GPU twin of marquee::train_als (engine/als.h): the same algorithm and starting point, results
+/// within float tolerance. Throws BackendError without a usable device, ArgumentError above 96 factors.
+AlsModel train_als(size_t users, size_t titles, const std::vector<Interaction>& interactions,
+                   const AlsOptions& options, const std::function<void(size_t)>& progress = {});
+
+/// Whether this build can build profiles on the GPU.
+bool profiles_available();
+
+/// GPU twin of marquee::build_profiles (engine/profiles.h): same inputs, same outputs (weights and
+/// vectors within float tolerance). Throws BackendError without a usable device.
+UserProfiles build_profiles(const Catalog& catalog, const TitleMatrix& titles, std::vector<Event> events,
+                            std::vector<std::string> user_ids, const EngagementOptions& options,
+                            ProfileBuildStats* stats = nullptr);
+
+/// Whether this build can train k-means on the GPU.
+bool kmeans_available();
+/// GPU twin of marquee::spherical_kmeans (engine/segments.h): FAISS's algorithm and seeds
+/// (engine/kmeans_lloyd.h) with the assignment (cuBLAS SGEMM + argmax) and the centroid sums on the
+/// device, then the same re-seeding of empty segments; centroids within float tolerance of FAISS's.
+/// Throws ArgumentError as the CPU one does, BackendError without a usable device.
+KMeansResult spherical_kmeans(const float* points, size_t n, size_t dim, const KMeansOptions& options);
+
+/// Whether this build can choose artwork on the GPU.
+bool artwork_available();
+/// GPU twin of make_cpu_artwork_chooser (engine/artwork.h): the variant vectors live on `device` in
+/// CSR form and a kernel picks, for the selected (user, title) pairs only, the same variant as the
+/// CPU (same fmaf order, same tie-break). Throws BackendError without a usable device.
+std::unique_ptr<ArtworkChooser> make_artwork_chooser(const Artwork& artwork, int device = 0);
+
+}  // namespace cuda
+
+}  // namespace marquee
