@@ -78,7 +78,11 @@ void check_als_arguments(size_t users, size_t titles, const std::vector<Interact
   MARQUEE_CHECK_ARG(o.factors >= 1 && o.factors <= 1024, "factors must be between 1 and 1024; got {}", o.factors);
   MARQUEE_CHECK_ARG(o.iterations >= 1, "iterations must be at least 1; got {}", o.iterations);
   MARQUEE_CHECK_ARG(o.regularization > 0, "regularization must be > 0; got {}", o.regularization);
-  MARQUEE_CHECK_ARG(o.alpha >= 0, "alpha must be >= 0; got {}", o.alpha);
+  MARQUEE_CHECK_ARG(o.alpha >= 0 && std::isfinite(o.alpha), "alpha must be a finite number >= 0; got {}", o.alpha);
+  MARQUEE_CHECK_ARG(o.unobserved_weight > 0 && std::isfinite(o.unobserved_weight),
+                    "the unobserved weight must be a finite number > 0; got {}", o.unobserved_weight);
+  MARQUEE_CHECK_ARG(o.reg_exponent >= 0 && o.reg_exponent <= 2, "the regularization exponent must be in [0, 2]; got {}",
+                    o.reg_exponent);
   for (const auto& i : interactions)
     MARQUEE_CHECK_ARG(i.user < users && i.title < titles, "interaction ({}, {}) outside {} users x {} titles", i.user,
                       i.title, users, titles);
@@ -87,50 +91,84 @@ void check_als_arguments(size_t users, size_t titles, const std::vector<Interact
 namespace {
 
 // Solves every row of X against the fixed Y (see als.h).
-void solve_side(const Csr& csr, const std::vector<float>& y, size_t k, float lambda, int threads, std::vector<float>& x) {
+void solve_side(const Csr& csr, const std::vector<float>& y, size_t k, const AlsOptions& o, int threads,
+                std::vector<float>& x) {
   const size_t rows = csr.ptr.size() - 1;
-  const size_t y_rows = y.size() / k;
-  std::vector<float> yty(k * k, 0.0f);
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(k), int(k), int(y_rows), 1.0f, y.data(), int(k), y.data(),
-              int(k), 0.0f, yty.data(), int(k));
+  const AlsHalfStep step(y.data(), y.size() / k, k, o);
   int failures = 0;
 #pragma omp parallel num_threads(threads) reduction(+ : failures)
   {
     std::vector<float> a(k * k), b(k);
 #pragma omp for schedule(dynamic, 64)
     for (size_t r = 0; r < rows; ++r) {
-      float* xr = x.data() + r * k;
-      if (csr.ptr[r] == csr.ptr[r + 1]) {  // no interactions: nothing to learn from
-        std::fill(xr, xr + k, 0.0f);
-        continue;
-      }
-      std::copy(yty.begin(), yty.end(), a.begin());
-      for (size_t d = 0; d < k; ++d) a[d * k + d] += lambda;
-      std::fill(b.begin(), b.end(), 0.0f);
-      for (uint64_t p = csr.ptr[r]; p < csr.ptr[r + 1]; ++p) {
-        const float* yt = y.data() + size_t(csr.col[p]) * k;
-        const float c = csr.confidence[p];
-        for (size_t i = 0; i < k; ++i) {
-          const float s = (c - 1.0f) * yt[i];
-          for (size_t j = 0; j < k; ++j) a[i * k + j] += s * yt[j];
-          b[i] += c * csr.preference[p] * yt[i];
-        }
-      }
-      const int n = int(k), one = 1;
-      int info = 0;
-      sposv_("U", &n, &one, a.data(), &n, b.data(), &n, &info);  // symmetric: row/column major alike
-      if (info != 0) {
+      const uint64_t p = csr.ptr[r], n = csr.ptr[r + 1] - p;
+      if (!step.solve_row(csr.col.data() + p, csr.confidence.data() + p, csr.preference.data() + p, n,
+                          x.data() + r * k, a.data(), b.data()))
         ++failures;
-        std::fill(xr, xr + k, 0.0f);
-      } else {
-        std::copy(b.begin(), b.end(), xr);
-      }
     }
   }
   MARQUEE_ASSERT(failures == 0);  // lambda > 0 keeps every system positive definite
 }
 
 }  // namespace
+
+AlsHalfStep::AlsHalfStep(const float* y_, size_t y_rows_, size_t factors_, const AlsOptions& o, const float* gram_rows)
+    : y(y_), y_rows(y_rows_), factors(factors_), gram(factors_ * factors_, 0.0f), lambda(o.regularization),
+      unobserved_weight(o.unobserved_weight), reg_exponent(o.reg_exponent) {
+  const int k = int(factors);
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, k, int(y_rows), unobserved_weight, gram_rows ? gram_rows : y, k,
+              gram_rows ? gram_rows : y, k, 0.0f,
+              gram.data(), k);
+}
+
+bool AlsHalfStep::solve_row(const uint32_t* cols, const float* confidence, const float* preference, size_t count,
+                            float* x, float* a, float* b) const {
+  const size_t k = factors;
+  if (count == 0) {  // no interactions: nothing to learn from
+    std::fill(x, x + k, 0.0f);
+    return true;
+  }
+  const float reg = reg_exponent == 0.0f
+                        ? lambda
+                        : lambda * std::pow(float(count) + unobserved_weight * float(y_rows), reg_exponent);
+  std::copy(gram.begin(), gram.end(), a);
+  for (size_t d = 0; d < k; ++d) a[d * k + d] += reg;
+  std::fill(b, b + k, 0.0f);
+  for (size_t p = 0; p < count; ++p) {
+    const float* yt = y + size_t(cols[p]) * k;
+    const float c = confidence[p];
+    for (size_t i = 0; i < k; ++i) {
+      const float s = (c - unobserved_weight) * yt[i];
+      for (size_t j = 0; j < k; ++j) a[i * k + j] += s * yt[j];
+      b[i] += c * preference[p] * yt[i];
+    }
+  }
+  const int n = int(k), one = 1;
+  int info = 0;
+  sposv_("U", &n, &one, a, &n, b, &n, &info);  // symmetric: row/column major alike
+  if (info != 0) {
+    std::fill(x, x + k, 0.0f);
+    return false;
+  }
+  std::copy(b, b + k, x);
+  return true;
+}
+
+std::vector<float> als_fold_in(const AlsHalfStep& step, const std::vector<std::pair<uint32_t, float>>& seen,
+                               float alpha) {
+  std::vector<Interaction> in;
+  in.reserve(seen.size());
+  for (const auto& [title, weight] : seen) {
+    MARQUEE_CHECK_ARG(title < step.y_rows, "title index {} outside the model's {} titles", title, step.y_rows);
+    in.push_back({0, title, weight});
+  }
+  const AlsCsr row = build_als_csr(1, in, true, alpha);
+  const size_t k = step.factors;
+  std::vector<float> x(k), a(k * k), b(k);
+  step.solve_row(row.col.data(), row.confidence.data(), row.preference.data(), row.col.size(), x.data(), a.data(),
+                 b.data());
+  return x;
+}
 
 AlsModel train_als(size_t users, size_t titles, const std::vector<Interaction>& interactions,
                    const AlsOptions& o, const std::function<void(size_t)>& progress) {
@@ -141,8 +179,8 @@ AlsModel train_als(size_t users, size_t titles, const std::vector<Interaction>& 
 
   AlsModel m = start_als_model(users, titles, o, by_title);
   for (size_t it = 0; it < o.iterations; ++it) {
-    solve_side(by_user, m.title_factors, o.factors, o.regularization, threads, m.user_factors);
-    solve_side(by_title, m.user_factors, o.factors, o.regularization, threads, m.title_factors);
+    solve_side(by_user, m.title_factors, o.factors, o, threads, m.user_factors);
+    solve_side(by_title, m.user_factors, o.factors, o, threads, m.title_factors);
     if (progress) progress(it + 1);
   }
   return m;

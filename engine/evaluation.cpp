@@ -43,6 +43,57 @@ HoldoutSplit split_last_titles(const std::vector<Event>& events, size_t users, s
 
 namespace {
 
+uint64_t mix(uint64_t h) {  // splitmix64 finaliser
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebull;
+  return h ^ (h >> 31);
+}
+
+}  // namespace
+
+ProfileSplit split_profiles(const UserProfiles& p, const TitleMatrix& tags, size_t holdout, uint64_t seed,
+                            size_t min_train) {
+  MARQUEE_CHECK_ARG(holdout >= 1, "holdout must be at least 1; got {}", holdout);
+  MARQUEE_CHECK_ARG(p.dim == tags.dim(), "profiles of {} tags for a catalogue of {}", p.dim, tags.dim());
+  ProfileSplit s;
+  s.heldout.resize(p.size());
+  UserProfiles& t = s.train;
+  t.dim = p.dim;
+  t.user_ids = p.user_ids;
+  t.summaries = p.summaries;
+  t.vectors.assign(p.vectors.size(), 0.0f);
+  t.seen_offsets.push_back(0);
+  for (size_t u = 0; u < p.size(); ++u) {
+    std::vector<std::pair<uint64_t, uint32_t>> liked;  // (hash, title) of positively engaged titles
+    uint64_t uh = mix(seed ^ 0x9E3779B97F4A7C15ull);
+    for (char c : p.user_ids[u]) uh = mix(uh ^ uint8_t(c));
+    for (const SeenTitle* st = p.seen_begin(u); st != p.seen_end(u); ++st)
+      if (st->weight > 0) liked.emplace_back(mix(uh ^ st->title), st->title);
+    if (liked.size() >= holdout + min_train) {
+      std::sort(liked.begin(), liked.end());
+      for (size_t i = 0; i < holdout; ++i) s.heldout[u].push_back(liked[i].second);
+      std::sort(s.heldout[u].begin(), s.heldout[u].end());
+      ++s.evaluated_users;
+    }
+    float* vec = t.vectors.data() + u * t.dim;
+    for (const SeenTitle* st = p.seen_begin(u); st != p.seen_end(u); ++st) {
+      if (std::binary_search(s.heldout[u].begin(), s.heldout[u].end(), st->title)) continue;
+      t.seen.push_back(*st);
+      if (st->weight != 0.0f)
+        for (uint64_t k = tags.row_ptr()[st->title]; k < tags.row_ptr()[st->title + 1]; ++k)
+          vec[tags.col_idx()[k]] += st->weight * tags.values()[k];
+    }
+    t.seen_offsets.push_back(t.seen.size());
+    t.summaries[u].usable = l2_normalise(vec, t.dim) > 1e-12 ? 1 : 0;
+    if (!t.summaries[u].usable) std::fill(vec, vec + t.dim, 0.0f);
+  }
+  return s;
+}
+
+namespace {
+
 struct Accumulator {
   double hits10 = 0, ndcg10 = 0, recall50 = 0;
   size_t users = 0;

@@ -25,6 +25,19 @@ struct HoldoutSplit {
 /// title index) for users with at least holdout + min_train titles; their events leave `train`.
 HoldoutSplit split_last_titles(const std::vector<Event>& events, size_t users, size_t holdout, size_t min_train = 2);
 
+struct ProfileSplit {
+  UserProfiles train;                          // every user, minus their held-out titles
+  std::vector<std::vector<uint32_t>> heldout;  // per user; empty = user not evaluated
+  size_t evaluated_users = 0;
+};
+
+/// The split for profiles without event times (a profiles file): for users with at least
+/// holdout + min_train positively engaged titles, `holdout` of those chosen by a hash of (seed,
+/// user id, title) leave the profile; the tag vector is rebuilt from the remaining titles
+/// (engagement-weighted sum of `tags` rows, L2-normalised, as build_profiles does).
+ProfileSplit split_profiles(const UserProfiles& profiles, const TitleMatrix& tags, size_t holdout, uint64_t seed,
+                            size_t min_train = 2);
+
 struct RankingMetrics {
   std::string model;
   double hr10 = 0;        // share of users with a held-out title in their top 10
@@ -52,6 +65,7 @@ struct EvalReport {
   std::vector<RankingMetrics> models;  // popularity, tags, cowatch, behaviour, hybrid
   HybridWeights weights;               // the hybrid weights used
   size_t users = 0, evaluated_users = 0, titles = 0;
+  std::string chosen;                  // eval-recs: the configuration `marquee train` chose
 };
 
 EvalReport evaluate_recommenders(const Catalog& catalog, const TitleMatrix& tags, const std::vector<Event>& events,

@@ -18,7 +18,8 @@ namespace {
 constexpr EnumName<ModelKind> kModelNames[] = {{ModelKind::Tags, "tags"},
                                                {ModelKind::Behaviour, "behaviour"},
                                                {ModelKind::Behaviour, "behavior", true},
-                                               {ModelKind::Hybrid, "hybrid"}};
+                                               {ModelKind::Hybrid, "hybrid"},
+                                               {ModelKind::Ease, "ease"}};
 }  // namespace
 
 ModelKind parse_model_kind(const std::string& text) { return parse_enum(kModelNames, text, "model"); }
@@ -100,6 +101,7 @@ RecommenderModel fit_recommender(const TitleMatrix& tags, const UserProfiles& pr
 }
 
 TitleMatrix model_titles(ModelKind kind, const TitleMatrix& tags, const RecommenderModel& m) {
+  MARQUEE_CHECK_ARG(kind != ModelKind::Ease, "EASE has no ALS factors: build it with make_model (engine/model.h)");
   if (kind == ModelKind::Tags) return tags;
   const size_t n = tags.num_titles(), f = m.als.factors;
   if (kind == ModelKind::Behaviour) return TitleMatrix::from_rows(n, f, m.als.title_factors);
@@ -116,6 +118,7 @@ TitleMatrix model_titles(ModelKind kind, const TitleMatrix& tags, const Recommen
 }
 
 std::vector<float> model_users(ModelKind kind, const UserProfiles& batch, size_t first_user, const RecommenderModel& m) {
+  MARQUEE_CHECK_ARG(kind != ModelKind::Ease, "EASE has no ALS factors: build it with make_model (engine/model.h)");
   if (kind == ModelKind::Tags) return batch.vectors;
   const size_t f = m.als.factors;
   MARQUEE_CHECK_ARG(first_user + batch.size() <= m.als.users, "users [{}, {}) outside the model's {} users",

@@ -18,7 +18,7 @@
 
 namespace marquee {
 
-enum class ModelKind { Tags, Behaviour, Hybrid };
+enum class ModelKind { Tags, Behaviour, Hybrid, Ease };
 ModelKind parse_model_kind(const std::string& text);
 const char* model_kind_name(ModelKind kind);
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The demo job: installs what is missing, builds, generates a demo data set, builds profiles, runs
-# the nightly scoring job and prints a few users' recommendations with their explanations.
+# The demo job: installs what is missing, builds, generates a demo data set, builds profiles, trains
+# and saves the best model, runs the nightly scoring job with it and prints a few users'
+# recommendations with their explanations.
 # Usage: scripts/demo.sh [USERS] [TITLES] [TAGS]   (defaults: 20000 users, 3000 titles, 400 tags)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,8 +19,11 @@ echo
 echo "== building user profiles from playback events"
 ./build/marquee profile --catalog "$out/catalog" --events "$out/events.csv" --out "$out/profiles.bin"
 echo
-echo "== nightly job: top-20 titles for every user, excluding what they watched"
-./build/marquee score --catalog "$out/catalog" --profiles "$out/profiles.bin" --top 20 \
+echo "== training: every model family tuned on held-out watches, the best one saved (docs/models.md)"
+./build/marquee train --catalog "$out/catalog" --events "$out/events.csv" --out "$out/model" --time-budget 60
+echo
+echo "== nightly job: top-20 titles for every user with that model, excluding what they watched"
+./build/marquee score --catalog "$out/catalog" --profiles "$out/profiles.bin" --model-dir "$out/model" --top 20 \
   --out "$out/recommendations.csv" --show 3
 echo
 echo "== titles most like $(sed -n 2p "$out/catalog/titles.csv" | cut -d, -f1)"

@@ -10,7 +10,7 @@ packages=(
   libgtest-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libhowardhinnant-date-dev libcsv-dev
-  libcpp-httplib-dev
+  libcpp-httplib-dev libssl-dev
 )
 
 missing=()
@@ -20,10 +20,10 @@ done
 # npm for the report's JavaScript below: Debian's nodejs/npm when no npm is on the machine.
 command -v npm >/dev/null || missing+=(nodejs npm)
 # The HTML report of `marquee project --report` inlines Vega-Lite (npm: vega@6, vega-lite@6,
-# vega-embed@7, pinned in host/report/package-lock.json) so that the page opens offline.
+# vega-embed@7, pinned in host/report/js/package-lock.json) so that the page opens offline.
 install_report_js() {
   local dir
-  dir="$(cd "$(dirname "$0")/.." && pwd)/host/report"
+  dir="$(cd "$(dirname "$0")/.." && pwd)/host/report/js"
   if [ ! -f "$dir/node_modules/vega-embed/build/vega-embed.min.js" ]; then
     echo "setup: installing the report's Vega-Lite into $dir/node_modules"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)

@@ -50,7 +50,7 @@ class CliTest : public ::testing::Test {
 
 TEST_F(CliTest, ScoreMatchesTheNaiveReference) {
   const size_t k = 7;
-  const auto s = run_marquee("score --catalog " + catalog() + " --profiles " + dir() + "/profiles.bin --top 7 --out " +
+  const auto s = run_marquee("score --model tags --catalog " + catalog() + " --profiles " + dir() + "/profiles.bin --top 7 --out " +
                          dir() + "/recs.csv --backend cpu");
   ASSERT_EQ(s.exit_code, 0) << s.out;
 
@@ -122,11 +122,11 @@ TEST_F(CliTest, ScoreMatchesTheNaiveReference) {
 }
 
 TEST_F(CliTest, EventsAndProfilesGiveTheSameOutputAndNoTempFilesRemain) {
-  ASSERT_EQ(run_marquee("score --catalog " + catalog() + " --profiles " + dir() + "/profiles.bin -k 5 --out " + dir() +
+  ASSERT_EQ(run_marquee("score --model tags --catalog " + catalog() + " --profiles " + dir() + "/profiles.bin -k 5 --out " + dir() +
                     "/a.csv --batch 17")
                 .exit_code,
             0);
-  const auto r = run_marquee("score --catalog " + catalog() + " --events " + dir() + "/data/events.csv -k 5 --out " +
+  const auto r = run_marquee("score --model tags --catalog " + catalog() + " --events " + dir() + "/data/events.csv -k 5 --out " +
                          dir() + "/b.csv");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_EQ(read_text(dir() + "/a.csv"), read_text(dir() + "/b.csv"));
@@ -137,7 +137,7 @@ TEST_F(CliTest, EventsAndProfilesGiveTheSameOutputAndNoTempFilesRemain) {
 
 TEST_F(CliTest, ExclusionPolicies) {
   for (const char* policy : {"none", "completed", "watched"}) {
-    const auto r = run_marquee("score --catalog " + catalog() + " --profiles " + dir() + "/profiles.bin -k 20 --exclude " +
+    const auto r = run_marquee("score --model tags --catalog " + catalog() + " --profiles " + dir() + "/profiles.bin -k 20 --exclude " +
                            policy + " --out " + dir() + "/x_" + policy + ".csv");
     ASSERT_EQ(r.exit_code, 0) << r.out;
   }
@@ -163,7 +163,7 @@ TEST_F(CliTest, ExclusionPolicies) {
 }
 
 TEST_F(CliTest, JsonLinesOutput) {
-  const auto r = run_marquee("score --catalog " + catalog() + " --profiles " + dir() + "/profiles.bin -k 3 --out " +
+  const auto r = run_marquee("score --model tags --catalog " + catalog() + " --profiles " + dir() + "/profiles.bin -k 3 --out " +
                          dir() + "/recs.jsonl");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const auto ls = lines(read_text(dir() + "/recs.jsonl"));
@@ -173,26 +173,26 @@ TEST_F(CliTest, JsonLinesOutput) {
 }
 
 TEST_F(CliTest, LimitsAreCheckedWithClearErrors) {
-  auto r = run_marquee("score --catalog " + catalog() + " --profiles " + dir() + "/profiles.bin --top 0 --out " + dir() + "/e.csv");
+  auto r = run_marquee("score --model tags --catalog " + catalog() + " --profiles " + dir() + "/profiles.bin --top 0 --out " + dir() + "/e.csv");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.out.find("--top must be at least 1; got 0"), std::string::npos) << r.out;
-  r = run_marquee("score --catalog " + catalog() + " --profiles " + dir() + "/profiles.bin --top 181 --out " + dir() + "/e.csv");
+  r = run_marquee("score --model tags --catalog " + catalog() + " --profiles " + dir() + "/profiles.bin --top 181 --out " + dir() + "/e.csv");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.out.find("--top 181 is larger than the catalogue (180 titles)"), std::string::npos) << r.out;
-  r = run_marquee("score --catalog " + catalog() + " --profiles " + dir() + "/profiles.bin --top 180 --batch 0 --out " + dir() + "/e.csv");
+  r = run_marquee("score --model tags --catalog " + catalog() + " --profiles " + dir() + "/profiles.bin --top 180 --batch 0 --out " + dir() + "/e.csv");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.out.find("--batch must be between 1 and 1000000; got 0"), std::string::npos) << r.out;
-  r = run_marquee("score --catalog " + catalog() + " --profiles " + dir() + "/profiles.bin -k 3 --exclude seen --out " + dir() + "/e.csv");
+  r = run_marquee("score --model tags --catalog " + catalog() + " --profiles " + dir() + "/profiles.bin -k 3 --exclude seen --out " + dir() + "/e.csv");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.out.find("unknown exclusion policy 'seen'"), std::string::npos) << r.out;
-  r = run_marquee("score --catalog " + catalog() + " -k 3 --out " + dir() + "/e.csv");
+  r = run_marquee("score --model tags --catalog " + catalog() + " -k 3 --out " + dir() + "/e.csv");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.out.find("give --events FILE or --profiles FILE"), std::string::npos) << r.out;
   EXPECT_FALSE(std::filesystem::exists(dir() + "/e.csv"));
 }
 
 TEST_F(CliTest, KEqualToTheCatalogueReturnsEveryUnwatchedTitle) {
-  const auto r = run_marquee("score --catalog " + catalog() + " --profiles " + dir() + "/profiles.bin -k 180 --out " +
+  const auto r = run_marquee("score --model tags --catalog " + catalog() + " --profiles " + dir() + "/profiles.bin -k 180 --out " +
                          dir() + "/all.csv");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   ProfileReader reader(dir() + "/profiles.bin");
@@ -203,7 +203,7 @@ TEST_F(CliTest, KEqualToTheCatalogueReturnsEveryUnwatchedTitle) {
 }
 
 TEST_F(CliTest, BackendCudaWithoutAUsableDeviceIsAClearError) {
-  const auto r = run_marquee("score --catalog " + catalog() + " --profiles " + dir() + "/profiles.bin -k 3 --backend cuda --out " + dir() + "/c.csv");
+  const auto r = run_marquee("score --model tags --catalog " + catalog() + " --profiles " + dir() + "/profiles.bin -k 3 --backend cuda --out " + dir() + "/c.csv");
   EXPECT_EQ(r.exit_code, 4) << r.out;
   EXPECT_NE(r.out.find("--backend cuda:"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("use --backend cpu or auto"), std::string::npos) << r.out;
@@ -244,7 +244,7 @@ TEST_F(CliTest, BehaviourAndHybridModelsScoreEveryUserAndEvalRecsWritesItsReport
     ASSERT_EQ(r.exit_code, 0) << r.out;
     EXPECT_EQ(lines(read_text(dir() + "/m_" + model + ".csv")).size(), 1u + 300 * 5) << model;
   }
-  ASSERT_EQ(run_marquee("score --catalog " + catalog() + " --profiles " + dir() + "/profiles.bin -k 5 --out " + dir() +
+  ASSERT_EQ(run_marquee("score --model tags --catalog " + catalog() + " --profiles " + dir() + "/profiles.bin -k 5 --out " + dir() +
                         "/m_tags.csv")
                 .exit_code,
             0);
@@ -282,7 +282,7 @@ TEST(CliBadInput, RejectsAreCountedWrittenAndStrictFails) {
              "2026-01-01T20:00:00Z,u2,zz,play,0,\n"
              "2026-01-01T20:00:00Z,u2,c,play,0,\n"
              "2026-01-01T20:30:00Z,u2,c,complete,1800,\n");
-  auto r = run_command(kBin + " score --catalog " + dir / "cat" + " --events " + dir / "events.csv" + " -k 2 --out " +
+  auto r = run_command(kBin + " score --model tags --catalog " + dir / "cat" + " --events " + dir / "events.csv" + " -k 2 --out " +
                        dir / "recs.csv");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("events.csv:4: rejected: unparseable timestamp 'garbage'"), std::string::npos) << r.out;
@@ -292,14 +292,14 @@ TEST(CliBadInput, RejectsAreCountedWrittenAndStrictFails) {
   EXPECT_NE(rejects[2].find(",5,unknown title_id 'zz',"), std::string::npos) << rejects[2];
   EXPECT_EQ(lines(read_text(dir / "recs.csv")).size(), 1u + 2 * 2);  // both users kept their good rows
 
-  r = run_command(kBin + " score --strict --catalog " + dir / "cat" + " --events " + dir / "events.csv" +
+  r = run_command(kBin + " score --model tags --strict --catalog " + dir / "cat" + " --events " + dir / "events.csv" +
                   " -k 2 --out " + dir / "strict.csv");
   EXPECT_EQ(r.exit_code, 3) << r.out;
   EXPECT_NE(r.out.find("events.csv:4: unparseable timestamp 'garbage' (--strict"), std::string::npos) << r.out;
   EXPECT_FALSE(std::filesystem::exists(dir / "strict.csv"));
 
   write_text(dir / "empty.csv", "");
-  r = run_command(kBin + " score --catalog " + dir / "cat" + " --events " + dir / "empty.csv" + " -k 2 --out " +
+  r = run_command(kBin + " score --model tags --catalog " + dir / "cat" + " --events " + dir / "empty.csv" + " -k 2 --out " +
                   dir / "none.csv");
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_EQ(read_text(dir / "none.csv"), "user_id,rank,title_id,score\n");

@@ -6,7 +6,7 @@
 #include "engine/error.h"
 #include "engine/profiles.h"
 #include "host/io/events_io.h"
-#include "host/jobs/generator.h"
+#include "generated_data.h"
 #include "host/io/rejects.h"
 #include "host/jobs/workspace.h"
 #include "test_util.h"
@@ -120,16 +120,11 @@ TEST(CudaProfiles, WithoutADeviceItSaysSo) {
 TEST(CudaProfiles, GeneratedDataWithDuplicatesAndShuffledRowsMatchesTheCpu) {
   SKIP_WITHOUT_DEVICE();
   TempDir dir;
-  GenOptions g;
-  g.users = 500;
-  g.titles = 150;
-  g.tags = 60;
-  g.seed = 20240611;
-  g.out_dir = dir.path();
-  generate_dataset(g);
+  const GenOptions g = gen_options(500, 150, 60, 20240611);
+  const GeneratedSet data = make_generated(dir, g);
   RejectLog rejects("", /*strict=*/true);
-  Workspace ws = open_catalog(dir / "catalog", rejects);
-  LoadedEvents loaded = load_events(dir / "events.csv", ws.catalog, rejects);
+  Workspace ws = open_catalog(data.catalog(), rejects);
+  LoadedEvents loaded = load_events(data.events(), ws.catalog, rejects);
   std::vector<Event> events = loaded.events;
   std::vector<std::string> users = loaded.user_ids;
   ASSERT_GT(events.size(), 1000u);

@@ -2,7 +2,7 @@
 // same users, p_watch within float tolerance, the same audience) and the daypart re-ranking
 // (docs/quality.md). Skip without a device.
 #include "engine/daypart.h"
-#include "host/jobs/generator.h"
+#include "generated_data.h"
 #include "host/jobs/projection_jobs.h"
 
 #include "gpu_test_util.h"
@@ -19,21 +19,16 @@ namespace {
 TEST(CudaProjection, MatchesTheCpuProjection) {
   SKIP_WITHOUT_DEVICE();
   test::TempDir dir;
-  GenOptions g;
-  g.users = 2000;
-  g.titles = 200;
-  g.tags = 60;
-  g.seed = 5;
+  GenOptions g = test::gen_options(2000, 200, 60, 5);
   g.mean_titles_per_user = 15;
   g.discovery = 0.1;
-  g.out_dir = dir / "data";
-  generate_dataset(g);
+  const test::GeneratedSet data = test::make_generated(dir, g);
   nlohmann::json result[2];
   std::map<std::string, double> p[2];
   for (int i = 0; i < 2; ++i) {
     ProjectJobOptions o;
-    o.input.catalog_dir = dir / "data/catalog";
-    o.input.events_path = dir / "data/events.csv";
+    o.input.catalog_dir = data.catalog();
+    o.input.events_path = data.events();
     o.as_new = {"t000042"};
     o.all_users = true;
     o.space = ProjectionSpace::Hybrid;

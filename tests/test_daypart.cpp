@@ -6,7 +6,7 @@
 #include "engine/error.h"
 #include "host/jobs/daypart_job.h"
 #include "host/io/catalog_io.h"
-#include "host/jobs/generator.h"
+#include "generated_data.h"
 #include "host/jobs/jobs.h"
 #include "host/server/serving_engine.h"
 
@@ -164,15 +164,10 @@ class DaypartData : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new TempDir();
     for (double effect : {0.5, 0.0}) {
-      GenOptions g;
-      g.users = 3000;
-      g.titles = 300;
-      g.tags = 80;
-      g.seed = 11;
+      GenOptions g = test::gen_options(3000, 300, 80, 11);
       g.mean_titles_per_user = 20;
       g.daypart_effect = effect;
-      g.out_dir = set(effect);
-      generate_dataset(g);
+      test::make_generated(set(effect), g);
     }
   }
   static void TearDownTestSuite() {
@@ -282,14 +277,14 @@ TEST_F(DaypartData, ScoreAndServeRankTheSameAtAnHour) {
 TEST_F(DaypartData, ClearErrorsForBadFlagsAndFiles) {
   const std::string bin = MARQUEE_BIN, cat = set(0.5) + "/catalog", ev = set(0.5) + "/events.csv";
   const std::string out = set(0.5) + "/err.csv";
-  auto r = test::run_command(bin + " score --catalog " + cat + " --events " + ev + " -k 5 --out " + out + " --hour 8");
+  auto r = test::run_command(bin + " score --model tags --catalog " + cat + " --events " + ev + " -k 5 --out " + out + " --hour 8");
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_NE(r.out.find("--hour needs a daypart model"), std::string::npos) << r.out;
   const std::string model = set(0.5) + "/daypart-cli.json";
   r = test::run_command(bin + " daypart --catalog " + cat + " --events " + ev + " --out " + model);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("<- chosen"), std::string::npos) << r.out;
-  r = test::run_command(bin + " score --catalog " + cat + " --events " + ev + " -k 5 --out " + out +
+  r = test::run_command(bin + " score --model tags --catalog " + cat + " --events " + ev + " -k 5 --out " + out +
                         " --daypart " + model + " --hour 24");
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_NE(r.out.find("hour '24' is not an hour of day"), std::string::npos) << r.out;
@@ -297,13 +292,13 @@ TEST_F(DaypartData, ClearErrorsForBadFlagsAndFiles) {
                         " --daypart " + model + " --hour 8 --model behaviour --iterations 1");
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_NE(r.out.find("was fitted for other scores: --model tags (this run: behaviour)"), std::string::npos) << r.out;
-  r = test::run_command(bin + " score --catalog " + cat + " --events " + ev + " -k 5 --out " + out +
+  r = test::run_command(bin + " score --model tags --catalog " + cat + " --events " + ev + " -k 5 --out " + out +
                         " --daypart " + model + " --hour 8 --half-life-days 30");
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_NE(r.out.find("--half-life-days 0 (this run: 30)"), std::string::npos) << r.out;
   const std::string junk = set(0.5) + "/junk.json";
   test::write_text(junk, "{\"format\": \"something else\"}\n");
-  r = test::run_command(bin + " score --catalog " + cat + " --events " + ev + " -k 5 --out " + out +
+  r = test::run_command(bin + " score --model tags --catalog " + cat + " --events " + ev + " -k 5 --out " + out +
                         " --daypart " + junk + " --hour 8");
   EXPECT_EQ(r.exit_code, 3) << r.out;
   EXPECT_NE(r.out.find("not a daypart model"), std::string::npos) << r.out;

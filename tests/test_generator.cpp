@@ -3,7 +3,7 @@
 #include "engine/error.h"
 #include "host/io/catalog_io.h"
 #include "host/io/events_io.h"
-#include "host/jobs/generator.h"
+#include "generated_data.h"
 #include "host/jobs/workspace.h"
 #include "test_util.h"
 
@@ -12,13 +12,7 @@ using namespace marquee::test;
 
 namespace {
 GenStats gen(const std::string& out, uint64_t seed, uint64_t users = 200) {
-  GenOptions o;
-  o.users = users;
-  o.titles = 150;
-  o.tags = 60;
-  o.seed = seed;
-  o.out_dir = out;
-  return generate_dataset(o);
+  return make_generated(out, gen_options(users, 150, 60, seed)).stats;
 }
 }  // namespace
 

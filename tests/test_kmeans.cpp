@@ -7,7 +7,7 @@
 #include "engine/kmeans_lloyd.h"
 #include "engine/segments.h"
 #include "gpu_test_util.h"
-#include "host/jobs/generator.h"
+#include "generated_data.h"
 #include "host/jobs/projection_jobs.h"
 #include "test_util.h"
 
@@ -209,25 +209,19 @@ TEST(KMeansCentring, HandChecked) {
 // Segments on generated data
 // ------------------------------------------------------------------------------------------------
 
-class SegmentBalance : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = new TempDir();
-    GenOptions g;
-    g.users = 3000;
-    g.titles = 300;
-    g.tags = 80;
-    g.seed = 3;
+class SegmentBalance : public GeneratedDataTest<SegmentBalance> {
+ public:
+  static GenOptions generator_options() {
+    GenOptions g = gen_options(3000, 300, 80, 3);
     g.mean_titles_per_user = 20;
-    g.out_dir = dir_->path() + "/data";
-    generate_dataset(g);
+    return g;
   }
-  static void TearDownTestSuite() { delete dir_; }
-  static std::string dir() { return dir_->path(); }
+
+ protected:
   static SegmentJobOptions options(size_t k, const std::string& out) {
     SegmentJobOptions o;
-    o.input.catalog_dir = dir() + "/data/catalog";
-    o.input.events_path = dir() + "/data/events.csv";
+    o.input.catalog_dir = catalog();
+    o.input.events_path = events();
     o.kmeans.k = k;
     o.out_path = dir() + "/" + out;
     o.backend = Backend::Cpu;
@@ -238,7 +232,6 @@ class SegmentBalance : public ::testing::Test {
     for (const auto& d : j["descriptions"]) s.push_back(d["users"].get<size_t>());
     return s;
   }
-  static inline TempDir* dir_ = nullptr;
 };
 
 TEST_F(SegmentBalance, CentredSegmentsAreBalanced) {
@@ -267,11 +260,11 @@ TEST_F(SegmentBalance, CentredSegmentsAreBalanced) {
 TEST_F(SegmentBalance, ProjectTrailersSegmentsAsSegmentDoes) {
   // `project --trailers K` without --segments runs the same training and centred assignment.
   const nlohmann::json seg = run_segment_job(options(4, "s4.csv"), nullptr);
-  const std::string tag = split(lines(read_text(dir() + "/data/catalog/tags.csv"))[1], ',')[0];
+  const std::string tag = split(lines(read_text(catalog() + "/tags.csv"))[1], ',')[0];
   write_text(dir() + "/new.csv", "title_id,tag,weight\nx1," + tag + ",1\n");
   ProjectJobOptions p;
-  p.input.catalog_dir = dir() + "/data/catalog";
-  p.input.events_path = dir() + "/data/events.csv";
+  p.input.catalog_dir = catalog();
+  p.input.events_path = events();
   p.new_titles_path = dir() + "/new.csv";
   p.space = ProjectionSpace::Tags;
   p.backend = Backend::Cpu;

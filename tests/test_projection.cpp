@@ -6,7 +6,7 @@
 #include "engine/segments.h"
 #include "host/io/catalog_io.h"
 #include "host/io/events_io.h"
-#include "host/jobs/generator.h"
+#include "generated_data.h"
 #include "host/jobs/projection_jobs.h"
 #include "host/io/record_reader.h"
 #include "host/jobs/workspace.h"
@@ -147,24 +147,14 @@ TEST(ProjectionAccumulator, LiftsAudienceAndDaypartByHand) {
   EXPECT_NEAR(segs[1].mean_affinity, 2.5, 1e-12);
 }
 
-class ProjectionData : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = new TempDir();
-    GenOptions g;
-    g.users = 3000;
-    g.titles = 300;
-    g.tags = 80;
-    g.seed = 3;
+class ProjectionData : public GeneratedDataTest<ProjectionData> {
+ public:
+  static GenOptions generator_options() {
+    GenOptions g = gen_options(3000, 300, 80, 3);
     g.mean_titles_per_user = 20;
     g.discovery = 0.1;  // as the demo set: a tenth of what users come across follows their taste
-    g.out_dir = dir_->path() + "/data";
-    generate_dataset(g);
+    return g;
   }
-  static void TearDownTestSuite() { delete dir_; }
-  static std::string catalog() { return dir_->path() + "/data/catalog"; }
-  static std::string events() { return dir_->path() + "/data/events.csv"; }
-  static inline TempDir* dir_ = nullptr;
 };
 
 TEST_F(ProjectionData, NewTitleVectorAndRemovedTitlesMatchTheCatalogueAndARebuild) {
@@ -443,7 +433,7 @@ TEST_F(ProjectionCli, SegmentThenProjectWithTrailersAndReport) {
   // broke their regular expressions (/</g) and no chart rendered in a browser.
   for (const char* lib : {"vega/build/vega.min.js", "vega-lite/build/vega-lite.min.js",
                           "vega-embed/build/vega-embed.min.js"}) {
-    const std::string js = read_text(std::string(MARQUEE_SOURCE_DIR) + "/host/report/node_modules/" + lib);
+    const std::string js = read_text(std::string(MARQUEE_SOURCE_DIR) + "/host/report/js/node_modules/" + lib);
     ASSERT_FALSE(js.empty()) << lib;
     EXPECT_NE(html.find(js), std::string::npos) << lib << " is not inlined verbatim";
   }
@@ -456,7 +446,7 @@ TEST_F(ProjectionCli, SegmentThenProjectWithTrailersAndReport) {
                                 catalog() + " --profiles " + dir() + "/profiles.bin --space tags --trailers 2 --new-titles " +
                                 dir() + "/n3.csv --report " + dir() + "/r3.html --out " + dir() + "/m3.json");
   EXPECT_EQ(nojs.exit_code, 3) << nojs.out;
-  EXPECT_NE(nojs.out.find("npm ci --prefix host/report"), std::string::npos) << nojs.out;
+  EXPECT_NE(nojs.out.find("npm ci --prefix host/report/js"), std::string::npos) << nojs.out;
 }
 
 TEST_F(ProjectionCli, EvalProjectionPrintsRowsAndSummary) {

@@ -4,7 +4,7 @@
 #include "engine/evaluation.h"
 #include "engine/recommender.h"
 #include "host/io/events_io.h"
-#include "host/jobs/generator.h"
+#include "generated_data.h"
 #include "host/jobs/workspace.h"
 #include "test_util.h"
 
@@ -157,17 +157,12 @@ TEST(Evaluation, MetricsOnAHandCheckedRanking) {
 
 TEST(Evaluation, HybridBeatsPopularityAndTagsOnGeneratedData) {
   TempDir dir;
-  GenOptions g;
-  g.users = 8000;
-  g.titles = 400;
-  g.tags = 120;
-  g.seed = 9;
+  GenOptions g = gen_options(8000, 400, 120, 9);
   g.mean_titles_per_user = 20;
-  g.out_dir = dir.path();
-  generate_dataset(g);
+  const GeneratedSet data = make_generated(dir, g);
   RejectLog rejects("", true);
-  const Workspace ws = open_catalog(dir / "catalog", rejects);
-  const LoadedEvents ev = load_events(dir / "events.csv", ws.catalog, rejects);
+  const Workspace ws = open_catalog(data.catalog(), rejects);
+  const LoadedEvents ev = load_events(data.events(), ws.catalog, rejects);
   const EvalReport r = evaluate_recommenders(ws.catalog, ws.titles, ev.events, ev.user_ids.size(), EvalOptions{});
   std::map<std::string, RankingMetrics> by;
   for (const auto& m : r.models) by[m.model] = m;

@@ -1,12 +1,14 @@
-// `marquee daypart` (fit the time-of-day term on held-out events) and the daypart model file that
-// `score --daypart FILE --hour H` and `serve --daypart FILE` apply (docs/quality.md, docs/formats.md).
+// `marquee daypart` (fit the time-of-day term on held-out events), and the check that a daypart
+// model fits the scores it is applied to (docs/quality.md). The model file that `score --daypart FILE
+// --hour H` and `serve --daypart FILE` apply is read and written by host/io/daypart_file.h.
 #pragma once
 
 #include "engine/backend.h"
 #include "engine/daypart.h"
 #include "engine/engagement.h"
 #include "engine/recommender.h"
-#include "host/jobs/jobs.h"
+#include "host/io/daypart_file.h"
+#include "host/jobs/common.h"
 
 #include <nlohmann/json.hpp>
 
@@ -14,17 +16,6 @@
 #include <string>
 
 namespace marquee {
-
-/// Writes the model as JSON (atomically): model kind and the options that set its score scale
-/// (ALS, hybrid weights, half-life), weight, prior, each title's plays per hour by title id, and
-/// the fit report.
-void write_daypart_model(const std::string& path, const DaypartModel& model, const Catalog& catalog,
-                         const DaypartFitReport* report);
-
-/// Reads a model written by write_daypart_model against `catalog`: titles are matched by id (ids
-/// the catalogue lacks are counted and reported in one warning; titles the file lacks get no term).
-/// Throws InputError naming the file for a file that is not a daypart model.
-DaypartModel load_daypart_model(const std::string& path, const Catalog& catalog);
 
 /// Checks that `model` was fitted for the scores of this model kind and these options: the weight
 /// is in that score's units. Throws ArgumentError listing every difference (with the flags to use).

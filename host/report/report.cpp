@@ -1,19 +1,17 @@
 // The HTML report of `marquee project --report`: one self-contained page (opens offline) whose
 // charts are Vega-Lite specs rendered by vega-embed, with the three libraries' minified builds
-// inlined from host/report/node_modules (installed by scripts/setup.sh: `npm ci` there).
+// inlined: the ones embedded into the binary at build time (report_js.cpp, from host/report/js/
+// node_modules, installed by scripts/setup.sh: `npm ci` there), or those under $MARQUEE_REPORT_JS_DIR.
 #include "engine/error.h"
 #include "host/io/atomic_file.h"
 #include "host/jobs/projection_jobs.h"
+#include "host/report/report_js.h"
 
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#ifndef MARQUEE_REPORT_JS_DIR
-#define MARQUEE_REPORT_JS_DIR "host/report/node_modules"
-#endif
 
 namespace marquee {
 namespace {
@@ -166,20 +164,32 @@ json daypart_spec(const json& t) {
 
 std::vector<std::string> report_js_files() {
   const char* env = std::getenv("MARQUEE_REPORT_JS_DIR");
-  const std::string dir = env && *env ? env : MARQUEE_REPORT_JS_DIR;
+  if (!(env && *env)) {
+    MARQUEE_CHECK_INPUT(!embedded_report_js().empty(),
+                        "--report needs the Vega-Lite JavaScript, but this marquee was built without it: install "
+                        "it with `npm ci --prefix host/report/js` and build again (scripts/setup.sh does this; npm "
+                        "packages vega@6, vega-lite@6, vega-embed@7), or point MARQUEE_REPORT_JS_DIR at a "
+                        "node_modules folder holding them");
+    return {};
+  }
+  const std::string dir = env;
   const std::vector<std::string> files{dir + "/vega/build/vega.min.js", dir + "/vega-lite/build/vega-lite.min.js",
                                        dir + "/vega-embed/build/vega-embed.min.js"};
   for (const auto& f : files)
     MARQUEE_CHECK_INPUT(std::filesystem::is_regular_file(f),
                         "--report needs the Vega-Lite JavaScript, but {} is missing: install it with `npm ci "
-                        "--prefix host/report` (scripts/setup.sh does this; npm packages vega@6, vega-lite@6, "
+                        "--prefix host/report/js` (scripts/setup.sh does this; npm packages vega@6, vega-lite@6, "
                         "vega-embed@7), or point MARQUEE_REPORT_JS_DIR at a node_modules folder holding them",
                         f);
   return files;
 }
 
 void write_projection_report(const std::string& path, const json& result) {
-  const std::vector<std::string> js = report_js_files();
+  std::vector<std::string> js = report_js_files();  // $MARQUEE_REPORT_JS_DIR's files, else none: the embedded ones
+  if (js.empty())
+    for (std::string_view lib : embedded_report_js()) js.emplace_back(lib);
+  else
+    for (std::string& f : js) f = read_all(f);
   std::vector<std::pair<std::string, json>> charts;
   charts.emplace_back("chart-audience", audience_spec(result));
   std::string sections;
@@ -224,7 +234,7 @@ void write_projection_report(const std::string& path, const json& result) {
       "section{border-top:1px solid #ccc;margin-top:2em}.chart{margin:1em 0}</style>\n";
   const char* names[] = {"vega", "vega-lite", "vega-embed"};
   for (size_t k = 0; k < js.size(); ++k)
-    html += std::string("<script data-lib=\"") + names[k] + "\">\n" + script_safe(read_all(js[k])) + "\n</script>\n";
+    html += std::string("<script data-lib=\"") + names[k] + "\">\n" + script_safe(js[k]) + "\n</script>\n";
   html += "</head>\n<body>\n<h1>Audience projection</h1>\n<p>" +
           html_escape(fmt::format("{} users; space {}; calibration: {} titles x {} users; backend {}.",
                                   result["users"].get<size_t>(), result["space"].get<std::string>(),

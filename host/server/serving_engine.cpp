@@ -210,6 +210,159 @@ std::shared_ptr<const Snapshot> ServingEngine::snapshot() const {
   return snapshot_;
 }
 
+namespace {
+
+// The catalogue, its title vectors, and the optional artwork and daypart models.
+void load_catalog_and_models(Snapshot& snap, const EngineOptions& options, RejectLog& rejects) {
+  const InputOptions& in = options.input;
+  snap.catalog = load_catalog(in.catalog_dir, rejects);
+  snap.titles = TitleMatrix::build(snap.catalog);
+  snap.engagement = in.engagement;
+  if (!options.artwork_path.empty())
+    snap.artwork = std::make_unique<Artwork>(load_artwork(options.artwork_path, snap.catalog, snap.titles, rejects));
+  if (!options.daypart_path.empty()) {
+    snap.daypart = std::make_unique<DaypartModel>(load_daypart_model(options.daypart_path, snap.catalog));
+    // serve ranks with the tags model.
+    check_daypart_fits(*snap.daypart, options.daypart_path, ModelKind::Tags, {}, {},
+                       options.input.engagement.half_life_days);
+  }
+}
+
+// --events: every user's profile built from the events, with their raw events kept (grouped by
+// user) so that online events rebuild them exactly.
+void load_users_from_events(Snapshot& snap, const InputOptions& in, RejectLog& rejects) {
+  snap.from_events = true;
+  snap.source = "events " + in.events_path;
+  LoadedEvents loaded = load_events(in.events_path, snap.catalog, rejects);
+  std::vector<Event> kept = loaded.events;  // build_profiles consumes its copy
+  ProfileBuildStats stats;
+  const UserProfiles p = build_profiles(snap.catalog, snap.titles, std::move(loaded.events), loaded.user_ids,
+                                        in.engagement, &stats);
+  reject_duplicates(in.events_path, stats.duplicates, rejects);
+  // Freeze the recency reference so that a user rebuilt later gets the weights the load gave.
+  if (snap.engagement.as_of == 0) snap.engagement.as_of = stats.as_of;
+  // Raw events grouped by user, file order kept within a user (the order build_profiles sees).
+  std::vector<size_t> begin(p.size() + 1, 0);
+  for (const Event& e : kept) ++begin[e.user + 1];
+  for (size_t u = 0; u < p.size(); ++u) begin[u + 1] += begin[u];
+  std::vector<Event> grouped(kept.size());
+  std::vector<size_t> cursor(begin.begin(), begin.end() - 1);
+  for (Event e : kept) {
+    const uint32_t u = e.user;
+    e.user = 0;
+    grouped[cursor[u]++] = e;
+  }
+  kept.clear();
+  kept.shrink_to_fit();
+  for (size_t u = 0; u < p.size(); ++u) {
+    auto s = state_from(p, u);
+    s->events.assign(grouped.begin() + begin[u], grouped.begin() + begin[u + 1]);
+    snap.users.put(std::move(s));
+  }
+  spdlog::info("serve: {} users from {} event rows ({} rejected, {} without usable signal)", p.size(),
+               loaded.rows, rejects.count(), stats.unusable_users);
+}
+
+// --profiles: every user of the profiles file (checked against the catalogue).
+void load_users_from_profiles(Snapshot& snap, const InputOptions& in) {
+  snap.source = "profiles " + in.profiles_path;
+  ProfileReader reader(in.profiles_path);
+  reader.check_catalog(snap.catalog.fingerprint(), snap.catalog.num_titles(), snap.titles.dim());
+  const UserProfiles p = reader.read(0, reader.users());
+  for (size_t u = 0; u < p.size(); ++u) {
+    auto s = state_from(p, u);
+    s->from_profiles_file = true;
+    snap.users.put(std::move(s));
+  }
+  spdlog::info("serve: {} users from {}", p.size(), in.profiles_path);
+}
+
+// The exact scorer, and with --daypart the scorer of ?hour= searches: one matrix for every hour,
+// the titles plus 24 columns of terms; a query sets its hour's column.
+void choose_snapshot_scorers(Snapshot& snap, const EngineOptions& options) {
+  ScorerChoice choice = serving_scorer(snap.titles, options.backend, options.scorer, options.title_shards);
+  snap.scorer = std::move(choice.scorer);
+  snap.scorer_reason = choice.reason;
+  snap.on_gpu = choice.on_gpu;
+  if (snap.on_gpu && options.title_shards > 1)
+    spdlog::warn("serve: --title-shards {} applies to the CPU backend only; the GPU searches all titles at once",
+                 options.title_shards);
+  spdlog::info("serve: exact search with {} [{}]", snap.scorer->describe(), snap.scorer_reason);
+  if (!snap.daypart) return;
+  std::vector<int> hours(24);
+  for (int h = 0; h < 24; ++h) hours[size_t(h)] = h;
+  const TitleMatrix dt = with_daypart_columns(snap.titles, *snap.daypart, hours);
+  ScorerOptions so = options.scorer;
+  if (so.cpu.path == CpuScoringPath::Auto) {
+    // The CPU path `score --hour` takes (its matrix has one such column, not 24): both rank alike.
+    const double t = double(snap.titles.num_titles()), d = double(snap.titles.dim());
+    const double one_column = (snap.titles.density() * t * d + t) / (t * (d + 1));
+    so.cpu.path = one_column < so.cpu.sparse_density_threshold ? CpuScoringPath::Sparse : CpuScoringPath::Dense;
+  }
+  snap.daypart_scorer = serving_scorer(dt, options.backend, so, options.title_shards).scorer;
+  spdlog::info("serve: ?hour= searches with {} (daypart weight {:.4g})", snap.daypart_scorer->describe(),
+               snap.daypart->weight);
+}
+
+// The ANN index: loaded from --index-path when it was built from this catalogue with this factory,
+// else built. Returns true when built.
+bool load_or_build_index(Snapshot& snap, const EngineOptions& options) {
+  const uint64_t fp = snap.catalog.fingerprint();
+  const size_t n = snap.titles.num_titles(), dim = snap.titles.dim();
+  AnnIndexInfo on_disk;
+  const bool reusable = !options.index_path.empty() && std::filesystem::exists(options.index_path) &&
+                        AnnIndex::read_info(options.index_path, on_disk) &&
+                        on_disk.factory == options.index_factory && on_disk.over == "titles" &&
+                        on_disk.rows == n && on_disk.dim == dim && on_disk.fingerprint == fp;
+  if (reusable) {
+    snap.index = AnnIndex::load(options.index_path);
+    spdlog::info("serve: loaded index {} ({})", options.index_path, options.index_factory);
+    return false;
+  }
+  if (!options.index_path.empty() && std::filesystem::exists(options.index_path))
+    spdlog::info("serve: index {} was built from other data or with another factory: rebuilding",
+                 options.index_path);
+  AnnIndexInfo info;
+  info.over = "titles";
+  info.fingerprint = fp;
+  snap.index = AnnIndex::build(options.index_factory, snap.titles.dense().data(), n, dim, info);
+  spdlog::info("serve: built {} over {} titles in {:.2f} s", options.index_factory, n,
+               snap.index->info().build_seconds);
+  return true;
+}
+
+// Recall@K of the index against exact search, on real queries: a spread of users with usable
+// vectors (title vectors when there are none).
+void measure_index_recall(const Snapshot& snap, const EngineOptions& options) {
+  const size_t n = snap.titles.num_titles(), dim = snap.titles.dim();
+  std::vector<float> queries;
+  for (const auto& u : snap.users.sample(options.index_recall_queries))
+    if (u->summary.usable) queries.insert(queries.end(), u->vector.begin(), u->vector.end());
+  if (queries.empty())
+    for (size_t q = 0; q < std::min(options.index_recall_queries, n); ++q) {
+      const size_t t = q * n / std::min(options.index_recall_queries, n);
+      queries.insert(queries.end(), snap.titles.row(t), snap.titles.row(t) + dim);
+    }
+  const size_t nq = queries.size() / dim;
+  const double recall =
+      snap.index->measure_recall(*snap.scorer, queries.data(), nq, std::min(options.index_recall_k, n));
+  spdlog::info("serve: index recall@{} against exact search: {:.4f} on {} queries{}", snap.index->info().recall_k,
+               recall, nq, options.index_params.empty() ? "" : " with " + options.index_params);
+}
+
+// --index: the ANN index with its search parameters and measured recall; saved when built.
+void prepare_index(Snapshot& snap, const EngineOptions& options) {
+  const bool built = load_or_build_index(snap, options);
+  snap.index->set_search_params(options.index_params);
+  measure_index_recall(snap, options);
+  if (built && !options.index_path.empty()) {
+    snap.index->save(options.index_path);
+    spdlog::info("serve: saved the index to {}", options.index_path);
+  }
+}
+
+}  // namespace
+
 std::shared_ptr<Snapshot> ServingEngine::load_snapshot(uint64_t generation) {
   const auto t0 = Clock::now();
   const InputOptions& in = options_.input;
@@ -218,133 +371,12 @@ std::shared_ptr<Snapshot> ServingEngine::load_snapshot(uint64_t generation) {
   auto snap = std::make_shared<Snapshot>();
   snap->generation = generation;
   RejectLog rejects(options_.rejects_path, options_.strict);
-  snap->catalog = load_catalog(in.catalog_dir, rejects);
-  snap->titles = TitleMatrix::build(snap->catalog);
-  snap->engagement = in.engagement;
-  if (!options_.artwork_path.empty())
-    snap->artwork = std::make_unique<Artwork>(load_artwork(options_.artwork_path, snap->catalog, snap->titles, rejects));
-  if (!options_.daypart_path.empty()) {
-    snap->daypart = std::make_unique<DaypartModel>(load_daypart_model(options_.daypart_path, snap->catalog));
-    // serve ranks with the tags model.
-    check_daypart_fits(*snap->daypart, options_.daypart_path, ModelKind::Tags, {}, {},
-                       options_.input.engagement.half_life_days);
-  }
-
-  if (!in.events_path.empty()) {
-    snap->from_events = true;
-    snap->source = "events " + in.events_path;
-    LoadedEvents loaded = load_events(in.events_path, snap->catalog, rejects);
-    std::vector<Event> kept = loaded.events;  // build_profiles consumes its copy
-    ProfileBuildStats stats;
-    const UserProfiles p = build_profiles(snap->catalog, snap->titles, std::move(loaded.events), loaded.user_ids,
-                                          in.engagement, &stats);
-    reject_duplicates(in.events_path, stats.duplicates, rejects);
-    // Freeze the recency reference so that a user rebuilt later gets the weights the load gave.
-    if (snap->engagement.as_of == 0) snap->engagement.as_of = stats.as_of;
-    // Raw events grouped by user, file order kept within a user (the order build_profiles sees).
-    std::vector<size_t> begin(p.size() + 1, 0);
-    for (const Event& e : kept) ++begin[e.user + 1];
-    for (size_t u = 0; u < p.size(); ++u) begin[u + 1] += begin[u];
-    std::vector<Event> grouped(kept.size());
-    std::vector<size_t> cursor(begin.begin(), begin.end() - 1);
-    for (Event e : kept) {
-      const uint32_t u = e.user;
-      e.user = 0;
-      grouped[cursor[u]++] = e;
-    }
-    kept.clear();
-    kept.shrink_to_fit();
-    for (size_t u = 0; u < p.size(); ++u) {
-      auto s = state_from(p, u);
-      s->events.assign(grouped.begin() + begin[u], grouped.begin() + begin[u + 1]);
-      snap->users.put(std::move(s));
-    }
-    spdlog::info("serve: {} users from {} event rows ({} rejected, {} without usable signal)", p.size(),
-                 loaded.rows, rejects.count(), stats.unusable_users);
-  } else {
-    snap->source = "profiles " + in.profiles_path;
-    ProfileReader reader(in.profiles_path);
-    reader.check_catalog(snap->catalog.fingerprint(), snap->catalog.num_titles(), snap->titles.dim());
-    const UserProfiles p = reader.read(0, reader.users());
-    for (size_t u = 0; u < p.size(); ++u) {
-      auto s = state_from(p, u);
-      s->from_profiles_file = true;
-      snap->users.put(std::move(s));
-    }
-    spdlog::info("serve: {} users from {}", p.size(), in.profiles_path);
-  }
+  load_catalog_and_models(*snap, options_, rejects);
+  if (!in.events_path.empty()) load_users_from_events(*snap, in, rejects);
+  else load_users_from_profiles(*snap, in);
   rejects.finish();
-
-  ScorerChoice choice = serving_scorer(snap->titles, options_.backend, options_.scorer, options_.title_shards);
-  snap->scorer = std::move(choice.scorer);
-  snap->scorer_reason = choice.reason;
-  snap->on_gpu = choice.on_gpu;
-  if (snap->on_gpu && options_.title_shards > 1)
-    spdlog::warn("serve: --title-shards {} applies to the CPU backend only; the GPU searches all titles at once",
-                 options_.title_shards);
-  spdlog::info("serve: exact search with {} [{}]", snap->scorer->describe(), snap->scorer_reason);
-  if (snap->daypart) {
-    // One matrix for every hour: the titles plus 24 columns of terms; a query sets its hour's column.
-    std::vector<int> hours(24);
-    for (int h = 0; h < 24; ++h) hours[size_t(h)] = h;
-    const TitleMatrix dt = with_daypart_columns(snap->titles, *snap->daypart, hours);
-    ScorerOptions so = options_.scorer;
-    if (so.cpu.path == CpuScoringPath::Auto) {
-      // The CPU path `score --hour` takes (its matrix has one such column, not 24): both rank alike.
-      const double t = double(snap->titles.num_titles()), d = double(snap->titles.dim());
-      const double one_column = (snap->titles.density() * t * d + t) / (t * (d + 1));
-      so.cpu.path = one_column < so.cpu.sparse_density_threshold ? CpuScoringPath::Sparse : CpuScoringPath::Dense;
-    }
-    snap->daypart_scorer = serving_scorer(dt, options_.backend, so, options_.title_shards).scorer;
-    spdlog::info("serve: ?hour= searches with {} (daypart weight {:.4g})", snap->daypart_scorer->describe(),
-                 snap->daypart->weight);
-  }
-
-  if (!options_.index_factory.empty()) {
-    const uint64_t fp = snap->catalog.fingerprint();
-    const size_t n = snap->titles.num_titles(), dim = snap->titles.dim();
-    AnnIndexInfo on_disk;
-    const bool reusable = !options_.index_path.empty() && std::filesystem::exists(options_.index_path) &&
-                          AnnIndex::read_info(options_.index_path, on_disk) &&
-                          on_disk.factory == options_.index_factory && on_disk.over == "titles" &&
-                          on_disk.rows == n && on_disk.dim == dim && on_disk.fingerprint == fp;
-    bool built = false;
-    if (reusable) {
-      snap->index = AnnIndex::load(options_.index_path);
-      spdlog::info("serve: loaded index {} ({})", options_.index_path, options_.index_factory);
-    } else {
-      if (!options_.index_path.empty() && std::filesystem::exists(options_.index_path))
-        spdlog::info("serve: index {} was built from other data or with another factory: rebuilding",
-                     options_.index_path);
-      AnnIndexInfo info;
-      info.over = "titles";
-      info.fingerprint = fp;
-      snap->index = AnnIndex::build(options_.index_factory, snap->titles.dense().data(), n, dim, info);
-      built = true;
-      spdlog::info("serve: built {} over {} titles in {:.2f} s", options_.index_factory, n,
-                   snap->index->info().build_seconds);
-    }
-    snap->index->set_search_params(options_.index_params);
-    // Recall@K against exact search, on real queries: a spread of users with usable vectors (title
-    // vectors when there are none).
-    std::vector<float> queries;
-    for (const auto& u : snap->users.sample(options_.index_recall_queries))
-      if (u->summary.usable) queries.insert(queries.end(), u->vector.begin(), u->vector.end());
-    if (queries.empty())
-      for (size_t q = 0; q < std::min(options_.index_recall_queries, n); ++q) {
-        const size_t t = q * n / std::min(options_.index_recall_queries, n);
-        queries.insert(queries.end(), snap->titles.row(t), snap->titles.row(t) + dim);
-      }
-    const size_t nq = queries.size() / dim;
-    const double recall =
-        snap->index->measure_recall(*snap->scorer, queries.data(), nq, std::min(options_.index_recall_k, n));
-    spdlog::info("serve: index recall@{} against exact search: {:.4f} on {} queries{}", snap->index->info().recall_k,
-                 recall, nq, options_.index_params.empty() ? "" : " with " + options_.index_params);
-    if (built && !options_.index_path.empty()) {
-      snap->index->save(options_.index_path);
-      spdlog::info("serve: saved the index to {}", options_.index_path);
-    }
-  }
+  choose_snapshot_scorers(*snap, options_);
+  if (!options_.index_factory.empty()) prepare_index(*snap, options_);
   snap->load_seconds = seconds_since(t0);
   return snap;
 }

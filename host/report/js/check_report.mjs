@@ -1,5 +1,5 @@
 // Renders every chart of a `marquee project --report` page headlessly with Vega itself (no browser):
-// compiles each embedded Vega-Lite spec and draws it to SVG. Usage: node host/report/check_report.mjs REPORT.html
+// compiles each embedded Vega-Lite spec and draws it to SVG. Usage: node host/report/js/check_report.mjs REPORT.html
 import fs from 'fs';
 import * as vl from 'vega-lite';
 import * as vega from 'vega';

@@ -1,0 +1,36 @@
+// Flags and helpers that several subcommands share: the input flags (--catalog, --events or
+// --profiles, --half-life-days, --rejects, --strict), the model flags of score and daypart, and how a
+// title is named in what a person reads.
+#pragma once
+
+#include "engine/catalog.h"
+#include "engine/recommender.h"
+#include "host/jobs/common.h"
+#include "host/jobs/workspace.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace marquee::cli {
+
+struct InputFlags {
+  InputOptions input;
+  double half_life_days = 0;
+  CommonOptions common;
+
+  /// --catalog, --events (or, with `events_or_profiles`, one of --events / --profiles),
+  /// --half-life-days, --rejects, --strict.
+  void add(CLI::App* app, bool events_or_profiles);
+  /// After parsing: copies --half-life-days into the engagement options and checks that an input was given.
+  void finish(CLI::App* app);
+};
+
+/// The flags that set a behaviour/hybrid model's scores (`score`, and `daypart` which must fit on them).
+void add_model_flags(CLI::App* app, AlsOptions& als, HybridWeights& weights);
+
+/// "Name (id)", or the id alone for a title without a name.
+std::string title_label(const Catalog& c, uint32_t t);
+
+}  // namespace marquee::cli

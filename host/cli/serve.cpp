@@ -1,0 +1,59 @@
+// `marquee serve`: the front service, recommendations and similar titles over HTTP (docs/serving.md).
+#include "engine/backend.h"
+#include "host/cli/commands.h"
+#include "host/cli/input_flags.h"
+#include "host/server/serve.h"
+
+#include <memory>
+#include <string>
+
+namespace marquee::cli {
+
+namespace {
+struct ServeFlags {
+  server::ServeOptions serve;
+  InputFlags in;
+  std::string backend = "auto";
+};
+}  // namespace
+
+void add_serve(CLI::App& app, int& exit_code) {
+  auto f = std::make_shared<ServeFlags>();
+  server::ServeOptions& serve = f->serve;
+  auto* cmd = app.add_subcommand("serve", "the front service: recommendations and similar titles over HTTP");
+  f->in.add(cmd, true);
+  cmd->add_option("--port", serve.http.port, "TCP port (0 = any free port)")->required();
+  cmd->add_option("--bind", serve.http.bind, "address to listen on")->capture_default_str();
+  cmd->add_option("--backend", f->backend, "auto|cpu|cuda")->capture_default_str();
+  cmd->add_option("--threads", serve.engine.scorer.cpu.threads, "CPU scoring threads (0 = all cores)")->capture_default_str();
+  cmd->add_option("--title-shards", serve.engine.title_shards, "CPU: title ranges searched in parallel (0 = one per thread)")->capture_default_str();
+  cmd->add_option("--http-threads", serve.http.threads, "connection threads")->capture_default_str();
+  cmd->add_option("--token", serve.http.token, "bearer token required for writes (/v1/events, reload)");
+  cmd->add_option("--max-batch", serve.engine.max_batch, "searches per micro-batch")->capture_default_str();
+  cmd->add_option("--max-wait-us", serve.engine.max_wait_us, "how long a batch waits for company (µs)")->capture_default_str();
+  cmd->add_option("--queue-limit", serve.engine.queue_limit, "queued searches beyond which requests get 503")->capture_default_str();
+  cmd->add_option("--deadline-ms", serve.engine.deadline_ms, "a search queued longer than this gets 503")->capture_default_str();
+  cmd->add_option("--max-body-bytes", serve.http.max_body_bytes, "larger request bodies get 413")->capture_default_str();
+  cmd->add_option("--max-k", serve.http.max_k, "largest k (0 = the catalogue size)")->capture_default_str();
+  cmd->add_option("--max-events", serve.http.max_events, "events per POST /v1/events")->capture_default_str();
+  cmd->add_option("--index", serve.engine.index_factory, "FAISS index_factory string (HNSW32, IVF4096,Flat, Flat); default: exact");
+  cmd->add_option("--index-path", serve.engine.index_path, "load the index from here, or build and save it here");
+  cmd->add_option("--index-params", serve.engine.index_params, "FAISS search parameters, e.g. nprobe=32 or efSearch=128");
+  cmd->add_option("--daypart", serve.engine.daypart_path,
+                  "daypart model (`marquee daypart --model tags`): ?hour=H re-ranks recommendations")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--artwork", serve.engine.artwork_path, "artwork.csv: recommended items carry the chosen artwork_id")
+      ->check(CLI::ExistingFile);
+
+  cmd->callback([f, cmd, &exit_code] {
+    server::ServeOptions& serve = f->serve;
+    f->in.finish(cmd);
+    serve.engine.input = f->in.input;
+    serve.engine.rejects_path = f->in.common.rejects_path;
+    serve.engine.strict = f->in.common.strict;
+    serve.engine.backend = parse_backend(f->backend);
+    exit_code = server::run_serve(serve);
+  });
+}
+
+}  // namespace marquee::cli

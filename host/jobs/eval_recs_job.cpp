@@ -1,0 +1,94 @@
+#include "host/jobs/eval_recs_job.h"
+
+#include "engine/clock.h"
+#include "host/io/atomic_file.h"
+#include "host/io/events_io.h"
+#include "host/io/model_dir.h"
+#include "host/jobs/train_job.h"
+#include "engine/model_search.h"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+namespace marquee {
+namespace {
+
+void print_eval_table(std::FILE* to, const EvalRecsOptions& o, const EvalReport& r) {
+  fmt::print(to, "held-out next watches: last {} title(s) of {} of {} users; {} titles\n", o.eval.holdout,
+             r.evaluated_users, r.users, r.titles);
+  fmt::print(to, "hybrid weights: behaviour {}, tags {}, popularity {}{}\n", r.weights.behaviour,
+             r.weights.tags, r.weights.popularity, o.eval.tune ? " (tuned on a validation split)" : "");
+  fmt::print(to, "{:<18} {:>8} {:>8} {:>10} {:>12}\n", "model", "HR@10", "NDCG@10", "recall@50", "coverage@10");
+  if (!r.chosen.empty()) fmt::print(to, "train's choice: {}\n", r.chosen);
+  for (const auto& m : r.models)
+    fmt::print(to, "{:<18} {:>8.4f} {:>8.4f} {:>10.4f} {:>12.4f}\n", m.model, m.hr10, m.ndcg10, m.recall50,
+               m.coverage10);
+}
+
+nlohmann::json eval_report_json(const EvalRecsOptions& o, const EvalReport& r) {
+  nlohmann::json j{{"users", r.users},
+                   {"evaluated_users", r.evaluated_users},
+                   {"titles", r.titles},
+                   {"holdout", o.eval.holdout},
+                   {"weights", {{"behaviour", r.weights.behaviour}, {"tags", r.weights.tags}, {"popularity", r.weights.popularity}}},
+                   {"als", {{"factors", o.eval.als.factors}, {"iterations", o.eval.als.iterations},
+                            {"regularization", o.eval.als.regularization}, {"alpha", o.eval.als.alpha}}},
+                   {"train_choice", r.chosen}};
+  for (const auto& m : r.models)
+    j["models"].push_back({{"model", m.model}, {"hr10", m.hr10}, {"ndcg10", m.ndcg10}, {"recall50", m.recall50},
+                           {"coverage10", m.coverage10}, {"users", m.users}});
+  return j;
+}
+
+// The models of engine/model.h on the same split: ease at its default lambda, `marquee train`'s
+// choice (searched on a second split of the training part, then refitted on all of it), and the
+// saved model's configuration.
+void evaluate_model_rows(const EvalRecsOptions& o, const Workspace& ws, const LoadedEvents& loaded, EvalReport& r) {
+  const HoldoutSplit split = split_last_titles(loaded.events, loaded.user_ids.size(), o.eval.holdout);
+  const UserProfiles train =
+      build_profiles(ws.catalog, ws.titles, split.train, loaded.user_ids, o.eval.engagement);
+  auto add = [&](const std::string& name, const Model& m) {
+    r.models.push_back(evaluate_fitted(name, m, train, split.heldout));
+  };
+  if (ws.titles.num_titles() <= 25000) {
+    auto ease = make_model(ModelKind::Ease);
+    ease->fit(ws.titles, train);
+    add("ease", *ease);
+  }
+  if (o.time_budget_s > 0) {
+    TrainOptions t;
+    t.time_budget_s = o.time_budget_s;
+    t.holdout = o.eval.holdout;
+    const HoldoutSplit inner = split_last_titles(split.train, loaded.user_ids.size(), o.eval.holdout);
+    const UserProfiles inner_train =
+        build_profiles(ws.catalog, ws.titles, inner.train, loaded.user_ids, o.eval.engagement);
+    spdlog::info("eval-recs: `marquee train`'s search on the training part ({:.0f} s budget)", o.time_budget_s);
+    TrainedModel trained = train_model(ws.titles, inner_train, inner.heldout, train, t, nullptr);
+    add("train(" + std::string(model_kind_name(trained.model->kind())) + ")", *trained.model);
+    r.chosen = trained.search.trials[trained.search.best].label;
+  }
+  if (!o.model_dir.empty()) {
+    const LoadedModel saved = load_model_dir(o.model_dir, ws.catalog, ws.titles);
+    auto refit = make_model(saved.model->kind(), saved.model->params());
+    refit->fit(ws.titles, train);
+    add("model-dir(" + std::string(model_kind_name(refit->kind())) + ")", *refit);
+  }
+}
+
+}  // namespace
+
+EvalReport run_eval_recs_job(const EvalRecsOptions& o, std::FILE* table_to) {
+  const auto t0 = Clock::now();
+  RejectLog rejects(o.common.rejects_path, o.common.strict);
+  Workspace ws = open_catalog(o.catalog_dir, rejects);
+  LoadedEvents loaded = load_events(o.events_path, ws.catalog, rejects);
+  rejects.finish();
+  EvalReport r = evaluate_recommenders(ws.catalog, ws.titles, loaded.events, loaded.user_ids.size(), o.eval);
+  evaluate_model_rows(o, ws, loaded, r);
+  if (table_to) print_eval_table(table_to, o, r);
+  if (!o.out_path.empty()) write_file_atomically(o.out_path, eval_report_json(o, r).dump(2) + "\n");
+  spdlog::info("eval-recs: {:.1f} s; {}", seconds_since(t0), rejects.summary());
+  return r;
+}
+
+}  // namespace marquee

@@ -1,0 +1,27 @@
+// `marquee eval-recs`: held-out next-watch evaluation of the recommenders (docs/quality.md).
+#pragma once
+
+#include "engine/evaluation.h"
+#include "host/jobs/common.h"
+
+#include <cstdio>
+#include <string>
+
+namespace marquee {
+
+struct EvalRecsOptions {
+  std::string catalog_dir, events_path, out_path;  // out_path: JSON report (optional)
+  EvalOptions eval;
+  // Besides the fixed models: `marquee train`'s choice (its search run on the training part only,
+  // within time_budget_s; 0: skipped), and with model_dir the saved model's family and parameters
+  // refitted on the training part (a saved model has seen the held-out titles).
+  double time_budget_s = 60;
+  std::string model_dir;
+  CommonOptions common;
+};
+
+/// `marquee eval-recs`: held-out next-watch evaluation of popularity, tags, co-watch, behaviour and
+/// hybrid; prints the table and writes the JSON report.
+EvalReport run_eval_recs_job(const EvalRecsOptions& options, std::FILE* table_to = stdout);
+
+}  // namespace marquee

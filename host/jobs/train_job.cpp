@@ -1,0 +1,155 @@
+#include "host/jobs/train_job.h"
+
+#include "engine/clock.h"
+#include "engine/error.h"
+#include "engine/evaluation.h"
+#include "host/backend/resolver.h"
+#include "host/io/events_io.h"
+#include "host/io/model_dir.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <ctime>
+
+namespace marquee {
+namespace {
+
+using json = nlohmann::json;
+
+std::string iso_utc(int64_t epoch) {
+  const std::time_t t = std::time_t(epoch);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+json metrics_json(const RankingMetrics& m) {
+  return {{"hr10", m.hr10}, {"ndcg10", m.ndcg10}, {"recall50", m.recall50}, {"coverage10", m.coverage10},
+          {"users", m.users}};
+}
+
+void print_table(std::FILE* to, const SearchResult& r) {
+  if (!to) return;
+  fmt::print(to, "validation on {} users' held-out titles (NDCG@10 picks the model):\n", r.validation_users);
+  fmt::print(to, "  {:<62} {:>8} {:>8} {:>9} {:>8}\n", "model", "NDCG@10", "HR@10", "recall@50", "seconds");
+  fmt::print(to, "  {:<62} {:>8.4f} {:>8.4f} {:>9.4f} {:>8}\n", "popularity (reference)", r.popularity.ndcg10,
+             r.popularity.hr10, r.popularity.recall50, "-");
+  for (size_t i = 0; i < r.trials.size(); ++i) {
+    const SearchTrial& t = r.trials[i];
+    fmt::print(to, "{} {:<62} {:>8.4f} {:>8.4f} {:>9.4f} {:>8.1f}\n", i == r.best ? "*" : " ", t.label,
+               t.metrics.ndcg10, t.metrics.hr10, t.metrics.recall50, t.seconds);
+  }
+  if (r.budget_exhausted) fmt::print(to, "  (the time budget ended the search; --time-budget S searches longer)\n");
+}
+
+}  // namespace
+
+std::vector<ModelKind> parse_model_families(const std::string& text) {
+  if (text == "auto") return {};
+  return {parse_model_kind(text)};
+}
+
+TrainedModel train_model(const TitleMatrix& tags, const UserProfiles& train,
+                         const std::vector<std::vector<uint32_t>>& heldout, const UserProfiles& all,
+                         const TrainOptions& o, std::FILE* table_to) {
+  const auto t0 = Clock::now();
+  SearchOptions so;
+  so.families = o.families;
+  so.time_budget_s = o.time_budget_s;
+  so.max_validation_users = o.max_validation_users;
+  so.base = o.base;
+  so.trainer = choose_als_trainer(o.backend);
+  if (!o.quiet)
+    so.on_trial = [](const SearchTrial& t, double elapsed, double budget) {
+      spdlog::info("train: {} -> NDCG@10 {:.4f} HR@10 {:.4f} ({:.1f} s; {:.0f} of {:.0f} s budget)", t.label,
+                   t.metrics.ndcg10, t.metrics.hr10, t.seconds, elapsed, budget);
+    };
+  TrainedModel out;
+  out.search = search_models(tags, train, heldout, so);
+  if (!o.quiet) print_table(table_to, out.search);
+  const SearchTrial& best = out.search.trials[out.search.best];
+  spdlog::info("train: best on validation: {} (NDCG@10 {:.4f}, popularity {:.4f}); refitting on all {} users",
+               best.label, best.metrics.ndcg10, out.search.popularity.ndcg10, all.size());
+  const auto t_fit = Clock::now();
+  out.model = make_model(best.kind, best.params);
+  out.model->fit(tags, all, so.trainer);
+  json table = json::array();
+  for (const SearchTrial& t : out.search.trials)
+    table.push_back({{"model", t.label},
+                     {"family", model_kind_name(t.kind)},
+                     {"params", model_params_json(t.params)},
+                     {"metrics", metrics_json(t.metrics)},
+                     {"seconds", t.seconds}});
+  out.record["validation"] = {{"metric", "ndcg10"},
+                              {"users", out.search.validation_users},
+                              {"holdout", o.holdout},
+                              {"chosen", best.label},
+                              {"chosen_metrics", metrics_json(best.metrics)},
+                              {"popularity", metrics_json(out.search.popularity)},
+                              {"budget_s", o.time_budget_s},
+                              {"budget_exhausted", out.search.budget_exhausted},
+                              {"trials", table}};
+  spdlog::info("train: refit in {:.1f} s; {:.1f} s in all", seconds_since(t_fit), seconds_since(t0));
+  return out;
+}
+
+TrainingData prepare_training_data(const Workspace& ws, const InputOptions& input, const TrainOptions& o,
+                                   RejectLog& rejects) {
+  TrainingData d;
+  if (!input.events_path.empty()) {
+    LoadedEvents loaded = load_events(input.events_path, ws.catalog, rejects);
+    const size_t users = loaded.user_ids.size();
+    int64_t first = INT64_MAX, last = INT64_MIN;
+    for (const Event& e : loaded.events) first = std::min(first, e.ts), last = std::max(last, e.ts);
+    HoldoutSplit split = split_last_titles(loaded.events, users, o.holdout);
+    d.heldout = std::move(split.heldout);
+    d.train = build_profiles(ws.catalog, ws.titles, std::move(split.train), loaded.user_ids, input.engagement);
+    d.info = {{"input", input.events_path},
+              {"split", "each user's last titles by time"},
+              {"event_rows", loaded.rows},
+              {"events", loaded.events.size()},
+              {"users", users},
+              {"first_event", loaded.events.empty() ? "" : iso_utc(first)},
+              {"cutoff", loaded.events.empty() ? "" : iso_utc(last)},
+              {"half_life_days", input.engagement.half_life_days}};
+    d.all = build_profiles(ws.catalog, ws.titles, std::move(loaded.events), std::move(loaded.user_ids),
+                           input.engagement);
+    return d;
+  }
+  MARQUEE_CHECK_ARG(ws.profiles, "train needs --events FILE or --profiles FILE");
+  d.all = ws.profiles->read(0, ws.profiles->users());
+  ProfileSplit split = split_profiles(d.all, ws.titles, o.holdout, o.seed);
+  d.train = std::move(split.train);
+  d.heldout = std::move(split.heldout);
+  d.info = {{"input", input.profiles_path},
+            {"split", "hashed titles of each user's profile"},
+            {"users", d.all.size()},
+            {"seen_titles", d.all.seen.size()}};
+  return d;
+}
+
+json run_train_job(const TrainJobOptions& o, std::FILE* table_to) {
+  const auto t0 = Clock::now();
+  MARQUEE_CHECK_ARG(!o.out_dir.empty(), "train needs --out MODEL_DIR");
+  MARQUEE_CHECK_ARG(o.train.time_budget_s > 0 && o.train.time_budget_s < 1e7,
+                    "--time-budget must be between 0 and 10^7 seconds; got {}", o.train.time_budget_s);
+  RejectLog rejects(rejects_path_for(o.common, o.out_dir), o.common.strict);
+  InputOptions input = o.input;
+  Workspace ws = input.events_path.empty() ? open_workspace(input, rejects) : open_catalog(input.catalog_dir, rejects);
+  TrainingData data = prepare_training_data(ws, input, o.train, rejects);
+  rejects.finish();
+  TrainedModel trained = train_model(ws.titles, data.train, data.heldout, data.all, o.train, table_to);
+  ModelRecord record;
+  record.extra = trained.record;
+  record.extra["training"] = data.info;
+  record.extra["training"]["seconds"] = seconds_since(t0);
+  const json manifest = save_model_dir(o.out_dir, *trained.model, ws.catalog, record);
+  spdlog::info("train: wrote {} ({}, version {}) in {:.1f} s", o.out_dir, manifest["family"].get<std::string>(),
+               manifest["version"].get<std::string>(), seconds_since(t0));
+  return manifest;
+}
+
+}  // namespace marquee

@@ -1,0 +1,189 @@
+// `marquee train` and the model folder end to end (docs/models.md): what is on disk, that
+// `score --model-dir` ranks exactly as the same family fitted in memory, and that every damaged,
+// foreign or newer folder is refused with exit code 3 and a reason.
+#include "host/io/npy.h"
+#include "test_util.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <set>
+
+using namespace marquee;
+using namespace marquee::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kBin = MARQUEE_BIN;
+CommandResult run_marquee(const std::string& args) { return run_command(kBin + " " + args); }
+
+class ModelCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    ASSERT_EQ(run_marquee("gen --users 400 --titles 120 --tags 40 --seed 3 --out " + dir() + "/data").exit_code, 0);
+    ASSERT_EQ(run_marquee("gen --users 50 --titles 60 --tags 20 --seed 4 --out " + dir() + "/other").exit_code, 0);
+    const auto t = run_marquee("train --catalog " + catalog() + " --events " + events() +
+                               " --model ease --time-budget 120 --out " + dir() + "/ease");
+    ASSERT_EQ(t.exit_code, 0) << t.out;
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  static std::string dir() { return dir_->path(); }
+  static std::string catalog() { return dir() + "/data/catalog"; }
+  static std::string events() { return dir() + "/data/events.csv"; }
+  static nlohmann::json manifest(const std::string& model) { return nlohmann::json::parse(read_text(model + "/manifest.json")); }
+  // A copy of the trained EASE folder to damage.
+  static std::string copy_model(const std::string& name) {
+    const std::string to = dir() + "/" + name;
+    fs::remove_all(to);
+    fs::copy(dir() + "/ease", to, fs::copy_options::recursive);
+    return to;
+  }
+  static CommandResult score_with(const std::string& model, const std::string& out) {
+    return run_marquee("score --catalog " + catalog() + " --events " + events() + " --model-dir " + model +
+                       " -k 5 --backend cpu --out " + out);
+  }
+  static inline TempDir* dir_ = nullptr;
+};
+
+}  // namespace
+
+TEST_F(ModelCli, TrainWritesAVersionedFolderWithChecksummedNumpyArrays) {
+  const nlohmann::json m = manifest(dir() + "/ease");
+  EXPECT_EQ(m["format"], "marquee-model");
+  EXPECT_EQ(m["format_version"], 1);
+  EXPECT_EQ(m["family"], "ease");
+  EXPECT_EQ(m["version"].get<std::string>().rfind("ease-", 0), 0u);
+  EXPECT_EQ(m["catalog"]["titles"], 120);
+  EXPECT_GT(m["validation"]["trials"].size(), 1u);  // the lambda search ran
+  EXPECT_GT(m["validation"]["users"].get<size_t>(), 0u);
+  EXPECT_EQ(m["training"]["input"], events());
+  for (const auto& [name, info] : m["files"].items()) {
+    const std::string bytes = read_text(dir() + "/ease/" + name);
+    EXPECT_EQ(bytes.size(), info["bytes"].get<size_t>()) << name;
+    EXPECT_EQ(bytes.compare(0, 6, "\x93NUMPY"), 0) << name;
+  }
+  std::vector<size_t> shape;
+  std::vector<float> w;
+  parse_npy_float32(read_text(dir() + "/ease/item_weights.npy"), "item_weights", shape, w);
+  EXPECT_EQ(shape, (std::vector<size_t>{120, 120}));
+  for (size_t t = 0; t < 120; ++t) EXPECT_EQ(w[t * 120 + t], 0.0f);  // B_tt = 0
+  for (const auto& e : fs::directory_iterator(dir())) EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos);
+}
+
+TEST_F(ModelCli, ScoreWithTheFolderEqualsTheSameFamilyFittedInMemory) {
+  const nlohmann::json m = manifest(dir() + "/ease");
+  const float lambda = m["params"]["ease"]["lambda"].get<float>();
+  ASSERT_EQ(score_with(dir() + "/ease", dir() + "/a.csv").exit_code, 0);
+  const auto b = run_marquee("score --catalog " + catalog() + " --events " + events() + " --model ease --ease-lambda " +
+                             fmt::format("{}", lambda) + " -k 5 --backend cpu --out " + dir() + "/b.csv");
+  ASSERT_EQ(b.exit_code, 0) << b.out;
+  EXPECT_EQ(read_text(dir() + "/a.csv"), read_text(dir() + "/b.csv"));
+  EXPECT_GT(lines(read_text(dir() + "/a.csv")).size(), 100u);
+}
+
+TEST_F(ModelCli, TrainingTwiceGivesTheSameVersion) {
+  const auto t = run_marquee("train --catalog " + catalog() + " --events " + events() +
+                             " --model ease --time-budget 120 --out " + dir() + "/ease2");
+  ASSERT_EQ(t.exit_code, 0) << t.out;
+  EXPECT_EQ(manifest(dir() + "/ease2")["version"], manifest(dir() + "/ease")["version"]);
+}
+
+TEST_F(ModelCli, AChangedFileIsRefused) {
+  const std::string m = copy_model("changed");
+  std::string bytes = read_text(m + "/item_weights.npy");
+  bytes[bytes.size() - 3] ^= 0x40;
+  write_text(m + "/item_weights.npy", bytes);
+  const auto r = score_with(m, dir() + "/x.csv");
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_NE(r.out.find("checksum mismatch"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(dir() + "/x.csv"));
+}
+
+TEST_F(ModelCli, ATruncatedFileIsRefused) {
+  const std::string m = copy_model("truncated");
+  const std::string bytes = read_text(m + "/item_weights.npy");
+  write_text(m + "/item_weights.npy", bytes.substr(0, bytes.size() / 2));
+  const auto r = score_with(m, dir() + "/x.csv");
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_NE(r.out.find("truncated"), std::string::npos) << r.out;
+}
+
+TEST_F(ModelCli, ANewerFormatIsRefused) {
+  const std::string m = copy_model("newer");
+  nlohmann::json j = manifest(m);
+  j["format_version"] = 99;
+  write_text(m + "/manifest.json", j.dump());
+  const auto r = score_with(m, dir() + "/x.csv");
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_NE(r.out.find("newer"), std::string::npos) << r.out;
+}
+
+TEST_F(ModelCli, AnotherCataloguesModelIsRefused) {
+  const auto r = run_marquee("score --catalog " + dir() + "/other/catalog --events " + dir() +
+                             "/other/events.csv --model-dir " + dir() + "/ease -k 5 --out " + dir() + "/x.csv");
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_NE(r.out.find("another catalogue"), std::string::npos) << r.out;
+}
+
+TEST_F(ModelCli, AMissingOrMalformedFolderIsRefused) {
+  fs::create_directories(dir() + "/empty");
+  auto r = score_with(dir() + "/empty", dir() + "/x.csv");
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_NE(r.out.find("no manifest.json"), std::string::npos) << r.out;
+  const std::string m = copy_model("garbled");
+  write_text(m + "/manifest.json", "{\"format\": \"marquee-model\", \"format_version\": ");
+  r = score_with(m, dir() + "/x.csv");
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  fs::remove(copy_model("nofile") + "/item_weights.npy");
+  r = score_with(dir() + "/nofile", dir() + "/x.csv");
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_NE(r.out.find("missing item_weights.npy"), std::string::npos) << r.out;
+}
+
+TEST_F(ModelCli, AutoSearchesEveryFamilyAndBeatsTags) {
+  const auto t = run_marquee("train --catalog " + catalog() + " --events " + events() +
+                             " --time-budget 20 --out " + dir() + "/auto");
+  ASSERT_EQ(t.exit_code, 0) << t.out;
+  const nlohmann::json m = manifest(dir() + "/auto");
+  std::set<std::string> families;
+  double tags = -1, chosen = m["validation"]["chosen_metrics"]["ndcg10"].get<double>();
+  for (const auto& trial : m["validation"]["trials"]) {
+    families.insert(trial["family"].get<std::string>());
+    if (trial["family"] == "tags") tags = trial["metrics"]["ndcg10"].get<double>();
+    EXPECT_LE(trial["metrics"]["ndcg10"].get<double>(), chosen) << trial["model"];  // the best one was chosen
+  }
+  EXPECT_EQ(families, (std::set<std::string>{"tags", "ease", "behaviour", "hybrid"}));
+  EXPECT_GT(chosen, tags);
+  EXPECT_NE(t.out.find("NDCG@10"), std::string::npos) << t.out;  // the validation table
+  // score without --model-dir runs the same search in memory.
+  const auto s = run_marquee("score --catalog " + catalog() + " --events " + events() +
+                             " --time-budget 5 -k 5 --backend cpu --out " + dir() + "/auto.csv");
+  ASSERT_EQ(s.exit_code, 0) << s.out;
+  EXPECT_NE(s.out.find("the best of `marquee train`'s search"), std::string::npos) << s.out;
+}
+
+TEST_F(ModelCli, BadTrainArgumentsAreUsageErrors) {
+  auto r = run_marquee("train --catalog " + catalog() + " --events " + events() + " --model magic --out " + dir() + "/m");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  r = run_marquee("train --catalog " + catalog() + " --events " + events() + " --time-budget -1 --out " + dir() + "/m");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  r = run_marquee("score --catalog " + catalog() + " --events " + events() + " --model-dir " + dir() +
+                  "/ease --model ease -k 3 --out " + dir() + "/m.csv");
+  EXPECT_EQ(r.exit_code, 2) << r.out;  // --model and --model-dir exclude each other
+  EXPECT_FALSE(fs::exists(dir() + "/m"));
+}
+
+TEST_F(ModelCli, SimilarWithTheModelRanksByItsTitleVectors) {
+  // EASE's similarity: cosine of the item-weight columns; the tag ranking differs from it.
+  const auto tags = run_marquee("similar --catalog " + catalog() + " --title t000003 -k 10 --out " + dir() + "/st.csv");
+  const auto ease = run_marquee("similar --catalog " + catalog() + " --title t000003 -k 10 --model-dir " + dir() +
+                                "/ease --out " + dir() + "/se.csv");
+  ASSERT_EQ(tags.exit_code, 0) << tags.out;
+  ASSERT_EQ(ease.exit_code, 0) << ease.out;
+  EXPECT_EQ(lines(read_text(dir() + "/se.csv")).size(), lines(read_text(dir() + "/st.csv")).size());
+  EXPECT_NE(read_text(dir() + "/se.csv"), read_text(dir() + "/st.csv"));
+  EXPECT_EQ(read_text(dir() + "/se.csv").find(",t000003,"), std::string::npos);  // never the title itself
+}

@@ -1,0 +1,179 @@
+// The front service's limits (docs/serving.md): overload answers 503 instead of queueing forever, a
+// search queued past its deadline is answered 503, connections beyond the thread pool are refused at
+// once, stop drains the request in flight; and the metrics and probes report it all. The server runs
+// in-process (server_fixture.h); Gate holds the batch worker.
+#include "server_fixture.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace marquee;
+using namespace marquee::server;
+using namespace marquee::test;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+// ---------------------------------------------------------------------------------------------
+// Overload, deadlines, connection threads, drain
+
+TEST_F(ServerTest, OverloadAnswers503InsteadOfQueueingForever) {
+  Gate gate;
+  EngineOptions eo = engine_options();
+  eo.queue_limit = 2;
+  eo.max_batch = 1;
+  eo.deadline_ms = 60000;  // this test is about the queue bound, not the deadline
+  eo.on_batch = gate.hook();
+  TestServer s(eo, http_options());
+  const std::string path = "/v1/users/" + read_recs(recs_path("watched")).begin()->first + "/recommendations";
+  std::vector<int> status(8, -1);
+  std::vector<std::string> bodies(8);
+  auto fire = [&](int i) {
+    auto c = s.client();
+    auto r = c.Get(path.c_str());
+    status[i] = r ? r->status : 0;
+    bodies[i] = r ? r->body : "";
+  };
+  std::vector<std::thread> threads;
+  threads.emplace_back(fire, 0);
+  ASSERT_TRUE(gate.wait_entered(1)) << "the worker never took the first search";
+  for (int i = 1; i < 8; ++i) threads.emplace_back(fire, i);
+  // Two fit in the queue; the other five are refused at once, while the worker is still held.
+  const auto t0 = std::chrono::steady_clock::now();
+  for (;;) {
+    const size_t refused = std::count(status.begin(), status.end(), 503);
+    if (refused == 5 || std::chrono::steady_clock::now() - t0 > 10s) break;
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(std::count(status.begin(), status.end(), 503), 5) << "refusals must not wait for the held batch";
+  gate.release();
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(std::count(status.begin(), status.end(), 200), 3);
+  for (int i = 0; i < 8; ++i)
+    if (status[i] == 503) {
+      EXPECT_NE(bodies[i].find("queue limit 2"), std::string::npos) << bodies[i];
+    }
+  const std::string metrics = s.client().Get("/metrics")->body;
+  EXPECT_NE(metrics.find("marquee_searches_total{outcome=\"overloaded\"} 5"), std::string::npos);
+}
+
+TEST_F(ServerTest, ASearchQueuedPastItsDeadlineIsAnswered503) {
+  Gate gate;
+  EngineOptions eo = engine_options();
+  eo.deadline_ms = 30;
+  eo.max_batch = 1;
+  eo.on_batch = gate.hook();
+  TestServer s(eo, http_options());
+  const std::string path = "/v1/users/" + read_recs(recs_path("watched")).begin()->first + "/recommendations";
+  int first = -1, second = -1;
+  std::string second_body;
+  std::thread a([&] { auto r = s.client().Get(path.c_str()); first = r ? r->status : 0; });
+  ASSERT_TRUE(gate.wait_entered(1));
+  std::thread b([&] {
+    auto r = s.client().Get(path.c_str());
+    second = r ? r->status : 0;
+    second_body = r ? r->body : "";
+  });
+  // The second search waits in the queue behind the held batch until its deadline has passed.
+  for (int i = 0; i < 1000 && s.engine->queue_depth() == 0; ++i) std::this_thread::sleep_for(1ms);
+  ASSERT_EQ(s.engine->queue_depth(), 1u);
+  std::this_thread::sleep_for(60ms);
+  gate.release();
+  a.join();
+  b.join();
+  EXPECT_EQ(first, 200);
+  EXPECT_EQ(second, 503);
+  EXPECT_NE(second_body.find("deadline of 30 ms"), std::string::npos) << second_body;
+}
+
+TEST_F(ServerTest, ConnectionsBeyondTheThreadPoolAreAnswered503AtOnce) {
+  HttpOptions ho = http_options();
+  ho.threads = 2;
+  TestServer s(engine_options(), ho);
+  // Two keep-alive connections hold both connection threads.
+  httplib::Client a("127.0.0.1", s.port), b("127.0.0.1", s.port);
+  a.set_keep_alive(true);
+  b.set_keep_alive(true);
+  // (A thread may still be closing the start-up probe's connection: retry a refused connect, bounded.)
+  auto hold = [](httplib::Client& cl) {
+    for (int i = 0; i < 200; ++i) {
+      if (auto r = cl.Get("/healthz"); r && r->status == 200) return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    return false;
+  };
+  ASSERT_TRUE(hold(a));
+  ASSERT_TRUE(hold(b));
+  httplib::Client c("127.0.0.1", s.port);
+  c.set_read_timeout(5, 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  expect_error(c.Get("/healthz"), 503, "connection threads are busy");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+  a.stop();
+  b.stop();
+}
+
+TEST_F(ServerTest, StopDrainsTheRequestInFlight) {
+  Gate gate;
+  EngineOptions eo = engine_options();
+  eo.on_batch = gate.hook();
+  TestServer s(eo, http_options());
+  const std::string path = "/v1/users/" + read_recs(recs_path("watched")).begin()->first + "/recommendations";
+  int status = -1;
+  std::thread req([&] { auto r = s.client().Get(path.c_str()); status = r ? r->status : 0; });
+  ASSERT_TRUE(gate.wait_entered(1));
+  EXPECT_EQ(s.client().Get("/readyz")->status, 200);
+  s.http->set_draining();
+  EXPECT_EQ(s.client().Get("/readyz")->status, 503);
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    s.http->stop();
+    s.thread.join();
+    stopped = true;
+  });
+  std::this_thread::sleep_for(50ms);
+  EXPECT_FALSE(stopped) << "stop must wait for the request in flight";
+  gate.release();
+  req.join();
+  stopper.join();
+  EXPECT_EQ(status, 200);
+  EXPECT_TRUE(stopped);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metrics and probes
+
+TEST_F(ServerTest, MetricsReportRoutesLatencyBatchesAndQueue) {
+  TestServer s(engine_options(), http_options());
+  auto cli = s.client();
+  const std::string user = read_recs(recs_path("watched")).begin()->first;
+  for (int i = 0; i < 5; ++i) cli.Get(("/v1/users/" + user + "/recommendations").c_str());
+  cli.Get("/v1/users/nobody/recommendations");
+  EXPECT_EQ(body_of(cli.Get("/healthz"))["status"], "ok");
+  const json ready = body_of(cli.Get("/readyz"));
+  EXPECT_EQ(ready["status"], "ready");
+  EXPECT_EQ(ready["generation"], 1);
+  // A request is counted by the HTTP logger, which runs just after its response is written: poll
+  // briefly so that the last request's count has landed (under load it can trail the response).
+  std::string t;
+  for (int i = 0; i < 100; ++i) {
+    const auto m = cli.Get("/metrics");
+    ASSERT_TRUE(m);
+    EXPECT_NE(m->get_header_value("Content-Type").find("text/plain"), std::string::npos);
+    t = m->body;
+    if (t.find("code=\"404\"} 1") != std::string::npos && t.find("recommendations\",le=\"+Inf\"} 6") != std::string::npos)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  for (const char* want : {
+           "marquee_http_requests_total{route=\"GET /v1/users/{id}/recommendations\",code=\"200\"} 5",
+           "marquee_http_requests_total{route=\"GET /v1/users/{id}/recommendations\",code=\"404\"} 1",
+           "# TYPE marquee_http_request_seconds histogram",
+           "marquee_http_request_seconds_bucket{route=\"GET /v1/users/{id}/recommendations\",le=\"+Inf\"} 6",
+           "# TYPE marquee_batch_size histogram", "marquee_batch_size_count", "marquee_queue_depth 0",
+           "marquee_queue_limit 64", "marquee_users 300", "marquee_titles 400", "marquee_snapshot_generation 1"})
+    EXPECT_NE(t.find(want), std::string::npos) << "missing: " << want;
+}

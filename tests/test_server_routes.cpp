@@ -1,0 +1,251 @@
+// The front service's routes against the engine called directly (docs/serving.md): recommendations
+// equal the score job behind `marquee score`, explanations the engine's explain(), similar titles and
+// /v1/query the CPU scorer, /v1/audience the projector; and every error path answers JSON with the
+// right status. The server runs in-process (server_fixture.h).
+#include "engine/error.h"
+#include "engine/explain.h"
+#include "engine/scorer.h"
+#include "host/io/catalog_io.h"
+#include "host/server/audience.h"
+#include "server_fixture.h"
+
+#include <string>
+#include <vector>
+
+using namespace marquee;
+using namespace marquee::test;
+using json = nlohmann::json;
+
+// ---------------------------------------------------------------------------------------------
+// Results against the engine
+
+TEST_F(ServerTest, RecommendationsEqualTheScoreJob) {
+  TestServer s(engine_options(), http_options());
+  auto cli = s.client();
+  for (const char* policy : {"watched", "completed", "none"}) {
+    const auto want = read_recs(recs_path(policy));
+    std::vector<std::string> unscored;
+    for (const auto& line : lines(read_text(recs_path(policy) + ".unscored.csv")))
+      if (line != "user_id,reason" && !line.empty()) unscored.push_back(split(line, ',')[0]);
+    ASSERT_GT(want.size(), 200u);
+    for (const auto& [user, rows] : want) {
+      const auto r = cli.Get(("/v1/users/" + user + "/recommendations?k=10&exclude=" + policy).c_str());
+      ASSERT_TRUE(r);
+      ASSERT_EQ(r->status, 200) << r->body;
+      const json b = body_of(r);
+      EXPECT_EQ(b["user_id"], user);
+      EXPECT_EQ(b["search"], "exact");
+      EXPECT_EQ(items_of(b), rows) << "user " << user << ", exclude=" << policy;
+      if (HasFailure()) return;
+    }
+    for (const auto& user : unscored) {
+      const json b = body_of(cli.Get(("/v1/users/" + user + "/recommendations?exclude=" + policy).c_str()));
+      EXPECT_TRUE(b["items"].empty()) << user;
+      EXPECT_EQ(b["unscored"], "no usable events");
+    }
+  }
+  // The default is k = 20, exclude = watched; a smaller k is the head of the list.
+  const auto want = read_recs(recs_path("watched"));
+  const std::string user = want.begin()->first;
+  const json b20 = body_of(cli.Get(("/v1/users/" + user + "/recommendations").c_str()));
+  EXPECT_EQ(b20["k"], 20);
+  EXPECT_EQ(b20["items"].size(), 20u);
+  const auto head = items_of(b20);
+  EXPECT_EQ(std::vector<std::string>(head.begin(), head.begin() + 10), want.at(user));
+  const json b3 = body_of(cli.Get(("/v1/users/" + user + "/recommendations?k=3").c_str()));
+  EXPECT_EQ(items_of(b3), std::vector<std::string>(head.begin(), head.begin() + 3));
+}
+
+TEST_F(ServerTest, ExplainGivesTheEnginesExplanation) {
+  TestServer s(engine_options(), http_options());
+  auto cli = s.client();
+  const auto want = read_recs(recs_path("watched"));
+  const std::string user = want.begin()->first;
+  const json b = body_of(cli.Get(("/v1/users/" + user + "/recommendations?k=5&explain=true").c_str()));
+  ASSERT_EQ(b["items"].size(), 5u);
+  EXPECT_EQ(items_of(b), std::vector<std::string>(want.at(user).begin(), want.at(user).begin() + 5));
+  const auto snap = s.engine->snapshot();
+  const auto st = snap->users.find(user);
+  ASSERT_TRUE(st);
+  for (const auto& item : b["items"]) {
+    const uint32_t t = *snap->catalog.find_title(item["title_id"].get<std::string>());
+    const Explanation ex = explain(snap->titles, st->vector.data(), st->seen.data(), st->seen.data() + st->seen.size(), t, 5, 3);
+    const json& e = item.at("explanation");
+    ASSERT_EQ(e["tags"].size(), ex.tags.size());
+    for (size_t i = 0; i < ex.tags.size(); ++i) {
+      EXPECT_EQ(e["tags"][i]["tag"], snap->catalog.tag(ex.tags[i].tag).name);
+      EXPECT_NEAR(e["tags"][i]["contribution"].get<double>(), ex.tags[i].contribution, 1e-6);
+    }
+    ASSERT_EQ(e["because_you_watched"].size(), ex.because.size());
+    for (size_t i = 0; i < ex.because.size(); ++i)
+      EXPECT_EQ(e["because_you_watched"][i]["title_id"], snap->catalog.title(ex.because[i].title).id);
+  }
+}
+
+TEST_F(ServerTest, SimilarEqualsTheScorerWithTheTitleExcluded) {
+  TestServer s(engine_options(), http_options());
+  auto cli = s.client();
+  RejectLog rejects("", false);
+  const Catalog cat = load_catalog(catalog(), rejects);
+  const TitleMatrix tm = TitleMatrix::build(cat);
+  auto scorer = make_cpu_scorer(tm);  // what `marquee similar` runs
+  for (uint32_t t = 0; t < cat.num_titles(); t += 13) {
+    Exclusions self;
+    self.titles.push_back(t);
+    self.offsets.push_back(1);
+    TopKResult r;
+    scorer->search(UserBatchView{1, tm.dim(), tm.row(t), &self}, 7, r);
+    std::vector<std::string> want;
+    for (size_t i = 0; i < r.counts[0]; ++i) want.push_back(cat.title(r.titles[i]).id + ":" + fmt::format("{:.6f}", r.scores[i]));
+    const json b = body_of(cli.Get(("/v1/titles/" + cat.title(t).id + "/similar?k=7").c_str()));
+    EXPECT_EQ(b["title_id"], cat.title(t).id);
+    EXPECT_EQ(items_of(b), want) << "title " << cat.title(t).id;
+  }
+}
+
+TEST_F(ServerTest, QueryByVectorAndByTagSetEqualsTheScorer) {
+  TestServer s(engine_options(), http_options());
+  auto cli = s.client();
+  const auto snap = s.engine->snapshot();
+  auto scorer = make_cpu_scorer(snap->titles);
+  auto expected = [&](std::vector<float> v, size_t k, std::vector<uint32_t> exclude) {
+    l2_normalise(v.data(), v.size());
+    Exclusions ex;
+    ex.titles = exclude;
+    ex.offsets.push_back(exclude.size());
+    TopKResult r;
+    scorer->search(UserBatchView{1, v.size(), v.data(), &ex}, k, r);
+    std::vector<std::string> out;
+    for (size_t i = 0; i < r.counts[0]; ++i)
+      out.push_back(snap->catalog.title(r.titles[i]).id + ":" + fmt::format("{:.6f}", r.scores[i]));
+    return out;
+  };
+
+  // A behaviour vector: a user's profile vector, unnormalised (the server normalises).
+  const auto user = snap->users.find(read_recs(recs_path("watched")).begin()->first);
+  std::vector<float> v = user->vector;
+  for (float& x : v) x *= 3.0f;
+  json req{{"vector", v}, {"k", 8}};
+  auto r = cli.Post("/v1/query", req.dump(), "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(items_of(body_of(r)), expected(user->vector, 8, {}));
+
+  // A tag set, scored like a title carrying those tags (weight x idf), with exclusions.
+  const std::string a = snap->catalog.tag(0).name, b = snap->catalog.tag(5).name;
+  std::vector<float> tv(snap->titles.dim(), 0.0f);
+  tv[0] = 1.0f * snap->titles.idf()[0];
+  tv[5] = 0.5f * snap->titles.idf()[5];
+  const std::vector<float> unexcluded = tv;
+  std::vector<std::string> top = expected(unexcluded, 5, {});
+  const std::string first = top[0].substr(0, top[0].find(':'));
+  req = json{{"tags", {{a, 1.0}, {b, 0.5}}}, {"k", 5}, {"exclude_titles", {first}}};
+  r = cli.Post("/v1/query", req.dump(), "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(items_of(body_of(r)), expected(tv, 5, {*snap->catalog.find_title(first)}));
+  // A plain list of tags weighs each 1.
+  std::vector<float> ones(snap->titles.dim(), 0.0f);
+  ones[0] = snap->titles.idf()[0];
+  ones[5] = snap->titles.idf()[5];
+  r = cli.Post("/v1/query", json{{"tags", {a, b}}}.dump(), "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(items_of(body_of(r)), expected(ones, 20, {}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+TEST_F(ServerTest, EveryErrorPathAnswersJsonWithTheRightStatus) {
+  TestServer s(engine_options(), http_options());
+  auto cli = s.client();
+  const std::string user = read_recs(recs_path("watched")).begin()->first;
+  const std::string rec = "/v1/users/" + user + "/recommendations";
+
+  expect_error(cli.Get("/v1/users/nobody/recommendations"), 404, "unknown user_id 'nobody'");
+  expect_error(cli.Get("/v1/titles/no-such-title/similar"), 404, "unknown title_id 'no-such-title'");
+  expect_error(cli.Get((rec + "?k=401").c_str()), 400, "k must be between 1 and 400; got 401");
+  expect_error(cli.Get((rec + "?k=0").c_str()), 400, "k must be between 1 and 400; got 0");
+  expect_error(cli.Get((rec + "?k=ten").c_str()), 400, "k must be an integer between 1 and 400; got 'ten'");
+  expect_error(cli.Get("/v1/titles/t000001/similar?k=400"), 400, "k must be between 1 and 399; got 400");
+  expect_error(cli.Get((rec + "?exclude=everything").c_str()), 400, "unknown exclusion policy 'everything'");
+  expect_error(cli.Get((rec + "?explain=maybe").c_str()), 400, "explain must be true or false");
+  expect_error(cli.Post("/v1/query", "{\"tags\": [", "application/json"), 400, "not valid JSON");
+  expect_error(cli.Post("/v1/query", "[1,2]", "application/json"), 400, "must be a JSON object");
+  expect_error(cli.Post("/v1/query", "{\"k\": 5}", "application/json"), 400, "exactly one of");
+  expect_error(cli.Post("/v1/query", "{\"vector\": [1, 2]}", "application/json"), 400, "vector must be an array of 250 numbers");
+  expect_error(cli.Post("/v1/query", "{\"tags\": [\"no-such-tag\"]}", "application/json"), 400, "unknown tag 'no-such-tag'");
+  expect_error(cli.Post("/v1/query", json{{"vector", std::vector<float>(250, 0.0f)}}.dump(), "application/json"), 400,
+               "all zeros");
+  expect_error(cli.Post("/v1/query", json{{"tags", {"x"}}, {"k", 100000}}.dump(), "application/json"), 400,
+               "k must be between 1 and 400; got 100000");
+  // Oversized body: refused before it is read, with the limit named.
+  const std::string big(100 * 1024, ' ');
+  expect_error(cli.Post("/v1/query", big, "application/json"), 413, "exceeds the limit of 65536 bytes");
+  // Writes need the token.
+  const std::string ev = R"({"events":[{"ts":"2026-01-01T10:00:00Z","user_id":"x","title_id":"t000001","event":"play","position_s":0}]})";
+  expect_error(cli.Post("/v1/events", ev, "application/json"), 401, "needs a bearer token");
+  expect_error(cli.Post("/v1/admin/reload", "", "application/json"), 401, "needs a bearer token");
+  httplib::Headers wrong{{"Authorization", "Bearer not-the-token"}};
+  expect_error(cli.Post("/v1/events", wrong, ev, "application/json"), 401, "not valid");
+  httplib::Headers auth{{"Authorization", "Bearer " + kToken}};
+  expect_error(cli.Post("/v1/events", auth, "{oops", "application/json"), 400, "not valid JSON");
+  expect_error(cli.Post("/v1/events", auth, "{\"events\": []}", "application/json"), 400, "events is empty");
+  json many{{"events", json::array()}};
+  for (int i = 0; i < 101; ++i) many["events"].push_back(json::parse(ev)["events"][0]);
+  expect_error(cli.Post("/v1/events", auth, many.dump(), "application/json"), 413, "101 events in one request; the limit is 100");
+  // Every event bad: 400, with each reason.
+  const auto bad = cli.Post("/v1/events", auth,
+                            R"({"events":[{"ts":"soon","user_id":"x","title_id":"t000001","event":"play","position_s":0},
+                                          {"ts":"2026-01-01T10:00:00Z","user_id":"x","title_id":"nope","event":"play","position_s":0},
+                                          {"user_id":"x"}]})",
+                            "application/json");
+  expect_error(bad, 400, "no event accepted");
+  const json bb = body_of(bad);
+  ASSERT_EQ(bb["rejected"].size(), 3u);
+  EXPECT_EQ(bb["rejected"][0]["reason"], "unparseable timestamp 'soon'");
+  EXPECT_EQ(bb["rejected"][1]["reason"], "unknown title_id 'nope'");
+  EXPECT_NE(bb["rejected"][2]["reason"].get<std::string>().find("missing or empty field: ts"), std::string::npos);
+  // Audience: no known tag, a bad weight, a bad body.
+  expect_error(cli.Post("/v1/audience", R"({"tags":["nope","nada"]})", "application/json"), 400,
+               "none of the tags is in the taxonomy (unknown: nope, nada)");
+  expect_error(cli.Post("/v1/audience", R"({"tags":{"genre:drama":1.5}})", "application/json"), 400,
+               "the weight of tag 'genre:drama' must be in (0, 1]; got 1.5");
+  expect_error(cli.Post("/v1/audience", R"({"top":3})", "application/json"), 400, "the request body must be");
+  expect_error(cli.Get("/v1/nothing-here"), 404, "no route GET /v1/nothing-here");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audience
+
+TEST_F(ServerTest, AudienceEqualsTheProjectorCalledDirectly) {
+  TestServer s(engine_options(), http_options());
+  auto cli = s.client();
+  const auto snap = s.engine->snapshot();
+  const std::string a = snap->catalog.tag(0).name, b = snap->catalog.tag(3).name;
+  const json req{{"title_id", "pilot"}, {"tags", {{a, 1.0}, {b, 0.5}, {"not-a-tag", 1.0}}}, {"top", 5}};
+  const auto r = cli.Post("/v1/audience", req.dump(), "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const json got = body_of(r);
+  EXPECT_EQ(got["title_id"], "pilot");
+  EXPECT_EQ(got["ignored_tags"], json::array({"not-a-tag"}));
+
+  NewTitle t;
+  t.id = "pilot";
+  t.tags = {{0, 1.0f}, {3, 0.5f}};
+  const json want = server::AudienceProjector(*snap).project(*snap, t, 5);
+  EXPECT_NEAR(got["audience"]["expected"].get<double>(), want["audience"]["expected"].get<double>(), 1e-6);
+  EXPECT_EQ(got["top_users"], want["top_users"]);
+  EXPECT_EQ(got["comparables"], want["comparables"]);
+  const json& au = got["audience"];
+  EXPECT_EQ(au["users"].get<size_t>(), snap->users.size());
+  EXPECT_GT(au["expected"].get<double>(), 0.0);
+  EXPECT_LE(au["lo95"].get<double>(), au["expected"].get<double>());
+  EXPECT_GE(au["hi95"].get<double>(), au["expected"].get<double>());
+  ASSERT_EQ(got["top_users"].size(), 5u);
+  for (size_t i = 1; i < 5; ++i)
+    EXPECT_GE(got["top_users"][i - 1]["p_watch"].get<double>(), got["top_users"][i]["p_watch"].get<double>());
+  EXPECT_EQ(got["daypart"].size(), 24u);
+  EXPECT_FALSE(got["comparables"].empty());
+}
