@@ -25,14 +25,6 @@ using namespace marquee;
 using namespace marquee::test;
 using json = nlohmann::json;
 
-namespace {
-
-const std::string kBin = MARQUEE_BIN;
-
-CommandResult run_marquee(const std::string& args) { return run_command(kBin + " " + args); }
-
-}  // namespace
-
 // ---------------------------------------------------------------------------------------------
 // The CLI: gen, score, explain
 

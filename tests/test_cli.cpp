@@ -14,10 +14,6 @@ using namespace marquee::test;
 
 namespace {
 
-const std::string kBin = MARQUEE_BIN;
-
-CommandResult run_marquee(const std::string& args) { return run_command(kBin + " " + args); }
-
 // Reads a CSV with the engine's reader (itself unit-tested) into rows of the asked columns.
 std::vector<std::vector<std::string>> read_csv(const std::string& path, std::vector<std::string> columns) {
   RecordReader reader(path, std::move(columns));

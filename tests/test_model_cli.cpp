@@ -16,9 +16,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kBin = MARQUEE_BIN;
-CommandResult run_marquee(const std::string& args) { return run_command(kBin + " " + args); }
-
 class ModelCli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {

@@ -22,9 +22,6 @@ using namespace marquee::test;
 
 namespace {
 
-const std::string kBin = MARQUEE_BIN;
-CommandResult run_marquee(const std::string& args) { return run_command(kBin + " " + args); }
-
 double naive_auc(const std::vector<double>& s, const std::vector<uint8_t>& y) {
   double num = 0, pairs = 0;
   for (size_t i = 0; i < s.size(); ++i)

@@ -95,4 +95,11 @@ inline CommandResult run_command(const std::string& command) {
   return r;
 }
 
+#ifdef MARQUEE_BIN
+/// The `marquee` binary this test executable was built with (MARQUEE_BIN, from CMake).
+inline const std::string kBin = MARQUEE_BIN;
+/// Runs `marquee ARGS`, stdout and stderr together.
+inline CommandResult run_marquee(const std::string& args) { return run_command(kBin + " " + args); }
+#endif
+
 }  // namespace marquee::test

@@ -44,8 +44,9 @@ ScorerChoice choose_scorer(Backend backend, const TitleMatrix& titles, const Sco
 std::unique_ptr<ArtworkChooser> choose_artwork_chooser(const ScorerChoice& scorer, const Artwork& artwork,
                                                        const ScorerOptions& options = {});
 
-/// Where ALS trains, so that it trains where scoring will run: the GPU twin when resolved to cuda,
-/// otherwise the CPU trainer (an empty AlsTrainer, fit_recommender's default).
+/// Where ALS trains, so that it trains where scoring will run: the GPU twin when resolved to cuda
+/// (for options it solves: w0 = 1, nu = 0; the CPU trainer otherwise), else the CPU trainer (an
+/// empty AlsTrainer, fit_recommender's default).
 AlsTrainer choose_als_trainer(Backend backend);
 
 /// Spherical k-means of `segment` and `project --trailers`: FAISS on the CPU, or the GPU twin.
