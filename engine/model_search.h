@@ -5,7 +5,7 @@
 //   ease       lambda, ladder x4 then x2 around the best (Steck 2019 reports 100..1000s)
 //   behaviour  factors 64 -> 32..256, then regularisation, confidence alpha, the unobserved weight
 //              w0 and frequency scaling nu (Rendle et al. 2021: nu = 1 with a small w0 often wins)
-//   hybrid     the best behaviour model plus tag-cosine and popularity weights
+//   hybrid     the best behaviour model plus tag-cosine and popularity weights (0..3, 0..10)
 //   tags       the catalogue's tag vectors (no parameters)
 #pragma once
 

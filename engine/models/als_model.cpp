@@ -1,6 +1,7 @@
 // behaviour and hybrid: implicit ALS title factors (with the tags -> factors map for titles nobody
 // watched, and popularity for the hybrid). Users are folded in at scoring time with the exact ALS
 // user half-step against the trained title factors.
+#include "engine/blas_threads.h"
 #include "engine/error.h"
 #include "engine/models/families.h"
 
@@ -42,6 +43,7 @@ class AlsFamilyModel final : public Model {
                 sp = std::sqrt(model_.weights.popularity);
     std::vector<float> out(batch.size() * d, 0.0f);
     const int threads = params_.als.threads > 0 ? params_.als.threads : omp_get_max_threads();
+    const SingleThreadedBlas one_blas_thread;  // the users are the parallelism
 #pragma omp parallel for schedule(dynamic, 16) num_threads(threads)
     for (size_t u = 0; u < batch.size(); ++u) {
       std::vector<std::pair<uint32_t, float>> seen;
