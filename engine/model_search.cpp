@@ -66,10 +66,24 @@ class Search {
       result_.budget_exhausted = true;
       return -1;
     }
-    SearchTrial t = evaluate_model(kind, p, tags_, train_, validation_, heldout_, o_.trainer);
+    const auto t0 = Clock::now();
+    SearchTrial t;
+    t.kind = kind;
+    t.params = p;
+    t.label = label;
+    auto model = make_model(kind, p);
+    model->fit(tags_, train_, o_.trainer);
+    t.metrics = measure(t.label, model->titles(), model->user_vectors(validation_), validation_, heldout_);
+    t.seconds = seconds_since(t0);
+    // Keep the best behaviour model: the hybrid search reuses its title side instead of refitting.
+    const SearchTrial* b = best(kind);
+    if (kind == ModelKind::Behaviour && (!b || better(t.metrics, b->metrics))) best_behaviour_ = std::move(model);
     record(std::move(t));
     return result_.trials.back().metrics.ndcg10;
   }
+
+  // The fitted model of the best behaviour trial (null before one ran).
+  const Model* best_behaviour_model() const { return best_behaviour_.get(); }
 
   void record(SearchTrial t) {
     done_[t.label] = result_.trials.size();
@@ -126,6 +140,7 @@ class Search {
   Clock::time_point t0_;
   SearchResult result_;
   std::map<std::string, size_t> done_;
+  std::unique_ptr<Model> best_behaviour_;
 };
 
 void search_ease(Search& s, const ModelParams& base) {
@@ -170,13 +185,14 @@ void search_behaviour(Search& s, const ModelParams& base, double mean_titles) {
   s.sweep(K, std::vector<size_t>{25}, [](ModelParams& q, size_t it) { q.als.iterations = it; });
 }
 
-// Hybrid weights on top of the best behaviour model: its title side is reused (no ALS refit per
-// weight), so each grid point costs one fold-in and one ranking of the validation users.
-void search_hybrid(Search& s, const UserProfiles& train) {
+// Hybrid weights on top of the best behaviour model: its fitted title side is reused (no ALS refit),
+// so each grid point costs one fold-in and one ranking of the validation users.
+void search_hybrid(Search& s) {
   const SearchTrial* b = s.best(ModelKind::Behaviour);
-  if (!b) return;
+  const Model* behaviour = s.best_behaviour_model();
+  if (!b || !behaviour) return;
   const ModelParams base = b->params;
-  std::unique_ptr<Model> behaviour;
+  const std::vector<ModelArray> arrays = behaviour->arrays();
   // Log-spaced, wide enough for either part to dominate the behaviour term.
   for (float wt : {0.0f, 0.1f, 0.3f, 1.0f, 3.0f}) {
     for (float wp : {0.0f, 0.1f, 0.3f, 1.0f, 3.0f, 10.0f}) {
@@ -186,14 +202,10 @@ void search_hybrid(Search& s, const UserProfiles& train) {
         return;
       }
       const auto t0 = Clock::now();
-      if (!behaviour) {
-        behaviour = make_model(ModelKind::Behaviour, base);
-        behaviour->fit(s.tags(), train, s.options().trainer);
-      }
       ModelParams p = base;
       p.weights = HybridWeights{1.0f, wt, wp};
       auto hybrid = make_model(ModelKind::Hybrid, p);
-      hybrid->restore(s.tags(), behaviour->arrays());
+      hybrid->restore(s.tags(), arrays);
       SearchTrial t;
       t.kind = ModelKind::Hybrid;
       t.params = p;
@@ -297,7 +309,7 @@ SearchResult search_models(const TitleMatrix& tags, const UserProfiles& train,
   if (wanted(ModelKind::Tags)) s.run(ModelKind::Tags, o.base, false);
   if (wanted(ModelKind::Ease) && tags.num_titles() <= o.max_ease_titles) search_ease(s, o.base);
   if (wanted(ModelKind::Behaviour) || wanted(ModelKind::Hybrid)) search_behaviour(s, o.base, mean_titles);
-  if (wanted(ModelKind::Hybrid)) search_hybrid(s, train);
+  if (wanted(ModelKind::Hybrid)) search_hybrid(s);
 
   MARQUEE_CHECK_ARG(!r.trials.empty(), "no model family to search");
   r.best = 0;
