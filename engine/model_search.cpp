@@ -66,15 +66,8 @@ class Search {
       result_.budget_exhausted = true;
       return -1;
     }
-    const auto t0 = Clock::now();
-    SearchTrial t;
-    t.kind = kind;
-    t.params = p;
-    t.label = label;
-    auto model = make_model(kind, p);
-    model->fit(tags_, train_, o_.trainer);
-    t.metrics = measure(t.label, model->titles(), model->user_vectors(validation_), validation_, heldout_);
-    t.seconds = seconds_since(t0);
+    std::unique_ptr<Model> model;
+    SearchTrial t = evaluate_model(kind, p, tags_, train_, validation_, heldout_, o_.trainer, &model);
     // Keep the best behaviour model: the hybrid search reuses its title side instead of refitting.
     const SearchTrial* b = best(kind);
     if (kind == ModelKind::Behaviour && (!b || better(t.metrics, b->metrics))) best_behaviour_ = std::move(model);
@@ -237,7 +230,7 @@ std::string describe_params(ModelKind kind, const ModelParams& p) {
 
 SearchTrial evaluate_model(ModelKind kind, const ModelParams& params, const TitleMatrix& tags, const UserProfiles& train,
                            const UserProfiles& validation, const std::vector<std::vector<uint32_t>>& heldout,
-                           const AlsTrainer& trainer) {
+                           const AlsTrainer& trainer, std::unique_ptr<Model>* fitted) {
   const auto t0 = Clock::now();
   SearchTrial t;
   t.kind = kind;
@@ -247,6 +240,7 @@ SearchTrial evaluate_model(ModelKind kind, const ModelParams& params, const Titl
   model->fit(tags, train, trainer);
   t.metrics = measure(t.label, model->titles(), model->user_vectors(validation), validation, heldout);
   t.seconds = seconds_since(t0);
+  if (fitted) *fitted = std::move(model);
   return t;
 }
 

@@ -52,10 +52,11 @@ struct SearchResult {
 SearchResult search_models(const TitleMatrix& tags, const UserProfiles& train,
                            const std::vector<std::vector<uint32_t>>& heldout, const SearchOptions& options);
 
-/// Fits one model and measures it on the validation users (the search's unit of work).
+/// Fits one model and measures it on the validation users (the search's unit of work); the fitted
+/// model is handed back through `fitted` when given.
 SearchTrial evaluate_model(ModelKind kind, const ModelParams& params, const TitleMatrix& tags, const UserProfiles& train,
                            const UserProfiles& validation, const std::vector<std::vector<uint32_t>>& validation_heldout,
-                           const AlsTrainer& trainer = {});
+                           const AlsTrainer& trainer = {}, std::unique_ptr<Model>* fitted = nullptr);
 
 /// Measures a fitted model on every user with held-out titles (`heldout[u]` for user u of `train`),
 /// excluding their training titles. Users are folded in batch by batch (bounded memory).

@@ -2,11 +2,11 @@
 
 #include "engine/error.h"
 #include "host/io/npy.h"
+#include "host/io/timestamp.h"
 
 #include <openssl/evp.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -34,14 +34,6 @@ void write_whole(const fs::path& path, const std::string& bytes) {
   MARQUEE_CHECK_INPUT(out.good(), "cannot write {}", path.string());
 }
 
-std::string utc_now() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 }  // namespace
 
@@ -119,7 +111,7 @@ json save_model_dir(const std::string& dir, const Model& model, const Catalog& c
                       {{"fingerprint", fmt::format("{:016x}", catalog.fingerprint())},
                        {"titles", catalog.num_titles()},
                        {"tags", catalog.num_tags()}}},
-                     {"created", utc_now()},
+                     {"created", format_utc(std::time(nullptr))},
                      {"files", files}};
     for (const auto& [k, v] : record.extra.items()) manifest[k] = v;
     write_whole(temp / "manifest.json", manifest.dump(2) + "\n");

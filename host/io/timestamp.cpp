@@ -1,5 +1,7 @@
 #include "host/io/timestamp.h"
 
+#include <ctime>
+
 #include <date/date.h>
 
 #include <charconv>
@@ -99,6 +101,15 @@ bool parse_timestamp(std::string_view text, Timestamp& out) {
   bool handled = false;
   const bool ok = parse_iso_fast(text, out, handled);
   return handled ? ok : parse_iso(text, out);
+}
+
+std::string format_utc(int64_t epoch) {
+  const std::time_t t = std::time_t(epoch);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 }  // namespace marquee

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace marquee {
@@ -17,5 +18,8 @@ struct Timestamp {
 /// "2026-01-01 09:30:00.123-0800", "2026-01-01T09:30:00". Returns false when unparseable or out of
 /// range (before 1970, after 2200).
 bool parse_timestamp(std::string_view text, Timestamp& out);
+
+/// "2026-12-01T21:16:14Z" for epoch seconds (manifests, logs).
+std::string format_utc(int64_t epoch);
 
 }  // namespace marquee

@@ -6,25 +6,17 @@
 #include "host/backend/resolver.h"
 #include "host/io/events_io.h"
 #include "host/io/model_dir.h"
+#include "host/io/timestamp.h"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <ctime>
 
 namespace marquee {
 namespace {
 
 using json = nlohmann::json;
 
-std::string iso_utc(int64_t epoch) {
-  const std::time_t t = std::time_t(epoch);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 json metrics_json(const RankingMetrics& m) {
   return {{"hr10", m.hr10}, {"ndcg10", m.ndcg10}, {"recall50", m.recall50}, {"coverage10", m.coverage10},
@@ -112,8 +104,8 @@ TrainingData prepare_training_data(const Workspace& ws, const InputOptions& inpu
               {"event_rows", loaded.rows},
               {"events", loaded.events.size()},
               {"users", users},
-              {"first_event", loaded.events.empty() ? "" : iso_utc(first)},
-              {"cutoff", loaded.events.empty() ? "" : iso_utc(last)},
+              {"first_event", loaded.events.empty() ? "" : format_utc(first)},
+              {"cutoff", loaded.events.empty() ? "" : format_utc(last)},
               {"half_life_days", input.engagement.half_life_days}};
     d.all = build_profiles(ws.catalog, ws.titles, std::move(loaded.events), std::move(loaded.user_ids),
                            input.engagement);
