@@ -44,7 +44,8 @@ class AlsFamilyModel final : public Model {
     std::vector<float> out(batch.size() * d, 0.0f);
     const int threads = params_.als.threads > 0 ? params_.als.threads : omp_get_max_threads();
     const SingleThreadedBlas one_blas_thread;  // the users are the parallelism
-#pragma omp parallel for schedule(dynamic, 16) num_threads(threads)
+    // One user (the server's fold-in per request) runs on the caller's thread: no team to wake.
+#pragma omp parallel for schedule(dynamic, 16) num_threads(threads) if (batch.size() > 1)
     for (size_t u = 0; u < batch.size(); ++u) {
       std::vector<std::pair<uint32_t, float>> seen;
       for (const SeenTitle* s = batch.seen_begin(u); s != batch.seen_end(u); ++s) seen.emplace_back(s->title, s->weight);

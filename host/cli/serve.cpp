@@ -39,8 +39,11 @@ void add_serve(CLI::App& app, int& exit_code) {
   cmd->add_option("--index", serve.engine.index_factory, "FAISS index_factory string (HNSW32, IVF4096,Flat, Flat); default: exact");
   cmd->add_option("--index-path", serve.engine.index_path, "load the index from here, or build and save it here");
   cmd->add_option("--index-params", serve.engine.index_params, "FAISS search parameters, e.g. nprobe=32 or efSearch=128");
+  cmd->add_option("--model-dir", serve.engine.model_dir,
+                  "a `marquee train` model folder: recommendations and similar titles rank with it (default: tags)")
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("--daypart", serve.engine.daypart_path,
-                  "daypart model (`marquee daypart --model tags`): ?hour=H re-ranks recommendations")
+                  "daypart model (`marquee daypart`, fitted for the served model): ?hour=H re-ranks recommendations")
       ->check(CLI::ExistingFile);
   cmd->add_option("--artwork", serve.engine.artwork_path, "artwork.csv: recommended items carry the chosen artwork_id")
       ->check(CLI::ExistingFile);

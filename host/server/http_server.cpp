@@ -310,7 +310,7 @@ struct HttpServer::Impl {
     }
     const auto user = snap->users.find(id);
     if (!user) fail(404, fmt::format("unknown user_id '{}' (no events for this user)", id));
-    json body{{"user_id", id}, {"k", k}, {"exclude", exclude_policy_name(policy)}};
+    json body{{"user_id", id}, {"k", k}, {"exclude", exclude_policy_name(policy)}, {"model_version", snap->model_version}};
     if (!user->summary.usable) {
       // `marquee score` lists such users as unscored and writes no rows for them.
       body["items"] = json::array();
@@ -319,7 +319,7 @@ struct HttpServer::Impl {
     }
     SearchQuery q;
     q.snapshot = snap;
-    q.vector = user->vector;
+    q.vector = snap->ranking_vector(*user);  // the model's fold-in of the user's current engagement
     q.k = k;
     q.exact = exact;
     q.hour = hour;
@@ -342,16 +342,19 @@ struct HttpServer::Impl {
     const bool exact = query_bool(req, "exact");
     const auto t = snap->catalog.find_title(id);
     if (!t) fail(404, fmt::format("unknown title_id '{}'", id));
+    // The model's similarity vectors (behaviour similarity for ALS-based models); tags without a model.
+    const TitleMatrix& space = snap->space_titles(SearchSpace::Similarity);
     SearchQuery q;
     q.snapshot = snap;
-    q.vector.assign(snap->titles.row(*t), snap->titles.row(*t) + snap->titles.dim());
+    q.space = SearchSpace::Similarity;
+    q.vector.assign(space.row(*t), space.row(*t) + space.dim());
     q.exclude = {*t};
     q.k = k;
     q.exact = exact;
     const SearchOutcome o = run(std::move(q));
     send_json(res, 200,
               json{{"title_id", id}, {"k", k}, {"search", o.used_index ? "index" : "exact"},
-                   {"items", items_json(*snap, o, nullptr)}});
+                   {"model_version", snap->model_version}, {"items", items_json(*snap, o, nullptr)}});
   }
 
   void query(const httplib::Request& req, httplib::Response& res) {
@@ -395,6 +398,7 @@ struct HttpServer::Impl {
     if (l2_normalise(v.data(), dim) <= 1e-12) fail(400, "the query vector is all zeros: nothing to rank by");
     SearchQuery q;
     q.snapshot = snap;
+    q.space = SearchSpace::Tags;
     q.vector = std::move(v);
     q.k = k;
     if (body.contains("exact")) {
@@ -413,7 +417,8 @@ struct HttpServer::Impl {
       q.exclude.erase(std::unique(q.exclude.begin(), q.exclude.end()), q.exclude.end());
     }
     const SearchOutcome o = run(std::move(q));
-    send_json(res, 200, json{{"k", k}, {"search", o.used_index ? "index" : "exact"}, {"items", items_json(*snap, o, nullptr)}});
+    send_json(res, 200, json{{"k", k}, {"search", o.used_index ? "index" : "exact"}, {"model_version", snap->model_version},
+                             {"items", items_json(*snap, o, nullptr)}});
   }
 
   // The projector is calibrated once per snapshot, on the first request that needs it.
@@ -456,6 +461,7 @@ struct HttpServer::Impl {
     json out = proj->project(*snap, title, top);
     out["title_id"] = title.id;
     out["ignored_tags"] = ignored;
+    out["model_version"] = snap->model_version;
     send_json(res, 200, out);
   }
 
@@ -504,7 +510,7 @@ struct HttpServer::Impl {
     json jr = json::array();
     for (const auto& [i, reason] : rejected) jr.push_back({{"index", i}, {"reason", reason}});
     json out{{"accepted", report.accepted}, {"rejected", jr}, {"users_updated", report.users_updated},
-             {"users_added", report.users_added}};
+             {"users_added", report.users_added}, {"model_version", engine.snapshot()->model_version}};
     if (report.accepted == 0) {
       out["error"] = fmt::format("no event accepted; first: event {}: {}", rejected[0].first, rejected[0].second);
       return send_json(res, 400, out);
@@ -514,15 +520,28 @@ struct HttpServer::Impl {
 
   void reload(const httplib::Request& req, httplib::Response& res) {
     require_token(req);
+    // An optional {"model_dir": "DIR"} switches to another model folder; no body re-reads the inputs.
+    std::optional<std::string> model_dir;
+    if (!req.body.empty()) {
+      const json body = parse_body(req);
+      if (!body.is_object()) fail(400, "the request body must be a JSON object, e.g. {\"model_dir\": \"DIR\"}");
+      for (const auto& [key, value] : body.items()) {
+        if (key != "model_dir") fail(400, fmt::format("unknown field '{}' (reload takes \"model_dir\")", key));
+        if (!value.is_string() || value.get<std::string>().empty())
+          fail(400, "model_dir must be a non-empty string: the path of a `marquee train` model folder");
+        model_dir = value.get<std::string>();
+      }
+    }
     ReloadReport r;
     try {
-      r = engine.reload();
+      r = engine.reload(model_dir);
     } catch (const std::exception& e) {
       fail(500, "reload failed (still serving the previous snapshot): " + client_message(e.what()));
     }
     send_json(res, 200,
               json{{"generation", r.generation}, {"seconds", r.seconds}, {"users", r.users}, {"titles", r.titles},
-                   {"replayed_events", r.replayed_events}, {"dropped_events", r.dropped_events}});
+                   {"replayed_events", r.replayed_events}, {"dropped_events", r.dropped_events},
+                   {"model_version", r.model_version}});
   }
 
   void ready(httplib::Response& res) {
@@ -533,6 +552,8 @@ struct HttpServer::Impl {
               {"users", snap->users.size()},
               {"titles", snap->catalog.num_titles()},
               {"profiles", snap->source},
+              {"model_family", snap->model_family},
+              {"model_version", snap->model_version},
               {"backend", snap->scorer->describe()}};
     if (snap->index) body["index"] = snap->index->describe();
     send_json(res, 200, body);

@@ -98,6 +98,13 @@ void Metrics::set(const std::string& name, const Labels& labels, double value) {
   family(name, Kind::Gauge).series[label_text(labels)].value = value;
 }
 
+void Metrics::set_only(const std::string& name, const Labels& labels, double value) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Family& f = family(name, Kind::Gauge);
+  f.series.clear();
+  f.series[label_text(labels)].value = value;
+}
+
 void Metrics::observe(const std::string& name, const Labels& labels, double value) {
   std::lock_guard<std::mutex> lock(mu_);
   Family& f = family(name, Kind::Histogram);

@@ -23,6 +23,9 @@ class Metrics {
 
   void inc(const std::string& name, const Labels& labels = {}, double by = 1);
   void set(const std::string& name, const Labels& labels, double value);
+  /// Sets `labels` to `value` and drops the family's other series: an info gauge such as
+  /// marquee_model_info{version=...}, whose labels change when the model does.
+  void set_only(const std::string& name, const Labels& labels, double value);
   void observe(const std::string& name, const Labels& labels, double value);
 
   /// Value of a counter or gauge series (0 when absent); for tests and the log.

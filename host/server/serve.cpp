@@ -37,9 +37,9 @@ int run_serve(const ServeOptions& options) {
   HttpServer http(engine, options.http);
   const int port = http.bind();
   const auto snap = engine.snapshot();
-  spdlog::info("serve: listening on http://{}:{} ({} users, {} titles, {}; batches of up to {}, wait {} us, queue {}, "
+  spdlog::info("serve: listening on http://{}:{} ({} users, {} titles, model {}, {}; batches of up to {}, wait {} us, queue {}, "
                "deadline {} ms{})",
-               options.http.bind, port, snap->users.size(), snap->catalog.num_titles(), snap->scorer->describe(),
+               options.http.bind, port, snap->users.size(), snap->catalog.num_titles(), snap->model_version, snap->scorer->describe(),
                options.engine.max_batch, options.engine.max_wait_us, options.engine.queue_limit,
                options.engine.deadline_ms, snap->index ? ", index " + snap->index->describe() : "");
 

@@ -7,6 +7,7 @@
 #include "host/jobs/daypart_job.h"
 #include "host/io/catalog_io.h"
 #include "host/io/events_io.h"
+#include "host/io/model_dir.h"
 #include "host/jobs/jobs.h"
 #include "host/io/profile_io.h"
 #include "host/io/record_reader.h"
@@ -169,6 +170,40 @@ size_t ProfileStore::size() const {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Snapshot
+
+const TitleMatrix& Snapshot::space_titles(SearchSpace space) const {
+  switch (resolve(space)) {
+    case SearchSpace::Ranking: return model ? model->titles() : titles;
+    case SearchSpace::Tags: return titles;
+    case SearchSpace::Similarity: return model->similarity_titles();
+  }
+  return titles;
+}
+
+Scorer& Snapshot::space_scorer(SearchSpace space) const {
+  switch (resolve(space)) {
+    case SearchSpace::Ranking: return *scorer;
+    case SearchSpace::Tags: return *tag_scorer;
+    case SearchSpace::Similarity: return *similar_scorer;
+  }
+  return *scorer;
+}
+
+std::vector<float> Snapshot::ranking_vector(const UserState& user) const {
+  if (!model) return user.vector;
+  // A one-user batch of the shape build_profiles gives: the model folds them in as `score` does.
+  UserProfiles one;
+  one.dim = titles.dim();
+  one.user_ids = {user.id};
+  one.vectors = user.vector;
+  one.seen_offsets = {0, user.seen.size()};
+  one.seen = user.seen;
+  one.summaries = {user.summary};
+  return model->user_vectors(one);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Loading and reloading
 
 ServingEngine::ServingEngine(EngineOptions options) : options_(std::move(options)) {
@@ -196,9 +231,11 @@ ServingEngine::ServingEngine(EngineOptions options) : options_(std::move(options
   metrics_.add_gauge("marquee_users", "users in the profile store");
   metrics_.add_gauge("marquee_titles", "titles in the catalogue");
   metrics_.add_gauge("marquee_device_memory_bytes", "device memory as the CUDA runtime reports it (GPU backend)");
+  metrics_.add_gauge("marquee_model_info", "the model recommendations rank with (value 1; family and version as labels)");
   metrics_.set("marquee_queue_limit", {}, double(options_.queue_limit));
 
-  snapshot_ = load_snapshot(1);
+  snapshot_ = load_snapshot(1, options_.model_dir);
+  metrics_.set_only("marquee_model_info", {{"family", snapshot_->model_family}, {"version", snapshot_->model_version}}, 1);
   metrics_.inc("marquee_reloads_total", {{"result", "ok"}}, 0);
   worker_ = std::thread([this] { worker_loop(); });
 }
@@ -212,19 +249,32 @@ std::shared_ptr<const Snapshot> ServingEngine::snapshot() const {
 
 namespace {
 
-// The catalogue, its title vectors, and the optional artwork and daypart models.
-void load_catalog_and_models(Snapshot& snap, const EngineOptions& options, RejectLog& rejects) {
+// The catalogue, its title vectors, the ranking model, and the optional artwork and daypart models.
+void load_catalog_and_models(Snapshot& snap, const EngineOptions& options, const std::string& model_dir,
+                             RejectLog& rejects) {
   const InputOptions& in = options.input;
   snap.catalog = load_catalog(in.catalog_dir, rejects);
   snap.titles = TitleMatrix::build(snap.catalog);
   snap.engagement = in.engagement;
+  snap.model_version = fmt::format("tags-{:016x}", snap.catalog.fingerprint());
+  if (!model_dir.empty()) {
+    LoadedModel loaded = load_model_dir(model_dir, snap.catalog, snap.titles);
+    snap.model = std::move(loaded.model);
+    snap.model_family = model_kind_name(snap.model->kind());
+    snap.model_version = loaded.version;
+    spdlog::info("serve: ranking with the {} model {} from {}", snap.model_family, snap.model_version, model_dir);
+  }
   if (!options.artwork_path.empty())
     snap.artwork = std::make_unique<Artwork>(load_artwork(options.artwork_path, snap.catalog, snap.titles, rejects));
   if (!options.daypart_path.empty()) {
     snap.daypart = std::make_unique<DaypartModel>(load_daypart_model(options.daypart_path, snap.catalog));
-    // serve ranks with the tags model.
-    check_daypart_fits(*snap.daypart, options.daypart_path, ModelKind::Tags, {}, {},
-                       options.input.engagement.half_life_days);
+    // The daypart terms were fitted against one model's scores: it must be the one served.
+    if (snap.model)
+      check_daypart_fits(*snap.daypart, options.daypart_path, snap.model->kind(), snap.model->params().als,
+                         snap.model->params().weights, options.input.engagement.half_life_days);
+    else
+      check_daypart_fits(*snap.daypart, options.daypart_path, ModelKind::Tags, {}, {},
+                         options.input.engagement.half_life_days);
   }
 }
 
@@ -280,7 +330,8 @@ void load_users_from_profiles(Snapshot& snap, const InputOptions& in) {
 // The exact scorer, and with --daypart the scorer of ?hour= searches: one matrix for every hour,
 // the titles plus 24 columns of terms; a query sets its hour's column.
 void choose_snapshot_scorers(Snapshot& snap, const EngineOptions& options) {
-  ScorerChoice choice = serving_scorer(snap.titles, options.backend, options.scorer, options.title_shards);
+  const TitleMatrix& ranking = snap.space_titles(SearchSpace::Ranking);
+  ScorerChoice choice = serving_scorer(ranking, options.backend, options.scorer, options.title_shards);
   snap.scorer = std::move(choice.scorer);
   snap.scorer_reason = choice.reason;
   snap.on_gpu = choice.on_gpu;
@@ -288,15 +339,20 @@ void choose_snapshot_scorers(Snapshot& snap, const EngineOptions& options) {
     spdlog::warn("serve: --title-shards {} applies to the CPU backend only; the GPU searches all titles at once",
                  options.title_shards);
   spdlog::info("serve: exact search with {} [{}]", snap.scorer->describe(), snap.scorer_reason);
+  if (snap.model) {
+    snap.tag_scorer = serving_scorer(snap.titles, options.backend, options.scorer, options.title_shards).scorer;
+    snap.similar_scorer =
+        serving_scorer(snap.model->similarity_titles(), options.backend, options.scorer, options.title_shards).scorer;
+  }
   if (!snap.daypart) return;
   std::vector<int> hours(24);
   for (int h = 0; h < 24; ++h) hours[size_t(h)] = h;
-  const TitleMatrix dt = with_daypart_columns(snap.titles, *snap.daypart, hours);
+  const TitleMatrix dt = with_daypart_columns(ranking, *snap.daypart, hours);
   ScorerOptions so = options.scorer;
   if (so.cpu.path == CpuScoringPath::Auto) {
     // The CPU path `score --hour` takes (its matrix has one such column, not 24): both rank alike.
-    const double t = double(snap.titles.num_titles()), d = double(snap.titles.dim());
-    const double one_column = (snap.titles.density() * t * d + t) / (t * (d + 1));
+    const double t = double(ranking.num_titles()), d = double(ranking.dim());
+    const double one_column = (ranking.density() * t * d + t) / (t * (d + 1));
     so.cpu.path = one_column < so.cpu.sparse_density_threshold ? CpuScoringPath::Sparse : CpuScoringPath::Dense;
   }
   snap.daypart_scorer = serving_scorer(dt, options.backend, so, options.title_shards).scorer;
@@ -308,11 +364,14 @@ void choose_snapshot_scorers(Snapshot& snap, const EngineOptions& options) {
 // else built. Returns true when built.
 bool load_or_build_index(Snapshot& snap, const EngineOptions& options) {
   const uint64_t fp = snap.catalog.fingerprint();
-  const size_t n = snap.titles.num_titles(), dim = snap.titles.dim();
+  const TitleMatrix& ranking = snap.space_titles(SearchSpace::Ranking);
+  const size_t n = ranking.num_titles(), dim = ranking.dim();
+  // Over the ranking space: the tag vectors, or a model's title side (named by its version).
+  const std::string over = snap.model ? "model " + snap.model_version : "titles";
   AnnIndexInfo on_disk;
   const bool reusable = !options.index_path.empty() && std::filesystem::exists(options.index_path) &&
                         AnnIndex::read_info(options.index_path, on_disk) &&
-                        on_disk.factory == options.index_factory && on_disk.over == "titles" &&
+                        on_disk.factory == options.index_factory && on_disk.over == over &&
                         on_disk.rows == n && on_disk.dim == dim && on_disk.fingerprint == fp;
   if (reusable) {
     snap.index = AnnIndex::load(options.index_path);
@@ -323,9 +382,9 @@ bool load_or_build_index(Snapshot& snap, const EngineOptions& options) {
     spdlog::info("serve: index {} was built from other data or with another factory: rebuilding",
                  options.index_path);
   AnnIndexInfo info;
-  info.over = "titles";
+  info.over = over;
   info.fingerprint = fp;
-  snap.index = AnnIndex::build(options.index_factory, snap.titles.dense().data(), n, dim, info);
+  snap.index = AnnIndex::build(options.index_factory, ranking.dense().data(), n, dim, info);
   spdlog::info("serve: built {} over {} titles in {:.2f} s", options.index_factory, n,
                snap.index->info().build_seconds);
   return true;
@@ -334,14 +393,18 @@ bool load_or_build_index(Snapshot& snap, const EngineOptions& options) {
 // Recall@K of the index against exact search, on real queries: a spread of users with usable
 // vectors (title vectors when there are none).
 void measure_index_recall(const Snapshot& snap, const EngineOptions& options) {
-  const size_t n = snap.titles.num_titles(), dim = snap.titles.dim();
+  const TitleMatrix& ranking = snap.space_titles(SearchSpace::Ranking);
+  const size_t n = ranking.num_titles(), dim = ranking.dim();
   std::vector<float> queries;
   for (const auto& u : snap.users.sample(options.index_recall_queries))
-    if (u->summary.usable) queries.insert(queries.end(), u->vector.begin(), u->vector.end());
+    if (u->summary.usable) {
+      const std::vector<float> v = snap.ranking_vector(*u);
+      queries.insert(queries.end(), v.begin(), v.end());
+    }
   if (queries.empty())
     for (size_t q = 0; q < std::min(options.index_recall_queries, n); ++q) {
       const size_t t = q * n / std::min(options.index_recall_queries, n);
-      queries.insert(queries.end(), snap.titles.row(t), snap.titles.row(t) + dim);
+      queries.insert(queries.end(), ranking.row(t), ranking.row(t) + dim);
     }
   const size_t nq = queries.size() / dim;
   const double recall =
@@ -363,7 +426,7 @@ void prepare_index(Snapshot& snap, const EngineOptions& options) {
 
 }  // namespace
 
-std::shared_ptr<Snapshot> ServingEngine::load_snapshot(uint64_t generation) {
+std::shared_ptr<Snapshot> ServingEngine::load_snapshot(uint64_t generation, const std::string& model_dir) {
   const auto t0 = Clock::now();
   const InputOptions& in = options_.input;
   MARQUEE_CHECK_ARG(in.events_path.empty() != in.profiles_path.empty(),
@@ -371,7 +434,7 @@ std::shared_ptr<Snapshot> ServingEngine::load_snapshot(uint64_t generation) {
   auto snap = std::make_shared<Snapshot>();
   snap->generation = generation;
   RejectLog rejects(options_.rejects_path, options_.strict);
-  load_catalog_and_models(*snap, options_, rejects);
+  load_catalog_and_models(*snap, options_, model_dir, rejects);
   if (!in.events_path.empty()) load_users_from_events(*snap, in, rejects);
   else load_users_from_profiles(*snap, in);
   rejects.finish();
@@ -444,13 +507,13 @@ IngestReport ServingEngine::ingest(const std::vector<RawEvent>& raw) {
   return report;
 }
 
-ReloadReport ServingEngine::reload() {
+ReloadReport ServingEngine::reload(const std::optional<std::string>& model_dir) {
   std::lock_guard<std::mutex> one_at_a_time(reload_mu_);
   const auto t0 = Clock::now();
   const uint64_t generation = snapshot()->generation + 1;
   std::shared_ptr<Snapshot> fresh;
   try {
-    fresh = load_snapshot(generation);
+    fresh = load_snapshot(generation, model_dir.value_or(options_.model_dir));
   } catch (...) {
     metrics_.inc("marquee_reloads_total", {{"result", "failed"}});
     throw;
@@ -486,13 +549,16 @@ ReloadReport ServingEngine::reload() {
     std::lock_guard<std::mutex> s(snapshot_mu_);
     snapshot_ = fresh;
   }
+  if (model_dir) options_.model_dir = *model_dir;  // later reloads re-read the folder switched to
+  metrics_.set_only("marquee_model_info", {{"family", fresh->model_family}, {"version", fresh->model_version}}, 1);
+  report.model_version = fresh->model_version;
   report.generation = generation;
   report.users = fresh->users.size();
   report.titles = fresh->catalog.num_titles();
   report.seconds = seconds_since(t0);
   metrics_.inc("marquee_reloads_total", {{"result", "ok"}});
-  spdlog::info("serve: reloaded generation {} in {:.2f} s ({} users, {} titles, {} online events re-applied{})",
-               generation, report.seconds, report.users, report.titles, report.replayed_events,
+  spdlog::info("serve: reloaded generation {} in {:.2f} s ({} users, {} titles, model {}, {} online events re-applied{})",
+               generation, report.seconds, report.users, report.titles, report.model_version, report.replayed_events,
                report.dropped_events ? fmt::format(", {} dropped: title no longer in the catalogue", report.dropped_events)
                                      : "");
   return report;
@@ -503,10 +569,13 @@ ReloadReport ServingEngine::reload() {
 
 std::future<SearchOutcome> ServingEngine::submit(SearchQuery q) {
   MARQUEE_CHECK_ARG(q.snapshot != nullptr, "a search needs the snapshot its vector came from");
+  q.space = q.snapshot->resolve(q.space);
   const size_t n_titles = q.snapshot->titles.num_titles();
   MARQUEE_CHECK_ARG(q.k >= 1 && q.k <= n_titles, "k must be between 1 and {}; got {}", n_titles, q.k);
-  MARQUEE_CHECK_ARG(q.vector.size() == q.snapshot->titles.dim(), "the vector has {} values but the catalogue has {} tags",
-                    q.vector.size(), q.snapshot->titles.dim());
+  const size_t dim = q.snapshot->space_titles(q.space).dim();
+  MARQUEE_CHECK_ARG(q.vector.size() == dim, "the vector has {} values but the search space has {} dimensions",
+                    q.vector.size(), dim);
+  MARQUEE_CHECK_ARG(q.hour < 0 || q.space == SearchSpace::Ranking, "hour applies to recommendations only");
   MARQUEE_CHECK_ARG(std::is_sorted(q.exclude.begin(), q.exclude.end()), "exclusions must be sorted title indices");
   MARQUEE_CHECK_ARG(q.exclude.empty() || q.exclude.back() < n_titles, "excluded title index {} is outside the catalogue ({} titles)",
                     q.exclude.empty() ? 0 : q.exclude.back(), n_titles);
@@ -591,11 +660,14 @@ void ServingEngine::run_batch(std::vector<std::unique_ptr<Job>>& batch) {
   // batch of K = 20 searches.
   // A daypart search is exact, on the snapshot's hour-column scorer; searches at different hours
   // share a batch (each row sets its own hour's column), so batching is not split 24 ways.
+  // The index covers the ranking space only.
   auto uses_index = [](const Job* j) {
-    return !j->query.exact && j->query.hour < 0 && j->query.snapshot->index != nullptr;
+    return !j->query.exact && j->query.hour < 0 && j->query.space == SearchSpace::Ranking &&
+           j->query.snapshot->index != nullptr;
   };
   auto key = [&](const Job* j) {
-    return std::make_tuple(j->query.snapshot.get(), uses_index(j), k_bucket(j->query.k), j->query.hour >= 0);
+    return std::make_tuple(j->query.snapshot.get(), j->query.space, uses_index(j), k_bucket(j->query.k),
+                           j->query.hour >= 0);
   };
   std::stable_sort(live.begin(), live.end(), [&](const Job* a, const Job* b) { return key(a) < key(b); });
   TopKResult result;
@@ -604,7 +676,8 @@ void ServingEngine::run_batch(std::vector<std::unique_ptr<Job>>& batch) {
     while (g1 < live.size() && key(live[g1]) == key(live[g0])) ++g1;
     const Snapshot& snap = *live[g0]->query.snapshot;
     const bool index = uses_index(live[g0]);
-    const size_t dim = snap.titles.dim();
+    const SearchSpace space = live[g0]->query.space;
+    const size_t dim = snap.space_titles(space).dim();
     const size_t count = g1 - g0;
     size_t k = 0;
     std::vector<float> vectors(count * dim);
@@ -627,7 +700,7 @@ void ServingEngine::run_batch(std::vector<std::unique_ptr<Job>>& batch) {
         for (size_t i = 0; i < count; ++i) rows[i * (dim + 24) + dim + size_t(live[g0 + i]->query.hour)] = 1.0f;
         snap.daypart_scorer->search(UserBatchView{count, dim + 24, rows.data(), &ex}, k, result);
       } else {
-        snap.scorer->search(view, k, result);
+        snap.space_scorer(space).search(view, k, result);
       }
     } catch (const std::exception& e) {
       error = e.what();

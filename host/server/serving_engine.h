@@ -19,6 +19,7 @@
 #include "engine/backend.h"
 #include "engine/catalog.h"
 #include "engine/daypart.h"
+#include "engine/model.h"
 #include "engine/profiles.h"
 #include "engine/scorer.h"
 #include "engine/title_matrix.h"
@@ -50,6 +51,8 @@ struct EngineOptions {
   std::string rejects_path;         // rejected input rows at load (empty: logged and counted only)
   std::string daypart_path;         // --daypart: a `marquee daypart` model; searches with hour >= 0 re-rank by it
   std::string artwork_path;         // --artwork: recommended items carry the chosen artwork_id (reloaded with the snapshot)
+  std::string model_dir;            // --model-dir: a `marquee train` model ranks recommendations and similar titles
+                                    // (re-read on reload); empty: the tags model of the catalogue
   bool strict = false;              // a bad input row fails the load
   Backend backend = Backend::Auto;
   ScorerOptions scorer;
@@ -104,15 +107,27 @@ class ProfileStore {
   std::vector<std::shared_ptr<const UserState>> users_;
 };
 
+/// The vector space a search runs in. Without a model all three are the catalogue's tag space.
+enum class SearchSpace {
+  Ranking,     // recommendations: the model's title side (user vectors folded in by the model)
+  Tags,        // POST /v1/query: tag vectors and tag sets
+  Similarity,  // titles like a title: the model's similarity vectors
+};
+
 /// Everything a search needs, loaded together and replaced together.
 struct Snapshot {
   uint64_t generation = 0;
   Catalog catalog;
-  TitleMatrix titles;
+  TitleMatrix titles;                // the catalogue's tag vectors (profiles, explanations, /v1/query)
+  std::unique_ptr<Model> model;      // --model-dir; null: recommendations rank in the tag space
+  std::string model_family = "tags";
+  std::string model_version;         // the model folder's version; without one "tags-<catalogue fingerprint>"
+  std::unique_ptr<Scorer> tag_scorer;      // with a model: exact search in the tag space
+  std::unique_ptr<Scorer> similar_scorer;  // with a model: exact search over its similarity vectors
   std::unique_ptr<Artwork> artwork;  // null without --artwork
   std::unique_ptr<DaypartModel> daypart;   // null without --daypart
   std::unique_ptr<Scorer> daypart_scorer;  // titles + 24 hour columns (with_daypart_columns); ?hour= searches
-  std::unique_ptr<Scorer> scorer;
+  std::unique_ptr<Scorer> scorer;   // exact search in the ranking space (the tag space without a model)
   std::string scorer_reason;
   bool on_gpu = false;
   std::unique_ptr<AnnIndex> index;  // null without --index
@@ -121,11 +136,20 @@ struct Snapshot {
   EngagementOptions engagement;     // as_of frozen at load, so that online rebuilds match the load
   double load_seconds = 0;
   std::string source;               // "events FILE" | "profiles FILE", for the log and /readyz
+
+  /// A search in `space` runs here; without a model every space is the ranking space.
+  SearchSpace resolve(SearchSpace space) const { return model ? space : SearchSpace::Ranking; }
+  const TitleMatrix& space_titles(SearchSpace space) const;
+  Scorer& space_scorer(SearchSpace space) const;
+  /// The user's side of the ranking inner product: the model's fold-in of their engagement (their
+  /// tag vector without a model), exactly as `marquee score --model-dir` computes it.
+  std::vector<float> ranking_vector(const UserState& user) const;
 };
 
 struct SearchQuery {
   std::shared_ptr<const Snapshot> snapshot;  // the one the vector and exclusions were taken from
-  std::vector<float> vector;                 // snapshot->titles.dim() floats
+  SearchSpace space = SearchSpace::Ranking;
+  std::vector<float> vector;                 // snapshot->space_titles(space).dim() floats
   std::vector<uint32_t> exclude;             // title indices never returned, sorted ascending, unique
   size_t k = 20;                             // 1 .. number of titles
   bool exact = false;                        // true: the Scorer even when an index is loaded
@@ -162,6 +186,7 @@ struct ReloadReport {
   size_t users = 0, titles = 0;
   size_t replayed_events = 0;   // online events re-applied to the new profiles
   size_t dropped_events = 0;    // online events whose title left the catalogue
+  std::string model_version;
 };
 
 class ServingEngine {
@@ -191,7 +216,8 @@ class ServingEngine {
   /// re-applies the events ingested online since start, and swaps it in. Searches in flight finish
   /// on the old snapshot. Concurrent reloads run one after the other. On failure the old snapshot
   /// stays and the error is thrown.
-  ReloadReport reload();
+  /// `model_dir`: switch to this model folder (kept for later reloads once the load succeeded).
+  ReloadReport reload(const std::optional<std::string>& model_dir = std::nullopt);
 
   /// Stops taking searches, runs the ones already queued, joins the worker. Idempotent.
   void stop();
@@ -213,7 +239,7 @@ class ServingEngine {
     Event event;
   };
 
-  std::shared_ptr<Snapshot> load_snapshot(uint64_t generation);
+  std::shared_ptr<Snapshot> load_snapshot(uint64_t generation, const std::string& model_dir);
   void apply_events(Snapshot& snap, const std::vector<JournalEntry>& entries, IngestReport* report);
   void worker_loop();
   void run_batch(std::vector<std::unique_ptr<Job>>& batch);
