@@ -3,14 +3,20 @@
 namespace marquee::kernels {
 namespace {
 
-// Thread t owns row t of the system (t < f). Shared layout: a[f*f] (row-major), yv[f], b[f].
+// Row stride of the system in shared memory: odd, so that the f threads walking their own rows
+// (a[t * ld + j], same j) hit 32 different banks; with ld = f = 32 or 64 they would all hit one.
+__host__ __device__ constexpr int als_row_stride(int f) { return f | 1; }
+
+// Thread t owns row t of the system (t < f). Shared layout: a[f][ld] (row-major, ld = als_row_stride(f)),
+// yv[f], b[f].
 __global__ void als_solve_kernel(const uint64_t* __restrict__ ptr, const uint32_t* __restrict__ col,
                                  const float* __restrict__ confidence, const float* __restrict__ preference,
                                  const float* __restrict__ y, const float* __restrict__ yty, int f, float lambda,
                                  float* __restrict__ x, int* failures) {
   extern __shared__ float shared[];
+  const int ld = als_row_stride(f);
   float* a = shared;
-  float* yv = a + f * f;
+  float* yv = a + f * ld;
   float* b = yv + f;
   __shared__ int bad;
   const int t = threadIdx.x;
@@ -22,8 +28,8 @@ __global__ void als_solve_kernel(const uint64_t* __restrict__ ptr, const uint32_
   }
   if (t == 0) bad = 0;
   if (t < f) {
-    for (int j = 0; j < f; ++j) a[t * f + j] = yty[t * f + j];
-    a[t * f + t] += lambda;
+    for (int j = 0; j < f; ++j) a[t * ld + j] = yty[t * f + j];
+    a[t * ld + t] += lambda;
     b[t] = 0.0f;
   }
   for (uint64_t p = begin; p < end; ++p) {
@@ -33,7 +39,7 @@ __global__ void als_solve_kernel(const uint64_t* __restrict__ ptr, const uint32_
     if (t < f) {
       const float c = confidence[p];
       const float s = (c - 1.0f) * yv[t];
-      for (int j = 0; j < f; ++j) a[t * f + j] += s * yv[j];
+      for (int j = 0; j < f; ++j) a[t * ld + j] += s * yv[j];
       b[t] += c * preference[p] * yv[t];
     }
   }
@@ -41,28 +47,28 @@ __global__ void als_solve_kernel(const uint64_t* __restrict__ ptr, const uint32_
   for (int k = 0; k < f; ++k) {
     __syncthreads();
     if (t == 0) {
-      const float d = a[k * f + k];
+      const float d = a[k * ld + k];
       if (!(d > 0.0f)) bad = 1;
-      a[k * f + k] = sqrtf(fmaxf(d, 1e-30f));
+      a[k * ld + k] = sqrtf(fmaxf(d, 1e-30f));
     }
     __syncthreads();
-    if (t > k && t < f) a[t * f + k] /= a[k * f + k];
+    if (t > k && t < f) a[t * ld + k] /= a[k * ld + k];
     __syncthreads();
     if (t > k && t < f)
-      for (int j = k + 1; j <= t; ++j) a[t * f + j] -= a[t * f + k] * a[j * f + k];
+      for (int j = k + 1; j <= t; ++j) a[t * ld + j] -= a[t * ld + k] * a[j * ld + k];
   }
   // Forward substitution L z = b, then back substitution L^T x = z (z kept in b).
   for (int k = 0; k < f; ++k) {
     __syncthreads();
-    if (t == 0) b[k] /= a[k * f + k];
+    if (t == 0) b[k] /= a[k * ld + k];
     __syncthreads();
-    if (t > k && t < f) b[t] -= a[t * f + k] * b[k];
+    if (t > k && t < f) b[t] -= a[t * ld + k] * b[k];
   }
   for (int k = f - 1; k >= 0; --k) {
     __syncthreads();
-    if (t == 0) b[k] /= a[k * f + k];
+    if (t == 0) b[k] /= a[k * ld + k];
     __syncthreads();
-    if (t < k) b[t] -= a[k * f + t] * b[k];
+    if (t < k) b[t] -= a[k * ld + t] * b[k];
   }
   __syncthreads();
   if (bad) {
@@ -80,7 +86,7 @@ void als_solve_rows(const uint64_t* ptr, const uint32_t* col, const float* confi
                     int* failures, cudaStream_t stream) {
   if (rows == 0) return;
   const int threads = (factors + 31) / 32 * 32;
-  const size_t shared = size_t(factors) * (factors + 2) * sizeof(float);
+  const size_t shared = (size_t(factors) * als_row_stride(factors) + 2 * size_t(factors)) * sizeof(float);
   als_solve_kernel<<<unsigned(rows), threads, shared, stream>>>(ptr, col, confidence, preference, y, yty, factors,
                                                                 lambda, x, failures);
 }

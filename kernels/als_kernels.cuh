@@ -10,7 +10,7 @@
 
 namespace marquee::kernels {
 
-constexpr int kAlsMaxFactors = 96;  // f^2 floats of shared memory per block stay under 48 KiB
+constexpr int kAlsMaxFactors = 96;  // f x (f | 1) + 2f floats of shared memory per block stay under 48 KiB
 
 /// For every row r < rows: x_r = (YtY + lambda I + sum_p (c_p - 1) y_p y_p^T)^-1 sum_p c_p pref_p y_p,
 /// p over [ptr[r], ptr[r+1]) with y_p = Y[col[p]]; rows without interactions get x_r = 0.

@@ -11,6 +11,8 @@
 // excluded title) and NaN are never selected.
 #pragma once
 
+#include "kernels/select_k_limits.h"
+
 #include <cuda_runtime.h>
 
 #include <cstddef>
@@ -38,16 +40,21 @@ void topk_state_clear(TopKState state, size_t rows, cudaStream_t stream);
 /// Merges tile[rows x cols] (row stride `ld` floats; column j is title first_title + j) into the
 /// running state. Titles of earlier tiles must be lower than first_title. `in` and `out` may be the
 /// same state for the block path and must differ for the radix path. Block path keeps rows sorted.
+/// Throws std::invalid_argument (before any device work) for k + cols or rows beyond
+/// kSelectMaxElements, or titles past 2^32 - 2; launch errors are left for cudaGetLastError.
 void select_k_merge(SelectAlgo algo, const float* tile, size_t ld, size_t rows, size_t cols, uint32_t first_title,
                     size_t k, TopKState in, TopKState out, cudaStream_t stream);
 
-/// Bytes of scratch select_k_finalize needs for `rows` rows of capacity k.
+/// Bytes of scratch select_k_finalize needs for `rows` rows of capacity k. Throws
+/// std::invalid_argument when rows * k exceeds kSelectMaxElements (CUB's 32-bit offsets).
 size_t select_k_finalize_workspace(size_t rows, size_t k);
 
 /// Sorts each row best first (needed after the radix path; a no-op cost for already sorted rows).
-/// `workspace` holds select_k_finalize_workspace(rows, k) bytes.
-void select_k_finalize(TopKState state, size_t rows, size_t k, void* workspace, size_t workspace_bytes,
-                       cudaStream_t stream);
+/// `workspace` holds select_k_finalize_workspace(rows, k) bytes. Throws std::invalid_argument (before
+/// any device work) when rows * k exceeds kSelectMaxElements or the workspace is too small; returns
+/// the first CUDA error of its launches and CUB's sort (check it).
+[[nodiscard]] cudaError_t select_k_finalize(TopKState state, size_t rows, size_t k, void* workspace,
+                                            size_t workspace_bytes, cudaStream_t stream);
 
 /// tile[r * ld + (t - first_title)] = -inf for every excluded title t of row r inside the tile.
 /// Row r's exclusions are titles[offsets[r] .. offsets[r+1]), sorted ascending.

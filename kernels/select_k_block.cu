@@ -80,7 +80,15 @@ __global__ void __launch_bounds__(THREADS)
 
   const float* row_scores = tile + row * ld;
   for (int start = 0; start < cols; start += THREADS) {
-    if (q_count + THREADS > B - P) merge();  // q_count is block-uniform here (read after a barrier)
+    // Whether to merge must be one decision for the whole block (merge() holds barriers), so every
+    // thread reads the queue length into a register and the barrier below keeps this pass's
+    // atomicAdd(&q_count) from running until all have read it. Without it a late warp could see
+    // other warps' increments, merge alone, and pair its barriers with theirs wrongly: a hang, or
+    // lost or duplicated entries, whenever a queue nears its limit (every row of a first tile,
+    // whose threshold is -inf).
+    const int queued = q_count;
+    __syncthreads();
+    if (queued + THREADS > B - P) merge();
     const int j = start + tid;
     if (j < cols) {
       const float s = row_scores[j];

@@ -46,6 +46,7 @@ __global__ void __launch_bounds__(kThreads)
   __shared__ uint64_t s_prefix, s_mask;
   __shared__ int s_need, s_written;
   const int tid = threadIdx.x;
+  const int lane = tid & 31;
   const size_t row = blockIdx.x;
   const size_t base = row * size_t(k);
   const RowView v{in.scores + base, in.titles + base, int(in.counts[row]), tile + row * ld, cols, first_title};
@@ -75,13 +76,22 @@ __global__ void __launch_bounds__(kThreads)
       for (int b = tid; b < 256; b += kThreads) hist[b] = 0;
       __syncthreads();
       const uint64_t prefix = s_prefix, mask = s_mask;
-      for (int i = tid; i < n; i += kThreads) {
-        float s;
-        uint32_t t;
-        v.get(i, s, t);
-        if (!detail::selectable(s)) continue;
-        const uint64_t key = rank_key(s, t);
-        if ((key & mask) == prefix) atomicAdd(&hist[int((key >> shift) & 0xff)], 1);
+      // The trip count is warp-uniform (i0 is the warp's first index), so all 32 lanes reach the
+      // match below; lanes past the end or filtered out carry bin -1 and add nothing.
+      for (int i0 = tid - lane; i0 < n; i0 += kThreads) {
+        const int i = i0 + lane;
+        int bin = -1;
+        if (i < n) {
+          float s;
+          uint32_t t;
+          v.get(i, s, t);
+          const uint64_t key = rank_key(s, t);
+          if (detail::selectable(s) && (key & mask) == prefix) bin = int((key >> shift) & 0xff);
+        }
+        // Warp-aggregated: the lanes of one bin add their count once, through their lowest lane.
+        // Scores share their exponent, so most of a warp lands in one or two bins.
+        const unsigned peers = __match_any_sync(0xffffffffu, bin);
+        if (bin >= 0 && lane == __ffs(peers) - 1) atomicAdd(&hist[bin], __popc(peers));
       }
       __syncthreads();
       if (tid == 0) {
@@ -154,6 +164,15 @@ size_t cub_sort_bytes(size_t rows, size_t k) {
 
 size_t align_up(size_t n) { return (n + 255) & ~size_t(255); }
 
+// Sizes are checked on the host before any launch: the kernels index a row's (kept ++ tile) entries
+// with int, and CUB's segmented sort counts items and segment offsets with int.
+void check_rows_times_k(const char* where, size_t rows, size_t k) {
+  if (rows > select_k_max_rows(k))
+    throw std::invalid_argument(std::string(where) + ": " + std::to_string(rows) + " rows x k = " + std::to_string(k) +
+                                " exceeds " + std::to_string(kSelectMaxElements) +
+                                " entries (32-bit segment offsets); select fewer rows at a time");
+}
+
 }  // namespace
 
 void select_k_merge_block(const float* tile, size_t ld, size_t rows, size_t cols, uint32_t first_title, size_t k,
@@ -167,6 +186,12 @@ void topk_state_clear(TopKState state, size_t rows, cudaStream_t stream) {
 void select_k_merge(SelectAlgo algo, const float* tile, size_t ld, size_t rows, size_t cols, uint32_t first_title,
                     size_t k, TopKState in, TopKState out, cudaStream_t stream) {
   if (rows == 0) return;
+  if (k == 0 || k > kSelectMaxElements || cols > kSelectMaxElements - k || rows > kSelectMaxElements)
+    throw std::invalid_argument("select_k_merge: k = " + std::to_string(k) + " plus a tile of " + std::to_string(cols) +
+                                " columns over " + std::to_string(rows) + " rows exceeds " +
+                                std::to_string(kSelectMaxElements) + " (32-bit indexing)");
+  if (cols > size_t(detail::kNoTitle) - first_title)
+    throw std::invalid_argument("select_k_merge: titles past " + std::to_string(detail::kNoTitle - 1));
   if (algo == SelectAlgo::Block) {
     if (k > size_t(kBlockSelectMaxK)) throw std::invalid_argument("block select supports K <= 256, got " + std::to_string(k));
     select_k_merge_block(tile, ld, rows, cols, first_title, k, in, out, stream);
@@ -177,12 +202,14 @@ void select_k_merge(SelectAlgo algo, const float* tile, size_t ld, size_t rows, 
 }
 
 size_t select_k_finalize_workspace(size_t rows, size_t k) {
+  check_rows_times_k("select_k_finalize", rows, k);
   return 2 * align_up(rows * k * sizeof(uint64_t)) + 2 * align_up(rows * sizeof(int)) + align_up(cub_sort_bytes(rows, k));
 }
 
-void select_k_finalize(TopKState state, size_t rows, size_t k, void* workspace, size_t workspace_bytes,
-                       cudaStream_t stream) {
-  if (rows == 0) return;
+cudaError_t select_k_finalize(TopKState state, size_t rows, size_t k, void* workspace, size_t workspace_bytes,
+                              cudaStream_t stream) {
+  if (rows == 0) return cudaSuccess;
+  check_rows_times_k("select_k_finalize", rows, k);
   if (workspace_bytes < select_k_finalize_workspace(rows, k))
     throw std::invalid_argument("select_k_finalize: workspace too small");
   char* p = static_cast<char*>(workspace);
@@ -196,9 +223,13 @@ void select_k_finalize(TopKState state, size_t rows, size_t k, void* workspace, 
   p += align_up(rows * sizeof(int));
   size_t temp_bytes = cub_sort_bytes(rows, k);
   pack_keys_kernel<<<blocks_for(rows * k, 256), 256, 0, stream>>>(state, rows, k, keys_in, begin, end);
-  cub::DeviceSegmentedRadixSort::SortKeysDescending(p, temp_bytes, keys_in, keys_out, int(rows * k), int(rows), begin,
-                                                     end, 0, 64, stream);
+  cudaError_t err = cudaGetLastError();
+  if (err != cudaSuccess) return err;
+  err = cub::DeviceSegmentedRadixSort::SortKeysDescending(p, temp_bytes, keys_in, keys_out, int(rows * k), int(rows),
+                                                          begin, end, 0, 64, stream);
+  if (err != cudaSuccess) return err;
   unpack_keys_kernel<<<blocks_for(rows * k, 256), 256, 0, stream>>>(keys_out, rows, k, state);
+  return cudaGetLastError();
 }
 
 }  // namespace marquee::kernels

@@ -2,6 +2,7 @@
 // They skip (GTEST_SKIP) on machines without a CUDA device, and in builds without CUDA.
 #include "engine/als.h"
 #include "host/cuda/entry_points.h"
+#include "host/cuda/cuda_scorer.h"
 #include "gpu_test_util.h"
 #include "engine/error.h"
 #include "host/cuda/self_test.h"
@@ -12,6 +13,8 @@
 
 #include <cmath>
 #include <set>
+#include <utility>
+#include <vector>
 
 using namespace marquee;
 using namespace marquee::test;
@@ -41,6 +44,14 @@ Data make_data(size_t users, size_t n_titles, size_t tags, size_t max_tags, uint
     d.exclusions.offsets.push_back(d.exclusions.titles.size());
   }
   return d;
+}
+
+// Users [0, n) of d, with their exclusions.
+Data first_users(const Data& d, size_t n) {
+  Data h{d.titles, {d.users.begin(), d.users.begin() + n * d.titles.dim()}, {}, n};
+  h.exclusions.offsets.assign(d.exclusions.offsets.begin(), d.exclusions.offsets.begin() + n + 1);
+  h.exclusions.titles.assign(d.exclusions.titles.begin(), d.exclusions.titles.begin() + h.exclusions.offsets.back());
+  return h;
 }
 
 TopKResult run(Scorer& s, const Data& d, size_t k) {
@@ -213,4 +224,81 @@ TEST(CudaAls, MatchesTheCpuTrainer) {
   AlsOptions too_many;
   too_many.factors = 97;
   EXPECT_THROW(cuda::train_als(300, 210, in, too_many), ArgumentError);
+}
+
+// The block path's queue merge is decided by the whole block (kernels/select_k_block.cu): with a
+// first title tile the threshold is -inf, every selectable score enters the queue and it reaches its
+// limit every few passes, where a warp that read the queue length late used to merge alone (a hang,
+// or lost or duplicated entries). K = 224..256 is the largest bucket (P = 256), nearest its limit.
+// Small on purpose: bench/gpu/check.sh also runs it under compute-sanitizer racecheck.
+TEST(CudaBlockSelect, FirstTileNearCapacityMatchesTheCpu) {
+  SKIP_WITHOUT_DEVICE();
+  const Data d = make_data(33, 2500, 48, 12, 224);
+  CudaScorerOptions o;
+  o.titles_per_tile = 4096;  // one title tile: every row starts from an empty state
+  auto gpu = cuda::make_scorer(d.titles, o);
+  auto cpu = make_cpu_scorer(d.titles);
+  for (size_t k : {size_t(224), size_t(240), size_t(255), size_t(256)}) {
+    expect_matches_cpu(run(*gpu, d, k), run(*cpu, d, k), d, 1e-5, "k " + std::to_string(k));
+  }
+}
+
+// A CUDA or cuBLAS error after a tile is launched (injected through the scorer's hook) must not
+// leave a lane marked busy: the next search would collect the old tile into its own output (a heap
+// overflow when that batch is smaller). Faults at both hook points, on both selection paths.
+TEST(CudaScorer, AFaultMidBatchLeavesNoStaleTileForTheNextBatch) {
+  SKIP_WITHOUT_DEVICE();
+  const Data d = make_data(100, 3000, 64, 10, 8);
+  const Data small = first_users(d, 3);
+  auto cpu = make_cpu_scorer(d.titles);
+  for (const auto point : {cuda::ScorerHookPoint::TileQueued, cuda::ScorerHookPoint::TileCollected}) {
+    for (size_t k : {size_t(10), size_t(300)}) {
+      const std::string ctx =
+          std::string(point == cuda::ScorerHookPoint::TileQueued ? "queued" : "collected") + " k " + std::to_string(k);
+      size_t batch_users = d.n_users, calls = 0;
+      bool inject = true;
+      std::vector<std::pair<size_t, size_t>> collected;
+      auto hook = [&](cuda::ScorerHookPoint at, size_t first, size_t count) {
+        if (at == cuda::ScorerHookPoint::TileCollected) {
+          EXPECT_LE(first + count, batch_users) << ctx << ": a tile of an earlier batch was collected";
+          collected.emplace_back(first, count);
+        }
+        if (inject && at == point && ++calls == 2) throw BackendError("injected fault");
+      };
+      CudaScorerOptions o;
+      o.max_users_per_tile = 16;  // 7 tiles over the 2 lanes
+      auto gpu = cuda::make_cuda_scorer(d.titles, o, hook);
+      EXPECT_THROW(run(*gpu, d, k), BackendError) << ctx;
+      inject = false;
+      collected.clear();
+      batch_users = small.n_users;
+      expect_matches_cpu(run(*gpu, small, k), run(*cpu, small, k), small, 1e-5, ctx + ", 3 users after the fault");
+      EXPECT_EQ(collected, (std::vector<std::pair<size_t, size_t>>{{0, 3}})) << ctx;
+      batch_users = d.n_users;
+      expect_matches_cpu(run(*gpu, d, k), run(*cpu, d, k), d, 1e-5, ctx + ", the whole batch again");
+    }
+  }
+}
+
+// --device reaches every GPU entry point: one past the last device is refused by each, not run on
+// device 0.
+TEST(CudaBackend, EveryEntryPointRefusesADeviceThatDoesNotExist) {
+  SKIP_WITHOUT_DEVICE();
+  const int missing = cuda::query_devices().device_count;
+  std::mt19937_64 rng(3);
+  const Catalog c = random_catalog(20, 6, 3, rng);
+  const TitleMatrix m = TitleMatrix::build(c);
+  CudaScorerOptions so;
+  so.device = missing;
+  EXPECT_THROW(cuda::make_scorer(m, so), ArgumentError);
+  AlsOptions ao;
+  ao.factors = 4;
+  EXPECT_THROW(cuda::train_als(3, 20, {{0, 1, 1.0f}}, ao, {}, missing), ArgumentError);
+  EXPECT_THROW(cuda::build_profiles(c, m, {}, {"u0"}, {}, nullptr, missing), ArgumentError);
+  std::vector<float> x(8 * 4, 0.5f);
+  KMeansOptions ko;
+  ko.k = 2;
+  EXPECT_THROW(cuda::spherical_kmeans(x.data(), 8, 4, ko, missing), ArgumentError);
+  EXPECT_THROW(choose_kmeans_backend(Backend::Cuda, missing).train(x.data(), 8, 4, ko), ArgumentError);
+  EXPECT_THROW(choose_als_trainer(Backend::Cuda, missing)(3, 20, {{0, 1, 1.0f}}, ao), ArgumentError);
 }

@@ -36,6 +36,9 @@ void fill_uniform(std::vector<float>& v, uint64_t seed) {
 void BM_SelectK(benchmark::State& state) {
   if (!have_device()) return state.SkipWithError("no CUDA device");
   const size_t rows = size_t(state.range(0)), cols = size_t(state.range(1)), k = size_t(state.range(2));
+  // The selection indexes rows * k entries (and k + cols per row) with 32 bits (kernels/select_k_limits.h).
+  if (rows > kernels::select_k_max_rows(k) || k + cols > kernels::kSelectMaxElements)
+    return state.SkipWithError("rows * k or k + cols beyond the selection's 32-bit limit");
   std::vector<float> host(rows * cols);
   fill_uniform(host, 7);
   cuda::DeviceBuffer<float> scores(rows * cols);
@@ -54,7 +57,9 @@ void BM_SelectK(benchmark::State& state) {
     kernels::topk_state_clear(a, rows, stream.get());
     kernels::select_k_merge(algo, scores.data(), cols, rows, cols, 0, k, a,
                             algo == kernels::SelectAlgo::Radix ? b : a, stream.get());
-    if (algo == kernels::SelectAlgo::Radix) kernels::select_k_finalize(b, rows, k, ws.data(), ws_bytes, stream.get());
+    if (algo == kernels::SelectAlgo::Radix)
+      MARQUEE_CUDA_CHECK(kernels::select_k_finalize(b, rows, k, ws.data(), ws_bytes, stream.get()));
+    MARQUEE_CUDA_CHECK(cudaGetLastError());
   };
   once();  // warm-up
   stream.sync();

@@ -65,9 +65,9 @@ std::unique_ptr<ArtworkChooser> choose_artwork_chooser(const ScorerChoice& score
   return make_cpu_artwork_chooser(artwork, options.cpu.threads);
 }
 
-AlsTrainer choose_als_trainer(Backend backend) {
+AlsTrainer choose_als_trainer(Backend backend, int device) {
   if (!resolve_backend(backend, Capability::Als).on_gpu()) return {};
-  return [](size_t users, size_t titles, const std::vector<Interaction>& in, const AlsOptions& a) {
+  return [device](size_t users, size_t titles, const std::vector<Interaction>& in, const AlsOptions& a) {
     // The GPU twin solves Hu et al.'s system only (w0 = 1, nu = 0); other options train on the CPU,
     // which solves them exactly, rather than being ignored.
     if (!als_options_are_classic(a)) {
@@ -75,14 +75,16 @@ AlsTrainer choose_als_trainer(Backend backend) {
                     a.unobserved_weight, a.reg_exponent);
       return train_als(users, titles, in, a);
     }
-    return cuda::train_als(users, titles, in, a);
+    return cuda::train_als(users, titles, in, a, {}, device);
   };
 }
 
 KMeansResult KMeansBackend::train(const float* x, size_t n, size_t dim, const KMeansOptions& o) const {
-  return where.on_gpu() ? cuda::spherical_kmeans(x, n, dim, o) : spherical_kmeans(x, n, dim, o);
+  return where.on_gpu() ? cuda::spherical_kmeans(x, n, dim, o, device) : spherical_kmeans(x, n, dim, o);
 }
 
-KMeansBackend choose_kmeans_backend(Backend backend) { return {resolve_backend(backend, Capability::KMeans)}; }
+KMeansBackend choose_kmeans_backend(Backend backend, int device) {
+  return {resolve_backend(backend, Capability::KMeans), device};
+}
 
 }  // namespace marquee

@@ -46,15 +46,16 @@ std::unique_ptr<ArtworkChooser> choose_artwork_chooser(const ScorerChoice& score
 
 /// Where ALS trains, so that it trains where scoring will run: the GPU twin when resolved to cuda
 /// (for options it solves: w0 = 1, nu = 0; the CPU trainer otherwise), else the CPU trainer (an
-/// empty AlsTrainer, fit_recommender's default).
-AlsTrainer choose_als_trainer(Backend backend);
+/// empty AlsTrainer, fit_recommender's default). The GPU twin trains on `device` (--device).
+AlsTrainer choose_als_trainer(Backend backend, int device = 0);
 
 /// Spherical k-means of `segment` and `project --trailers`: FAISS on the CPU, or the GPU twin.
 struct KMeansBackend {
   BackendResolution where;
+  int device = 0;  // the GPU twin's device (--device)
   const char* name() const { return where.on_gpu() ? "cuda" : "cpu (FAISS)"; }
   KMeansResult train(const float* x, size_t n, size_t dim, const KMeansOptions& o) const;
 };
-KMeansBackend choose_kmeans_backend(Backend backend);
+KMeansBackend choose_kmeans_backend(Backend backend, int device = 0);
 
 }  // namespace marquee

@@ -40,13 +40,13 @@ DeviceCsr upload(const AlsCsr& csr, cudaStream_t stream) {
 bool als_available() { return true; }
 
 AlsModel train_als(size_t users, size_t titles, const std::vector<Interaction>& interactions, const AlsOptions& o,
-                   const std::function<void(size_t)>& progress) {
+                   const std::function<void(size_t)>& progress, int device) {
   check_als_arguments(users, titles, interactions, o);
   MARQUEE_CHECK_ARG(o.factors <= size_t(kernels::kAlsMaxFactors),
                     "GPU ALS supports up to {} factors; got {} (use the CPU backend)", kernels::kAlsMaxFactors,
                     o.factors);
-  if (query_devices().device_count == 0)
-    MARQUEE_THROW_AS(BackendError, "GPU ALS: no usable CUDA device ({})", query_devices().error);
+  require_device(device, "GPU ALS");
+  MARQUEE_CUDA_CHECK(cudaSetDevice(device));  // the stream, handle and buffers below belong to it
   const int f = int(o.factors);
   const AlsCsr by_user = build_als_csr(users, interactions, true, o.alpha);
   const AlsCsr by_title = build_als_csr(titles, interactions, false, o.alpha);

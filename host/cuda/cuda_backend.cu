@@ -51,13 +51,16 @@ MemoryInfo memory_info(int device) {
   return m;
 }
 
-std::unique_ptr<Scorer> make_scorer(const TitleMatrix& titles, const CudaScorerOptions& options) {
+void require_device(int device, const char* what) {
   const DeviceReport report = query_devices();
   if (report.device_count == 0)
-    MARQUEE_THROW_AS(BackendError, "--backend cuda: no usable CUDA device ({}); use --backend cpu or auto",
-                     report.error);
-  MARQUEE_CHECK_ARG(options.device >= 0 && options.device < report.device_count,
-                    "--device {} does not exist ({} CUDA devices)", options.device, report.device_count);
+    MARQUEE_THROW_AS(BackendError, "{}: no usable CUDA device ({}); use --backend cpu or auto", what, report.error);
+  MARQUEE_CHECK_ARG(device >= 0 && device < report.device_count, "--device {} does not exist ({} CUDA devices)", device,
+                    report.device_count);
+}
+
+std::unique_ptr<Scorer> make_scorer(const TitleMatrix& titles, const CudaScorerOptions& options) {
+  require_device(options.device, "--backend cuda");
   return make_cuda_scorer(titles, options);
 }
 

@@ -112,12 +112,10 @@ class GpuLloydStep final : public LloydStep {
 
 bool kmeans_available() { return true; }
 
-KMeansResult spherical_kmeans(const float* points, size_t n, size_t dim, const KMeansOptions& options) {
+KMeansResult spherical_kmeans(const float* points, size_t n, size_t dim, const KMeansOptions& options, int device) {
   check_kmeans_arguments(points, n, dim, options);
-  const DeviceReport report = query_devices();
-  if (report.device_count == 0)
-    MARQUEE_THROW_AS(BackendError, "GPU k-means: no usable CUDA device ({}); use --backend cpu or auto", report.error);
-  Resources res(0);
+  require_device(device, "GPU k-means");
+  Resources res(device);
   CublasHandle cublas;
   MARQUEE_CUBLAS_CHECK(cublasSetStream(cublas.get(), res.stream()));
   // Plain fp32 products (no TF32 tensor cores): the assignment must match the CPU's.

@@ -133,13 +133,13 @@ void sort_by_key_bits(const Policy& policy, uint64_t* keys, uint32_t* perm, size
 
 UserProfiles build_on_device(const Catalog& catalog, const TitleMatrix& titles, const std::vector<Event>& events,
                              std::vector<std::string> user_ids, const EngagementOptions& options,
-                             ProfileBuildStats& stats) {
+                             ProfileBuildStats& stats, int device) {
   const size_t n = events.size();
   const size_t n_users = user_ids.size();
   const size_t n_titles = catalog.num_titles();
   const size_t dim = titles.dim();
 
-  Resources res(0);
+  Resources res(device);
   const cudaStream_t stream = res.stream();
   ThrustAllocator alloc;
   const auto policy = thrust::cuda::par(alloc).on(stream);
@@ -306,11 +306,8 @@ bool profiles_available() { return true; }
 
 UserProfiles build_profiles(const Catalog& catalog, const TitleMatrix& titles, std::vector<Event> events,
                             std::vector<std::string> user_ids, const EngagementOptions& options,
-                            ProfileBuildStats* stats_out) {
-  const DeviceReport report = query_devices();
-  if (report.device_count == 0)
-    MARQUEE_THROW_AS(BackendError, "GPU profile building: no usable CUDA device ({}); build profiles on the CPU",
-                     report.error);
+                            ProfileBuildStats* stats_out, int device) {
+  require_device(device, "GPU profile building");
   MARQUEE_CHECK_ARG(titles.num_titles() == catalog.num_titles(),
                     "the title matrix has {} titles but the catalogue has {}", titles.num_titles(),
                     catalog.num_titles());
@@ -325,7 +322,7 @@ UserProfiles build_profiles(const Catalog& catalog, const TitleMatrix& titles, s
   ProfileBuildStats stats;
   UserProfiles p;
   try {
-    p = build_on_device(catalog, titles, events, std::move(user_ids), options, stats);
+    p = build_on_device(catalog, titles, events, std::move(user_ids), options, stats, device);
   } catch (const thrust::system_error& e) {
     MARQUEE_THROW_AS(BackendError, "GPU profile building: {}", e.what());
   }

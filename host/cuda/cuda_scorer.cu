@@ -6,12 +6,16 @@
 // excluded titles are set to -inf on the device, and each score tile is merged straight into a
 // running per-user top-K (kernels/select_k.cuh), so the full users x titles matrix never exists.
 // Two lanes (a stream plus its own pinned and device buffers each) alternate user tiles: while one
-// lane computes, the other uploads its next tile or downloads its results.
+// lane computes, the other uploads its next tile or downloads its results. Which lane holds which
+// tile is LanePipeline's (host/cuda/lane_pipeline.h), exception-safe and tested without a device;
+// the tile size is plan_user_tiles' (host/cuda/tile_plan.h).
 #include "host/cuda/entry_points.h"
 #include "engine/error.h"
 #include "host/cuda/cublas_handle.h"
 #include "host/cuda/cuda_scorer.h"
 #include "host/cuda/device_resources.h"
+#include "host/cuda/lane_pipeline.h"
+#include "host/cuda/tile_plan.h"
 #include "kernels/select_k.cuh"
 
 #include <fmt/format.h>
@@ -20,6 +24,7 @@
 #include <array>
 #include <cstring>
 #include <memory>
+#include <utility>
 
 namespace marquee::cuda {
 namespace {
@@ -41,7 +46,8 @@ struct StateBuffers {
   TopKState view() const { return TopKState{scores.data(), titles.data(), counts.data()}; }
 };
 
-// Everything one user tile needs; two of these alternate.
+// Everything one user tile needs; kLanes of these alternate.
+constexpr size_t kLanes = 2;
 struct Lane {
   Stream stream;
   CublasHandle cublas;  // one per stream: a handle's workspace must not be shared by concurrent streams
@@ -58,9 +64,15 @@ struct Lane {
   PinnedBuffer<float> h_scores;
   PinnedBuffer<uint32_t> h_titles;
   PinnedBuffer<uint32_t> h_counts;
-  // The tile in flight: its results for users [first, first + count) are in h_* once synced.
-  bool busy = false;
-  size_t first = 0, count = 0;
+
+  /// Device bytes held (reused by the next tile, so available to the plan).
+  size_t device_bytes() const {
+    size_t b = users.size() * sizeof(float) + users_half.size() * sizeof(uint16_t) + tile.size() * sizeof(float) +
+               excl_offsets.size() * sizeof(uint64_t) + excl_titles.size() * sizeof(uint32_t) + workspace.size();
+    for (const auto& st : state)
+      b += st.scores.size() * sizeof(float) + (st.titles.size() + st.counts.size()) * sizeof(uint32_t);
+    return b;
+  }
 
   /// Frees the device buffers (after an out-of-memory failure, before retrying smaller).
   void release_device() {
@@ -71,7 +83,13 @@ struct Lane {
     excl_titles = {};
     for (auto& st : state) st = {};
     workspace = {};
-    busy = false;
+  }
+
+  /// Waits for whatever the lane has queued, results unused; errors were or will be reported by the
+  /// call that failed.
+  void drain() noexcept {
+    cudaStreamSynchronize(stream.get());
+    cudaGetLastError();
   }
 };
 
@@ -79,8 +97,8 @@ struct Lane {
 
 class CudaScorer final : public Scorer {
  public:
-  CudaScorer(const TitleMatrix& titles, const CudaScorerOptions& options)
-      : options_(options), num_titles_(titles.num_titles()), dim_(titles.dim()) {
+  CudaScorer(const TitleMatrix& titles, const CudaScorerOptions& options, ScorerHook hook)
+      : options_(options), hook_(std::move(hook)), num_titles_(titles.num_titles()), dim_(titles.dim()) {
     MARQUEE_CHECK_ARG(options.titles_per_tile >= 1 && options.max_users_per_tile >= 1,
                       "GPU tile sizes must be at least 1");
     MARQUEE_CUDA_CHECK(cudaSetDevice(options.device));
@@ -93,10 +111,11 @@ class CudaScorer final : public Scorer {
     if (half_storage(options.precision)) {
       titles_half_ = DeviceBuffer<uint16_t>(num_titles_ * dim_);
       convert(titles_.data(), titles_half_.data(), num_titles_ * dim_, nullptr);
+      MARQUEE_CUDA_CHECK(cudaGetLastError());
       MARQUEE_CUDA_CHECK(cudaDeviceSynchronize());
       titles_ = DeviceBuffer<float>();  // the fp32 copy is not needed any more
     }
-    lanes_ = std::make_unique<std::array<Lane, 2>>();  // streams and handles belong to the current device
+    lanes_ = std::make_unique<std::array<Lane, kLanes>>();  // streams and handles belong to the current device
     for (auto& lane : *lanes_) {
       MARQUEE_CUBLAS_CHECK(cublasSetStream(lane.cublas.get(), lane.stream.get()));
       MARQUEE_CUBLAS_CHECK(cublasSetMathMode(lane.cublas.get(), options.precision == GpuPrecision::Tf32
@@ -118,7 +137,7 @@ class CudaScorer final : public Scorer {
     if (batch.count == 0) return;
     MARQUEE_CUDA_CHECK(cudaSetDevice(options_.device));
     const SelectAlgo algo = kernels::choose_select_algo(k);
-    size_t users_per_tile = plan_users_per_tile(batch.count, k, algo);
+    size_t users_per_tile = plan(batch, k, algo).users_per_tile;
     // Out of memory: retry with smaller user tiles before giving up.
     for (;;) {
       try {
@@ -136,30 +155,25 @@ class CudaScorer final : public Scorer {
  private:
   size_t titles_per_tile() const { return std::min(options_.titles_per_tile, num_titles_); }
 
-  // Device bytes one lane needs per user of a tile.
-  size_t bytes_per_user(size_t k, SelectAlgo algo) const {
-    size_t b = dim_ * sizeof(float) + titles_per_tile() * sizeof(float) + 2 * k * 8 + 2 * 4 + 8;
-    if (half_storage(options_.precision)) b += dim_ * 2;
-    if (algo == SelectAlgo::Radix) b += 2 * k * 8 + 8;  // finalize keys
-    return b;
-  }
-
-  size_t plan_users_per_tile(size_t users, size_t k, SelectAlgo algo) const {
-    size_t budget = options_.memory_budget;
-    if (budget == 0) {
-      size_t free_bytes = 0, total = 0;
-      MARQUEE_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total));
-      budget = free_bytes / 10 * 8;
+  TilePlan plan(const UserBatchView& batch, size_t k, SelectAlgo algo) const {
+    TilePlanInput in;
+    in.users = batch.count;
+    in.k = k;
+    in.radix = algo == SelectAlgo::Radix;
+    in.half_storage = half_storage(options_.precision);
+    in.dim = dim_;
+    in.num_titles = num_titles_;
+    in.titles_per_tile = titles_per_tile();
+    in.max_users_per_tile = options_.max_users_per_tile;
+    if (batch.exclusions) in.exclusions = batch.exclusions->offsets[batch.count] - batch.exclusions->offsets[0];
+    in.lanes = lanes_->size();
+    in.memory_budget = options_.memory_budget;
+    if (in.memory_budget == 0) {
+      size_t total = 0;
+      MARQUEE_CUDA_CHECK(cudaMemGetInfo(&in.free_bytes, &total));
+      for (const auto& lane : *lanes_) in.held_bytes += lane.device_bytes();
     }
-    const size_t resident = num_titles_ * dim_ * (half_storage(options_.precision) ? 2 : 4);
-    const size_t per_user = 2 * bytes_per_user(k, algo);  // two lanes
-    MARQUEE_CHECK_ARG(budget > resident + per_user,
-                      "GPU memory budget of {} MiB cannot hold the title matrix ({} MiB) and one user's workspace "
-                      "({} KiB)",
-                      budget >> 20, resident >> 20, per_user >> 10);
-    // Row offsets of the per-tile top-K state are 32-bit in the sort: users * k < 2^31.
-    const size_t index_limit = (size_t(1) << 31) / k - 1;
-    return std::max<size_t>(1, std::min({users, options_.max_users_per_tile, (budget - resident) / per_user, index_limit}));
+    return plan_user_tiles(in);
   }
 
   void convert(const float* in, void* out, size_t n, cudaStream_t stream) const {
@@ -186,19 +200,74 @@ class CudaScorer final : public Scorer {
     lane.h_counts.reserve(users);
   }
 
-  // Copies a finished lane's results into `out`.
-  void collect(Lane& lane, size_t k, TopKResult& out) {
-    if (!lane.busy) return;
+  // Waits for a lane's tile and copies its results into `out`.
+  void collect(Lane& lane, UserRange r, size_t k, TopKResult& out) {
     lane.stream.sync();
-    for (size_t i = 0; i < lane.count; ++i) {
-      const size_t u = lane.first + i;
+    for (size_t i = 0; i < r.count; ++i) {
+      const size_t u = r.first + i;
       const uint32_t c = lane.h_counts.data()[i];
       MARQUEE_ASSERT(c <= k);
       out.counts[u] = c;
       std::memcpy(out.titles.data() + u * k, lane.h_titles.data() + i * k, c * sizeof(uint32_t));
       std::memcpy(out.scores.data() + u * k, lane.h_scores.data() + i * k, c * sizeof(float));
     }
-    lane.busy = false;
+    if (hook_) hook_(ScorerHookPoint::TileCollected, r.first, r.count);
+  }
+
+  // Stages users [r.first, r.first + r.count) on the lane and queues their uploads, GEMMs, exclusions,
+  // selection and downloads.
+  void launch(Lane& lane, UserRange r, const UserBatchView& batch, size_t k, SelectAlgo algo) {
+    const Exclusions* ex = batch.exclusions;
+    const size_t u0 = r.first, nu = r.count, w = titles_per_tile();
+    cudaStream_t s = lane.stream.get();
+
+    // Stage on the host (pinned), then upload asynchronously.
+    std::memcpy(lane.h_users.data(), batch.vectors + u0 * dim_, nu * dim_ * sizeof(float));
+    size_t n_excl = 0;
+    lane.h_excl_offsets.data()[0] = 0;
+    for (size_t i = 0; i < nu; ++i) {
+      if (ex) {
+        const uint64_t b = ex->offsets[u0 + i], e = ex->offsets[u0 + i + 1];
+        std::memcpy(lane.h_excl_titles.data() + n_excl, ex->titles.data() + b, (e - b) * sizeof(uint32_t));
+        n_excl += e - b;
+      }
+      lane.h_excl_offsets.data()[i + 1] = n_excl;
+    }
+    MARQUEE_CUDA_CHECK(cudaMemcpyAsync(lane.users.data(), lane.h_users.data(), nu * dim_ * sizeof(float),
+                                       cudaMemcpyHostToDevice, s));
+    MARQUEE_CUDA_CHECK(cudaMemcpyAsync(lane.excl_offsets.data(), lane.h_excl_offsets.data(),
+                                       (nu + 1) * sizeof(uint64_t), cudaMemcpyHostToDevice, s));
+    if (n_excl > 0)
+      MARQUEE_CUDA_CHECK(cudaMemcpyAsync(lane.excl_titles.data(), lane.h_excl_titles.data(), n_excl * sizeof(uint32_t),
+                                         cudaMemcpyHostToDevice, s));
+    if (half_storage(options_.precision)) convert(lane.users.data(), lane.users_half.data(), nu * dim_, s);
+    if (hook_) hook_(ScorerHookPoint::TileQueued, u0, nu);
+
+    // Score title tiles and merge each into the running top-K.
+    int cur = 0;
+    kernels::topk_state_clear(lane.state[cur].view(), nu, s);
+    for (size_t t0 = 0; t0 < num_titles_; t0 += w) {
+      const size_t nt = std::min(w, num_titles_ - t0);
+      gemm(lane, t0, nt, nu);
+      kernels::apply_exclusions(lane.tile.data(), nt, nu, nt, uint32_t(t0), lane.excl_offsets.data(),
+                                lane.excl_titles.data(), s);
+      const int next = algo == SelectAlgo::Radix ? 1 - cur : cur;
+      kernels::select_k_merge(algo, lane.tile.data(), nt, nu, nt, uint32_t(t0), k, lane.state[cur].view(),
+                              lane.state[next].view(), s);
+      MARQUEE_CUDA_CHECK(cudaGetLastError());
+      cur = next;
+    }
+    if (algo == SelectAlgo::Radix)
+      MARQUEE_CUDA_CHECK(
+          kernels::select_k_finalize(lane.state[cur].view(), nu, k, lane.workspace.data(), lane.workspace.size(), s));
+    MARQUEE_CUDA_CHECK(cudaGetLastError());
+
+    MARQUEE_CUDA_CHECK(cudaMemcpyAsync(lane.h_scores.data(), lane.state[cur].scores.data(), nu * k * sizeof(float),
+                                       cudaMemcpyDeviceToHost, s));
+    MARQUEE_CUDA_CHECK(cudaMemcpyAsync(lane.h_titles.data(), lane.state[cur].titles.data(), nu * k * sizeof(uint32_t),
+                                       cudaMemcpyDeviceToHost, s));
+    MARQUEE_CUDA_CHECK(cudaMemcpyAsync(lane.h_counts.data(), lane.state[cur].counts.data(), nu * sizeof(uint32_t),
+                                       cudaMemcpyDeviceToHost, s));
   }
 
   void run(const UserBatchView& batch, size_t k, SelectAlgo algo, size_t users_per_tile, TopKResult& out) {
@@ -209,65 +278,10 @@ class CudaScorer final : public Scorer {
       max_excl = std::max<size_t>(max_excl, ex->offsets[u0 + nu] - ex->offsets[u0]);
     }
     for (auto& lane : *lanes_) reserve_lane(lane, users_per_tile, k, algo, max_excl);
-
-    const size_t w = titles_per_tile();
-    size_t tile_index = 0;
-    for (size_t u0 = 0; u0 < batch.count; u0 += users_per_tile, ++tile_index) {
-      const size_t nu = std::min(users_per_tile, batch.count - u0);
-      Lane& lane = (*lanes_)[tile_index % lanes_->size()];
-      collect(lane, k, out);  // the lane's previous tile must be home before its buffers are reused
-      cudaStream_t s = lane.stream.get();
-
-      // Stage on the host (pinned), then upload asynchronously.
-      std::memcpy(lane.h_users.data(), batch.vectors + u0 * dim_, nu * dim_ * sizeof(float));
-      size_t n_excl = 0;
-      lane.h_excl_offsets.data()[0] = 0;
-      for (size_t i = 0; i < nu; ++i) {
-        if (ex) {
-          const uint64_t b = ex->offsets[u0 + i], e = ex->offsets[u0 + i + 1];
-          std::memcpy(lane.h_excl_titles.data() + n_excl, ex->titles.data() + b, (e - b) * sizeof(uint32_t));
-          n_excl += e - b;
-        }
-        lane.h_excl_offsets.data()[i + 1] = n_excl;
-      }
-      MARQUEE_CUDA_CHECK(cudaMemcpyAsync(lane.users.data(), lane.h_users.data(), nu * dim_ * sizeof(float),
-                                         cudaMemcpyHostToDevice, s));
-      MARQUEE_CUDA_CHECK(cudaMemcpyAsync(lane.excl_offsets.data(), lane.h_excl_offsets.data(),
-                                         (nu + 1) * sizeof(uint64_t), cudaMemcpyHostToDevice, s));
-      if (n_excl > 0)
-        MARQUEE_CUDA_CHECK(cudaMemcpyAsync(lane.excl_titles.data(), lane.h_excl_titles.data(),
-                                           n_excl * sizeof(uint32_t), cudaMemcpyHostToDevice, s));
-      if (half_storage(options_.precision)) convert(lane.users.data(), lane.users_half.data(), nu * dim_, s);
-
-      // Score title tiles and merge each into the running top-K.
-      int cur = 0;
-      kernels::topk_state_clear(lane.state[cur].view(), nu, s);
-      for (size_t t0 = 0; t0 < num_titles_; t0 += w) {
-        const size_t nt = std::min(w, num_titles_ - t0);
-        gemm(lane, t0, nt, nu);
-        kernels::apply_exclusions(lane.tile.data(), nt, nu, nt, uint32_t(t0), lane.excl_offsets.data(),
-                                  lane.excl_titles.data(), s);
-        const int next = algo == SelectAlgo::Radix ? 1 - cur : cur;
-        kernels::select_k_merge(algo, lane.tile.data(), nt, nu, nt, uint32_t(t0), k, lane.state[cur].view(),
-                                lane.state[next].view(), s);
-        MARQUEE_CUDA_CHECK(cudaGetLastError());
-        cur = next;
-      }
-      if (algo == SelectAlgo::Radix)
-        kernels::select_k_finalize(lane.state[cur].view(), nu, k, lane.workspace.data(), lane.workspace.size(), s);
-      MARQUEE_CUDA_CHECK(cudaGetLastError());
-
-      MARQUEE_CUDA_CHECK(cudaMemcpyAsync(lane.h_scores.data(), lane.state[cur].scores.data(), nu * k * sizeof(float),
-                                         cudaMemcpyDeviceToHost, s));
-      MARQUEE_CUDA_CHECK(cudaMemcpyAsync(lane.h_titles.data(), lane.state[cur].titles.data(),
-                                         nu * k * sizeof(uint32_t), cudaMemcpyDeviceToHost, s));
-      MARQUEE_CUDA_CHECK(cudaMemcpyAsync(lane.h_counts.data(), lane.state[cur].counts.data(), nu * sizeof(uint32_t),
-                                         cudaMemcpyDeviceToHost, s));
-      lane.busy = true;
-      lane.first = u0;
-      lane.count = nu;
-    }
-    for (auto& lane : *lanes_) collect(lane, k, out);
+    auto& lanes = *lanes_;
+    pipeline_.run(
+        batch.count, users_per_tile, [&](size_t i, UserRange r) { launch(lanes[i], r, batch, k, algo); },
+        [&](size_t i, UserRange r) { collect(lanes[i], r, k, out); }, [&](size_t i) noexcept { lanes[i].drain(); });
   }
 
   // tile[nu x nt] (row-major, ld = nt) = users[nu x dim] * titles[t0 .. t0+nt)^T. cuBLAS is
@@ -289,15 +303,18 @@ class CudaScorer final : public Scorer {
   }
 
   CudaScorerOptions options_;
+  ScorerHook hook_;
   size_t num_titles_, dim_;
   std::string device_name_;
   DeviceBuffer<float> titles_;
   DeviceBuffer<uint16_t> titles_half_;
-  std::unique_ptr<std::array<Lane, 2>> lanes_;
+  std::unique_ptr<std::array<Lane, kLanes>> lanes_;
+  LanePipeline pipeline_{kLanes};  // which lane holds which user tile; none between searches
 };
 
-std::unique_ptr<Scorer> make_cuda_scorer(const TitleMatrix& titles, const CudaScorerOptions& options) {
-  return std::make_unique<CudaScorer>(titles, options);
+std::unique_ptr<Scorer> make_cuda_scorer(const TitleMatrix& titles, const CudaScorerOptions& options,
+                                         ScorerHook hook) {
+  return std::make_unique<CudaScorer>(titles, options, std::move(hook));
 }
 
 }  // namespace marquee::cuda

@@ -2,6 +2,7 @@
 // that CUDA is not compiled in.
 #include "host/cuda/entry_points.h"
 #include "engine/error.h"
+#include "host/cuda/cuda_scorer.h"
 #include "host/cuda/self_test.h"
 
 namespace marquee::cuda {
@@ -20,10 +21,14 @@ std::unique_ptr<Scorer> make_scorer(const TitleMatrix&, const CudaScorerOptions&
   MARQUEE_THROW_AS(BackendError, "--backend cuda: {}; use --backend cpu or auto", query_devices().error);
 }
 
+std::unique_ptr<Scorer> make_cuda_scorer(const TitleMatrix&, const CudaScorerOptions&, ScorerHook) {
+  MARQUEE_THROW_AS(BackendError, "--backend cuda: {}; use --backend cpu or auto", query_devices().error);
+}
+
 bool profiles_available() { return false; }
 
 UserProfiles build_profiles(const Catalog&, const TitleMatrix&, std::vector<Event>, std::vector<std::string>,
-                            const EngagementOptions&, ProfileBuildStats*) {
+                            const EngagementOptions&, ProfileBuildStats*, int) {
   MARQUEE_THROW_AS(BackendError, "GPU profile building: {}; build profiles on the CPU", query_devices().error);
 }
 
@@ -33,7 +38,7 @@ bool als_available() { return false; }
 
 bool kmeans_available() { return false; }
 
-KMeansResult spherical_kmeans(const float*, size_t, size_t, const KMeansOptions&) {
+KMeansResult spherical_kmeans(const float*, size_t, size_t, const KMeansOptions&, int) {
   MARQUEE_THROW_AS(BackendError, "GPU k-means: {}; use --backend cpu or auto", query_devices().error);
 }
 
@@ -44,7 +49,7 @@ std::unique_ptr<ArtworkChooser> make_artwork_chooser(const Artwork&, int) {
 }
 
 AlsModel train_als(size_t, size_t, const std::vector<Interaction>&, const AlsOptions&,
-                   const std::function<void(size_t)>&) {
+                   const std::function<void(size_t)>&, int) {
   MARQUEE_THROW_AS(BackendError, "GPU ALS: {}; train on the CPU", query_devices().error);
 }
 

@@ -10,6 +10,10 @@
 
 namespace marquee::cuda {
 
+/// The entry points' door check: BackendError naming `what` when no CUDA device is usable,
+/// ArgumentError when `device` is not one of them (host/cuda/cuda_backend.cu).
+void require_device(int device, const char* what);
+
 /// Device memory ran out: callers may retry with smaller batches.
 class DeviceOutOfMemory : public BackendError {
  public:
@@ -85,9 +89,12 @@ class DeviceBuffer {
 
   T* data() const { return data_; }
   size_t size() const { return size_; }
-  /// Ensures room for `count` elements (contents are not kept).
+  /// Ensures room for `count` elements (contents are not kept: the old block is freed first, so
+  /// growing never needs both at once).
   void reserve(size_t count) {
-    if (count > size_) *this = DeviceBuffer(count);
+    if (count <= size_) return;
+    *this = DeviceBuffer();
+    *this = DeviceBuffer(count);
   }
 
  private:

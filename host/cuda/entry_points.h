@@ -48,27 +48,30 @@ std::unique_ptr<Scorer> make_scorer(const TitleMatrix& titles, const CudaScorerO
 
 /// Whether this build can train ALS on the GPU.
 bool als_available();
-/// GPU twin of marquee::train_als (engine/als.h): the same algorithm and starting point, results
-/// within float tolerance. Throws BackendError without a usable device, ArgumentError above 96 factors.
-AlsModel train_als(size_t users, size_t titles, const std::vector<Interaction>& interactions,
-                   const AlsOptions& options, const std::function<void(size_t)>& progress = {});
+/// GPU twin of marquee::train_als (engine/als.h) on `device`: the same algorithm and starting point,
+/// results within float tolerance. Throws BackendError without a usable device, ArgumentError above
+/// 96 factors or for a device that does not exist.
+AlsModel train_als(size_t users, size_t titles, const std::vector<Interaction>& interactions, const AlsOptions& options,
+                   const std::function<void(size_t)>& progress = {}, int device = 0);
 
 /// Whether this build can build profiles on the GPU.
 bool profiles_available();
 
-/// GPU twin of marquee::build_profiles (engine/profiles.h): same inputs, same outputs (weights and
-/// vectors within float tolerance). Throws BackendError without a usable device.
+/// GPU twin of marquee::build_profiles (engine/profiles.h) on `device`: same inputs, same outputs
+/// (weights and vectors within float tolerance). Throws BackendError without a usable device,
+/// ArgumentError for a device that does not exist.
 UserProfiles build_profiles(const Catalog& catalog, const TitleMatrix& titles, std::vector<Event> events,
                             std::vector<std::string> user_ids, const EngagementOptions& options,
-                            ProfileBuildStats* stats = nullptr);
+                            ProfileBuildStats* stats = nullptr, int device = 0);
 
 /// Whether this build can train k-means on the GPU.
 bool kmeans_available();
 /// GPU twin of marquee::spherical_kmeans (engine/segments.h): FAISS's algorithm and seeds
 /// (engine/kmeans_lloyd.h) with the assignment (cuBLAS SGEMM + argmax) and the centroid sums on the
-/// device, then the same re-seeding of empty segments; centroids within float tolerance of FAISS's.
-/// Throws ArgumentError as the CPU one does, BackendError without a usable device.
-KMeansResult spherical_kmeans(const float* points, size_t n, size_t dim, const KMeansOptions& options);
+/// device (`device`), then the same re-seeding of empty segments; centroids within float tolerance
+/// of FAISS's. Throws ArgumentError as the CPU one does and for a device that does not exist,
+/// BackendError without a usable device.
+KMeansResult spherical_kmeans(const float* points, size_t n, size_t dim, const KMeansOptions& options, int device = 0);
 
 /// Whether this build can choose artwork on the GPU.
 bool artwork_available();
