@@ -14,7 +14,9 @@
 # TAGS (500), RATES ("100 250 500 1000 2000"), DURATION (20 s per rate), CONNECTIONS (64),
 # BACKEND (auto), SERVE_ARGS (extra `marquee serve` flags, e.g. "--index HNSW32 --index-params efSearch=64"),
 # PORT (18080), OVERLOAD_CONNECTIONS (256), CMAKE_ARGS (extra configure flags for BUILD),
-# CLIENT_ARGS (extra load_client flags, e.g. "--random-hour" with SERVE_ARGS="--daypart FILE").
+# CLIENT_ARGS (extra load_client flags, e.g. "--random-hour" with SERVE_ARGS="--daypart FILE"),
+# MODEL (empty: the tags model; a family, e.g. "behaviour": `marquee train --model MODEL` on the
+# data, kept beside it, and served with --model-dir), MODEL_ARGS (train flags; default "--time-budget 120").
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 OUT="${OUT:-$root/bench-results/serve}"
@@ -29,6 +31,8 @@ SERVE_ARGS="${SERVE_ARGS:-}"
 PORT="${PORT:-18080}"
 CMAKE_ARGS="${CMAKE_ARGS:-}"
 CLIENT_ARGS="${CLIENT_ARGS:-}"
+MODEL="${MODEL:-}"
+MODEL_ARGS="${MODEL_ARGS:---time-budget 120}"
 
 mkdir -p "$OUT"
 "$root/scripts/setup.sh"
@@ -46,10 +50,20 @@ if [ ! -f "$data/profiles.bin" ]; then
   awk -F, 'NR > 1 && !seen[$2]++ { print $2; if (++n == 20000) exit }' "$data/events.csv" > "$data/user_ids.txt"
 fi
 
+model_args=""
+if [ -n "$MODEL" ]; then
+  if [ ! -f "$data/model_$MODEL/manifest.json" ]; then
+    # shellcheck disable=SC2086
+    "$marquee" train --catalog "$data/catalog" --profiles "$data/profiles.bin" --model "$MODEL" $MODEL_ARGS \
+      --out "$data/model_$MODEL"
+  fi
+  model_args="--model-dir $data/model_$MODEL"
+fi
+
 log="$OUT/serve.log"
 # shellcheck disable=SC2086
 "$marquee" serve --catalog "$data/catalog" --profiles "$data/profiles.bin" --port "$PORT" --backend "$BACKEND" \
-  $SERVE_ARGS >"$log" 2>&1 &
+  $model_args $SERVE_ARGS >"$log" 2>&1 &
 server=$!
 stop_server() { kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
 trap stop_server EXIT

@@ -5,9 +5,10 @@
 //    instead of `dim`. Users are taken 32 at a time, transposed so that one tag's weights for the
 //    32 users are contiguous; a title's scores for the block are then 20 vector FMAs, and a single
 //    vector compare against the 32 running thresholds rejects almost every title without a store.
-//  - dense: OpenBLAS SGEMM of a user chunk against a title block into a bounded tile, then a
-//    threshold scan per user.
+//  - dense: per thread, single-threaded OpenBLAS SGEMM of 64 users against 1024 titles into an
+//    L2-sized tile, consumed by the threshold scan while in cache (search_dense).
 // Both visit titles in increasing index order, so ties resolve to the lower index for free.
+#include "engine/blas_threads.h"
 #include "engine/error.h"
 #include "engine/scorer.h"
 
@@ -22,8 +23,9 @@ namespace marquee {
 namespace {
 
 constexpr size_t kSparseUsers = 32;        // users per sparse block (4 AVX2 / 2 AVX-512 registers)
-constexpr size_t kDenseUsers = 1024;       // users per dense chunk
-constexpr size_t kDenseTitles = 4096;      // titles per dense tile (tile = 16 MiB)
+constexpr size_t kDenseUsers = 64;         // users per dense work item
+constexpr size_t kDenseTitles = 1024;      // titles per dense tile: 64 x 1024 floats = 256 KiB, in L2
+constexpr size_t kDenseMinSplitTitles = 2048;  // a title range of a split work item is at least this
 
 class CpuScorer final : public Scorer {
  public:
@@ -117,35 +119,70 @@ class CpuScorer final : public Scorer {
     }
   }
 
+  // One OpenMP team does everything: each work item is a block of users against a range of titles;
+  // its thread runs single-threaded SGEMM tile by tile into a private L2-sized tile and feeds the
+  // selection while the tile is still in cache. (Before: a multi-threaded SGEMM into a 16 MiB tile,
+  // then an OpenMP scan of it — the two thread pools took turns and the tile went through memory.)
+  // Few users (the server's batches) split the titles too, so every core has work; the partial
+  // top-K lists are merged in title order, which keeps results identical to one pass.
   void search_dense(const UserBatchView& batch, size_t k, TopKResult& out) const {
     const size_t dim = titles_.dim();
     const size_t n_titles = titles_.num_titles();
-    std::vector<float> tile(std::min(kDenseUsers, batch.count) * std::min(kDenseTitles, n_titles));
-    for (size_t u0 = 0; u0 < batch.count; u0 += kDenseUsers) {
-      const size_t nu = std::min(kDenseUsers, batch.count - u0);
-      std::vector<TopKSelector> sel(nu, TopKSelector(k));
-      for (size_t t0 = 0; t0 < n_titles; t0 += kDenseTitles) {
-        const size_t nt = std::min(kDenseTitles, n_titles - t0);
-        // tile[nu x nt] = users[nu x dim] * titles[nt x dim]^T (OpenBLAS uses its own threads).
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(nu), int(nt), int(dim), 1.0f,
-                    batch.vectors + u0 * dim, int(dim), titles_.row(t0), int(dim), 0.0f, tile.data(), int(nt));
-#pragma omp parallel for num_threads(threads_) schedule(static)
-        for (size_t i = 0; i < nu; ++i) {
-          float* row = tile.data() + i * nt;
-          if (const Exclusions* ex = batch.exclusions) {
-            const uint32_t* first = ex->titles.data() + ex->offsets[u0 + i];
-            const uint32_t* last = ex->titles.data() + ex->offsets[u0 + i + 1];
-            for (const uint32_t* e = std::lower_bound(first, last, uint32_t(t0)); e != last && *e < t0 + nt; ++e)
-              row[*e - t0] = -INFINITY;
+    const size_t threads = size_t(threads_);
+    const size_t blocks = (batch.count + kDenseUsers - 1) / kDenseUsers;
+    const size_t splits = blocks >= threads ? 1
+                                            : std::max<size_t>(1, std::min((threads + blocks - 1) / blocks,
+                                                                           n_titles / kDenseMinSplitTitles));
+    const size_t items = blocks * splits;
+    std::vector<std::vector<TopKSelector>> partial(splits > 1 ? items : 0);
+    const SingleThreadedBlas one_blas_thread;  // the work items are the parallelism
+
+#pragma omp parallel num_threads(threads_)
+    {
+      std::vector<float> tile(std::min(kDenseUsers, batch.count) * std::min(kDenseTitles, n_titles));
+      std::vector<TopKSelector> sel;
+      std::vector<ScoredTitle> buf;
+#pragma omp for schedule(dynamic, 1)
+      for (size_t item = 0; item < items; ++item) {
+        const size_t u0 = (item / splits) * kDenseUsers, split = item % splits;
+        const size_t nu = std::min(kDenseUsers, batch.count - u0);
+        const size_t t_begin = split * n_titles / splits, t_end = (split + 1) * n_titles / splits;
+        sel.assign(nu, TopKSelector(k));
+        for (size_t t0 = t_begin; t0 < t_end; t0 += kDenseTitles) {
+          const size_t nt = std::min(kDenseTitles, t_end - t0);
+          // tile[nu x nt] = users[nu x dim] * titles[nt x dim]^T
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(nu), int(nt), int(dim), 1.0f,
+                      batch.vectors + u0 * dim, int(dim), titles_.row(t0), int(dim), 0.0f, tile.data(), int(nt));
+          for (size_t i = 0; i < nu; ++i) {
+            float* row = tile.data() + i * nt;
+            if (const Exclusions* ex = batch.exclusions) {
+              const uint32_t* first = ex->titles.data() + ex->offsets[u0 + i];
+              const uint32_t* last = ex->titles.data() + ex->offsets[u0 + i + 1];
+              for (const uint32_t* e = std::lower_bound(first, last, uint32_t(t0)); e != last && *e < t0 + nt; ++e)
+                row[*e - t0] = -INFINITY;
+            }
+            sel[i].push_row(uint32_t(t0), row, nt);
           }
-          sel[i].push_row(uint32_t(t0), row, nt);
+        }
+        if (splits == 1) {
+          for (size_t i = 0; i < nu; ++i) emit(sel[i], u0 + i, buf, out);
+        } else {
+          partial[item] = std::move(sel);
+          sel = {};
         }
       }
-#pragma omp parallel num_threads(threads_)
-      {
-        std::vector<ScoredTitle> buf;
-#pragma omp for schedule(static)
-        for (size_t i = 0; i < nu; ++i) emit(sel[i], u0 + i, buf, out);
+    }
+    if (splits == 1) return;
+    std::vector<ScoredTitle> buf;
+    for (size_t b = 0; b < blocks; ++b) {
+      const size_t u0 = b * kDenseUsers, nu = std::min(kDenseUsers, batch.count - u0);
+      for (size_t i = 0; i < nu; ++i) {
+        TopKSelector merged(k);
+        for (size_t split = 0; split < splits; ++split) {
+          partial[b * splits + split][i].take_sorted(buf);
+          for (const ScoredTitle& c : buf) merged.push(c.title, c.score);
+        }
+        emit(merged, u0 + i, buf, out);
       }
     }
   }

@@ -66,6 +66,13 @@ class Model {
   virtual std::vector<ModelArray> arrays() const = 0;
   virtual void restore(const TitleMatrix& tags, const std::vector<ModelArray>& arrays) = 0;
 
+  /// Behaviour and hybrid: the ALS title factors and the tags -> factors map that places titles
+  /// nobody watched (cold start, projection). Null for the other families.
+  virtual const RecommenderModel* factor_model() const { return nullptr; }
+  /// Behaviour and hybrid: every user's ALS factors, folded in (batch.size() x factors). Other
+  /// families throw ArgumentError.
+  virtual std::vector<float> user_factors(const UserProfiles& batch) const;
+
  protected:
   explicit Model(const ModelParams& params) : params_(params) {}
   ModelParams params_;

@@ -30,13 +30,27 @@ UserProfiles build_profiles(const Catalog& catalog, const TitleMatrix& titles, s
   std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
     return std::tie(a.user, a.title, a.ts) < std::tie(b.user, b.title, b.ts);
   });
+  // An exact duplicate is dropped wherever it falls among the events of the same (user, title, ts):
+  // play, pause, play again in one second repeats the play even though the pause sits between.
+  // Runs of one timestamp are a handful of events, so each is compared with the kept ones of its run.
   size_t kept = 0;
+  size_t run = 0;  // first kept event of the current (user, title, ts) run
   for (size_t i = 0; i < events.size(); ++i) {
-    if (kept > 0 && same_event(events[kept - 1], events[i])) {
-      stats.duplicates.emplace_back(events[i].line, events[kept - 1].line);
+    const Event& e = events[i];
+    if (kept == 0 || std::tie(events[kept - 1].user, events[kept - 1].title, events[kept - 1].ts) !=
+                         std::tie(e.user, e.title, e.ts))
+      run = kept;
+    size_t twin = kept;
+    for (size_t k = run; k < kept; ++k)
+      if (same_event(events[k], e)) {
+        twin = k;
+        break;
+      }
+    if (twin < kept) {
+      stats.duplicates.emplace_back(e.line, events[twin].line);
       continue;
     }
-    events[kept++] = events[i];
+    events[kept++] = e;
   }
   events.resize(kept);
   stats.events_used = kept;

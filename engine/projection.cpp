@@ -74,6 +74,21 @@ double quantile(std::vector<double> v, double q) {
   return v[lo] + (pos - double(lo)) * (v[hi] - v[lo]);
 }
 
+// The users `which` of `p`, in that order.
+UserProfiles gather_users(const UserProfiles& p, const std::vector<size_t>& which) {
+  UserProfiles out;
+  out.dim = p.dim;
+  out.seen_offsets.push_back(0);
+  for (size_t u : which) {
+    out.user_ids.push_back(p.user_ids[u]);
+    out.vectors.insert(out.vectors.end(), p.vector(u), p.vector(u) + p.dim);
+    out.seen.insert(out.seen.end(), p.seen_begin(u), p.seen_end(u));
+    out.seen_offsets.push_back(out.seen.size());
+    out.summaries.push_back(p.summaries[u]);
+  }
+  return out;
+}
+
 }  // namespace
 
 float neighbour_feature(const SeenTitle* begin, const SeenTitle* end, const float* sims) {
@@ -299,13 +314,29 @@ Calibration calibrate(const TitleMatrix& tags, const UserProfiles& profiles, Pro
   for (size_t u = 0; u < n && sample.size() < o.users; u += stride) sample.push_back(u);
   cal.users = sample.size();
 
-  // What users looked like without the calibration titles, and (hybrid) a model that never saw them.
+  // What users looked like without the calibration titles, and (hybrid) a model that never saw them
+  // or, saved, the sampled users folded in without them, the titles placed by their tags.
   const UserProfiles without = remove_titles(profiles, tags, cal.titles);
   RecommenderModel model;
-  if (space == ProjectionSpace::Hybrid) {
+  std::vector<float> saved_users, saved_titles;  // sample x factors, calibration titles x factors
+  size_t f = 0;
+  if (space == ProjectionSpace::Hybrid && o.saved_model) {
+    const BehaviourFactors b(*o.saved_model);
+    f = b.factors();
+    saved_users = b.users(gather_users(without, sample), 0);
+    for (uint32_t t : cal.titles) {
+      const std::vector<float> y = factors_from_tags(tags.row(t), tags.dim(), b.model());
+      saved_titles.insert(saved_titles.end(), y.begin(), y.end());
+    }
+  } else if (space == ProjectionSpace::Hybrid) {
     MARQUEE_CHECK_INPUT(!without.seen.empty(), "nobody watched anything: there is no behaviour to learn from");
     model = fit_recommender(tags, without, o.als, HybridWeights{1.0f, 0.0f, 0.0f});
   }
+  auto behaviour_score = [&](size_t i, size_t u, size_t c) -> float {
+    if (space != ProjectionSpace::Hybrid) return 0.0f;
+    if (o.saved_model) return float(dot(saved_users.data() + i * f, saved_titles.data() + c * f, f));
+    return float(dot(model.als.user(u), model.als.title(cal.titles[c]), model.als.factors));
+  };
 
   const size_t nt = cal.titles.size();
   std::vector<float> raw(sample.size() * nt * kNumFeatures);
@@ -321,7 +352,7 @@ Calibration calibrate(const TitleMatrix& tags, const UserProfiles& profiles, Pro
       const uint32_t t = cal.titles[c];
       float* r = raw.data() + (i * nt + c) * kNumFeatures;
       r[0] = float(dot(without.vector(u), tags.row(t), tags.dim()));
-      r[1] = space == ProjectionSpace::Hybrid ? float(dot(model.als.user(u), model.als.title(t), model.als.factors)) : 0.0f;
+      r[1] = behaviour_score(i, u, c);
       r[2] = act;
       r[3] = neighbour_feature(without.seen_begin(u), without.seen_end(u), sims.data() + c * tags.num_titles());
       label[i * nt + c] = std::binary_search(profiles.seen_begin(u), profiles.seen_end(u), SeenTitle{t, 0, 0, {}},
@@ -363,14 +394,29 @@ Calibration calibrate(const TitleMatrix& tags, const UserProfiles& profiles, Pro
 
 // ------------------------------------------------------------------------------------------------
 
+BehaviourFactors::BehaviourFactors(const Model& saved) : fitted_(saved.factor_model()), saved_(&saved) {
+  MARQUEE_CHECK_ARG(fitted_ != nullptr,
+                    "the {} model has no behaviour factors to project with: use a behaviour or hybrid model, or "
+                    "--space tags",
+                    model_kind_name(saved.kind()));
+}
+
+std::vector<float> BehaviourFactors::users(const UserProfiles& batch, size_t first_user) const {
+  if (saved_) return saved_->user_factors(batch);
+  MARQUEE_CHECK_ARG(first_user + batch.size() <= fitted_->als.users, "users [{}, {}) outside the model", first_user,
+                    first_user + batch.size());
+  const size_t f = factors();
+  return std::vector<float>(fitted_->als.user(first_user), fitted_->als.user(first_user) + batch.size() * f);
+}
+
 FeatureSpace make_feature_space(ProjectionSpace space, const TitleMatrix& tags,
-                                const std::vector<std::vector<float>>& title_vectors, const RecommenderModel* model) {
+                                const std::vector<std::vector<float>>& title_vectors, const BehaviourFactors* behaviour) {
   MARQUEE_CHECK_ARG(!title_vectors.empty(), "no titles to project");
-  MARQUEE_CHECK_ARG(space == ProjectionSpace::Tags || model != nullptr, "the hybrid space needs a fitted model");
+  MARQUEE_CHECK_ARG(space == ProjectionSpace::Tags || behaviour != nullptr, "the hybrid space needs a behaviour model");
   FeatureSpace fs;
   fs.space = space;
   fs.tag_dim = tags.dim();
-  fs.factors = space == ProjectionSpace::Hybrid ? model->als.factors : 0;
+  fs.factors = space == ProjectionSpace::Hybrid ? behaviour->factors() : 0;
   fs.new_titles = title_vectors.size();
   const size_t d = fs.user_dim(), rpt = fs.rows_per_title();
   std::vector<float> rows(title_vectors.size() * rpt * d, 0.0f);
@@ -380,7 +426,7 @@ FeatureSpace make_feature_space(ProjectionSpace space, const TitleMatrix& tags,
     float* tag_row = rows.data() + (i * rpt + rpt - 1) * d;
     std::copy(title_vectors[i].begin(), title_vectors[i].end(), tag_row + fs.factors);
     if (space == ProjectionSpace::Hybrid) {
-      const std::vector<float> y = factors_from_tags(title_vectors[i].data(), tags.dim(), *model);
+      const std::vector<float> y = factors_from_tags(title_vectors[i].data(), tags.dim(), behaviour->model());
       std::copy(y.begin(), y.end(), rows.data() + i * rpt * d);
     }
   }
@@ -394,14 +440,14 @@ FeatureSpace make_feature_space(ProjectionSpace space, const TitleMatrix& tags,
 }
 
 std::vector<float> FeatureSpace::user_rows(const UserProfiles& batch, size_t first_user,
-                                           const RecommenderModel* model) const {
+                                           const BehaviourFactors* behaviour) const {
   if (space == ProjectionSpace::Tags) return batch.vectors;
-  MARQUEE_CHECK_ARG(model && first_user + batch.size() <= model->als.users, "users [{}, {}) outside the model",
-                    first_user, first_user + batch.size());
+  MARQUEE_CHECK_ARG(behaviour != nullptr, "the hybrid space needs a behaviour model");
+  const std::vector<float> x = behaviour->users(batch, first_user);
   const size_t d = user_dim();
   std::vector<float> out(batch.size() * d);
   for (size_t u = 0; u < batch.size(); ++u) {
-    std::copy(model->als.user(first_user + u), model->als.user(first_user + u) + factors, out.begin() + u * d);
+    std::copy(x.begin() + u * factors, x.begin() + (u + 1) * factors, out.begin() + u * d);
     std::copy(batch.vector(u), batch.vector(u) + tag_dim, out.begin() + u * d + factors);
   }
   return out;
@@ -421,12 +467,13 @@ void FeatureSpace::features(const UserProfiles& batch, const float* scores, floa
   }
 }
 
-void naive_features(const UserProfiles& batch, size_t first_user, const RecommenderModel* model,
+void naive_features(const UserProfiles& batch, size_t first_user, const BehaviourFactors* behaviour,
                     const std::vector<float>& tag_vector, const std::vector<float>& factors, float* out) {
+  const std::vector<float> x = behaviour ? behaviour->users(batch, first_user) : std::vector<float>{};
   for (size_t u = 0; u < batch.size(); ++u) {
     float* r = out + u * kNumFeatures;
     r[0] = float(dot(batch.vector(u), tag_vector.data(), batch.dim));
-    r[1] = model ? float(dot(model->als.user(first_user + u), factors.data(), factors.size())) : 0.0f;
+    r[1] = behaviour ? float(dot(x.data() + u * factors.size(), factors.data(), factors.size())) : 0.0f;
     r[2] = activity_feature(batch.seen_end(u) - batch.seen_begin(u));
     r[3] = 0.0f;  // needs the title's cosines to the catalogue: see neighbour_feature
   }

@@ -12,6 +12,7 @@
 #pragma once
 
 #include "engine/catalog.h"
+#include "engine/model.h"
 #include "engine/profiles.h"
 #include "engine/recommender.h"
 #include "engine/title_matrix.h"
@@ -114,8 +115,32 @@ struct CalibrationOptions {
   size_t titles = 64;     // calibration titles, drawn with the seed among tagged, non-excluded titles
   size_t users = 20000;   // sampled users (evenly strided, deterministic)
   uint64_t seed = 42;
-  AlsOptions als;         // hybrid space only
+  AlsOptions als;         // hybrid space only, without a saved model
   LogisticOptions logistic;
+  /// Hybrid space: a saved behaviour or hybrid model (`--model-dir`). The calibration then fits no
+  /// ALS: the sampled users are folded in without the calibration titles, which get factors from
+  /// their tags (the map every unreleased title goes through), and `profiles` may be a sample.
+  const Model* saved_model = nullptr;
+};
+
+/// Where the hybrid space's behaviour feature gets its factors: a model fitted on exactly the users
+/// projected (their trained rows, by index), or a saved model that folds each batch of users in from
+/// their engagement (so nothing is fitted at projection time and any users can be projected).
+class BehaviourFactors {
+ public:
+  explicit BehaviourFactors(const RecommenderModel& fitted) : fitted_(&fitted) {}
+  /// Throws ArgumentError when `saved` has no behaviour factors (tags, ease).
+  explicit BehaviourFactors(const Model& saved);
+  /// Title factors and the tags -> factors map.
+  const RecommenderModel& model() const { return *fitted_; }
+  size_t factors() const { return fitted_->als.factors; }
+  /// batch.size() x factors(): users [first_user, first_user + batch.size()) of the fitted model, or
+  /// the batch folded in against the saved one.
+  std::vector<float> users(const UserProfiles& batch, size_t first_user) const;
+
+ private:
+  const RecommenderModel* fitted_ = nullptr;
+  const Model* saved_ = nullptr;
 };
 
 struct Calibration {
@@ -148,7 +173,7 @@ struct FeatureSpace {
   size_t rows_per_title() const { return space == ProjectionSpace::Tags ? 1 : 2; }
   size_t user_dim() const { return factors + tag_dim; }
   /// User rows for a batch of users [first_user, first_user + batch.size()) of `model` (hybrid).
-  std::vector<float> user_rows(const UserProfiles& batch, size_t first_user, const RecommenderModel* model) const;
+  std::vector<float> user_rows(const UserProfiles& batch, size_t first_user, const BehaviourFactors* behaviour) const;
   /// Raw features (batch x new_titles x kNumFeatures) from the scores of every row for every user:
   /// `scores` is batch x rows (row order), as unpacked from a scorer.
   void features(const UserProfiles& batch, const float* scores, float* out) const;
@@ -157,10 +182,10 @@ struct FeatureSpace {
 /// Builds the feature space for `titles` (tag vectors from new_title_vector). For hybrid, `model`
 /// supplies the cold-start map (factors_from_tags).
 FeatureSpace make_feature_space(ProjectionSpace space, const TitleMatrix& tags,
-                                const std::vector<std::vector<float>>& title_vectors, const RecommenderModel* model);
+                                const std::vector<std::vector<float>>& title_vectors, const BehaviourFactors* behaviour);
 
 /// Naive reference: raw features of every user of `batch` against one title (for tests and small cases).
-void naive_features(const UserProfiles& batch, size_t first_user, const RecommenderModel* model,
+void naive_features(const UserProfiles& batch, size_t first_user, const BehaviourFactors* behaviour,
                     const std::vector<float>& tag_vector, const std::vector<float>& factors, float* out);
 
 // ------------------------------------------------------------------------------------------------

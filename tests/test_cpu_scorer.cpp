@@ -17,7 +17,7 @@ struct Case {
   size_t users, titles, tags, max_tags, k;
 };
 
-void run_case(const Case& c, CpuScoringPath path, uint64_t seed) {
+void run_case(const Case& c, CpuScoringPath path, uint64_t seed, int threads = 0) {
   const std::string ctx = "seed " + std::to_string(seed) + " users " + std::to_string(c.users) + " titles " +
                           std::to_string(c.titles) + " k " + std::to_string(c.k) +
                           (path == CpuScoringPath::Sparse ? " sparse" : " dense");
@@ -41,6 +41,7 @@ void run_case(const Case& c, CpuScoringPath path, uint64_t seed) {
   }
   CpuScorerOptions o;
   o.path = path;
+  o.threads = threads;
   auto scorer = make_cpu_scorer(m, o);
   TopKResult res;
   scorer->search(UserBatchView{c.users, c.tags, users.data(), &ex}, c.k, res);
@@ -70,6 +71,17 @@ TEST_P(CpuScorerVsNaive, OddShapesAndKs) {
 
 INSTANTIATE_TEST_SUITE_P(Paths, CpuScorerVsNaive, ::testing::Values(CpuScoringPath::Sparse, CpuScoringPath::Dense),
                          [](const auto& info) { return info.param == CpuScoringPath::Sparse ? "sparse" : "dense"; });
+
+// The dense path splits the titles among threads when there are fewer user blocks than threads
+// (the server's small batches) and merges the partial lists: still the naive top-K, at any K.
+TEST(CpuScorer, DenseFewUsersSplitTheTitlesAcrossThreadsAndMatchTheReference) {
+  uint64_t seed = 20261202;
+  for (int threads : {1, 3, 8})
+    for (const Case& c : {Case{1, 9000, 24, 24, 10}, Case{3, 9000, 24, 24, 300}, Case{70, 6000, 16, 16, 5}}) {
+      run_case(c, CpuScoringPath::Dense, seed++, threads);
+      if (::testing::Test::HasFailure()) return;
+    }
+}
 
 TEST(CpuScorer, ExactTiesResolveToTheLowerTitleIndex) {
   // Titles 0, 2 and 4 are identical; 1 and 3 are identical and score lower.

@@ -142,9 +142,9 @@ TEST(CudaProfiles, GeneratedDataWithDuplicatesAndShuffledRowsMatchesTheCpu) {
       events.push_back(d);
     }
   }
-  // Near duplicates that must be kept: a different seek target, a different type at the same second,
-  // and an exact copy separated from its twin by that other event (the CPU compares with the last
-  // kept event only).
+  // Near duplicates that must be kept (a different seek target, a different type at the same
+  // second) and an exact copy separated from its twin by that other event, which must be dropped
+  // as the CPU drops it (every kept event of the same second is compared, issue #15).
   for (size_t i = 0; i < events.size() && next_line < loaded.rows + 400; i += 97) {
     Event d = events[i];
     d.line = next_line++;
@@ -222,13 +222,13 @@ TEST(CudaProfiles, OnlyUntaggedTitlesMeansUnusable) {
   EXPECT_EQ(gpu.profiles.summaries[0].daypart[21], 1u);
 }
 
-TEST(CudaProfiles, EqualTimestampsKeepInputOrderAndOnlyRepeatsOfTheLastKeptEventDrop) {
+TEST(CudaProfiles, EqualTimestampsKeepInputOrderAndExactRepeatsDropWhereverTheyFall) {
   SKIP_WITHOUT_DEVICE();
   const Catalog c = tiny_catalog();
   const TitleMatrix m = TitleMatrix::build(c);
-  // At ts 100: play (line 10), its repeat (11, dropped), a pause (12), the play again (13, kept:
-  // the last kept event is the pause). Seeks at ts 300 differ only in the target (both kept), then
-  // an exact repeat of the second (16, dropped, twin 15).
+  // At ts 100: play (line 10), its repeat (11, dropped), a pause (12), the play again (13, dropped
+  // too: an exact repeat of 10 wherever it falls in that second, issue #15). Seeks at ts 300 differ
+  // only in the target (both kept), then an exact repeat of the second (16, dropped, twin 15).
   const std::vector<Event> events{
       ev(0, 0, 400, T::Stop, 700, 0, 17),   ev(0, 0, 100, T::Play, 0, 0, 10),
       ev(0, 0, 100, T::Play, 0, 0, 11),     ev(0, 0, 100, T::Pause, 0, 0, 12),
@@ -238,7 +238,7 @@ TEST(CudaProfiles, EqualTimestampsKeepInputOrderAndOnlyRepeatsOfTheLastKeptEvent
   };
   const std::vector<std::string> users{"a", "b"};
   const Built cpu = build_cpu(c, m, events, users, {});
-  const std::vector<std::pair<uint32_t, uint32_t>> expected{{11, 10}, {16, 15}, {19, 18}};
+  const std::vector<std::pair<uint32_t, uint32_t>> expected{{11, 10}, {13, 10}, {16, 15}, {19, 18}};
   ASSERT_EQ(cpu.stats.duplicates, expected);
   expect_same(build_gpu(c, m, events, users, {}), cpu, "ties");
 }

@@ -184,3 +184,44 @@ TEST_F(ModelCli, SimilarWithTheModelRanksByItsTitleVectors) {
   EXPECT_NE(read_text(dir() + "/se.csv"), read_text(dir() + "/st.csv"));
   EXPECT_EQ(read_text(dir() + "/se.csv").find(",t000003,"), std::string::npos);  // never the title itself
 }
+
+TEST_F(ModelCli, DaypartFitsForTheSavedModelsScoresAndScoreChecksItIsThatModel) {
+  const std::string dp = dir() + "/daypart_ease.json";
+  const auto fit = run_marquee("daypart --catalog " + catalog() + " --events " + events() + " --model-dir " + dir() +
+                               "/ease --backend cpu --out " + dp);
+  ASSERT_EQ(fit.exit_code, 0) << fit.out;
+  EXPECT_NE(fit.out.find("re-ranking the ease model " + manifest(dir() + "/ease")["version"].get<std::string>()),
+            std::string::npos)
+      << fit.out;
+  EXPECT_EQ(nlohmann::json::parse(read_text(dp))["model"], "ease");
+  const std::string base = "score --catalog " + catalog() + " --events " + events() + " -k 5 --backend cpu --hour 21 --daypart " + dp;
+  const auto with_model = run_marquee(base + " --model-dir " + dir() + "/ease --out " + dir() + "/dp_a.csv");
+  EXPECT_EQ(with_model.exit_code, 0) << with_model.out;
+  const auto other = run_marquee(base + " --model tags --out " + dir() + "/dp_b.csv");
+  EXPECT_NE(other.exit_code, 0);
+  EXPECT_NE(other.out.find("fitted for other scores"), std::string::npos) << other.out;
+}
+
+TEST_F(ModelCli, ProjectWithASavedBehaviourModelFitsNoAlsAndRefusesAModelWithoutFactors) {
+  const std::string beh = dir() + "/behaviour";
+  const auto t = run_marquee("train --catalog " + catalog() + " --events " + events() +
+                             " --model behaviour --time-budget 20 --backend cpu --out " + beh);
+  ASSERT_EQ(t.exit_code, 0) << t.out;
+  const std::string base = "project --catalog " + catalog() + " --events " + events() +
+                           " --title t000005 --as-new --backend cpu --calibration-titles 16 --out " + dir();
+  const auto p = run_marquee(base + "/p_model.json --model-dir " + beh);
+  ASSERT_EQ(p.exit_code, 0) << p.out;
+  EXPECT_NE(p.out.find("(no ALS fit)"), std::string::npos) << p.out;
+  const nlohmann::json j = nlohmann::json::parse(read_text(dir() + "/p_model.json"));
+  EXPECT_EQ(j["model_version"], manifest(beh)["version"]);
+  EXPECT_EQ(j["space"], "hybrid");
+  EXPECT_NE(j["calibration"]["features"].get<std::string>().find("behaviour"), std::string::npos);
+  const double size = j["titles"][0]["audience"]["expected"].get<double>();
+  EXPECT_GT(size, 0.0);
+  EXPECT_LT(size, 400.0);
+
+  const auto ease = run_marquee(base + "/p_ease.json --model-dir " + dir() + "/ease");
+  EXPECT_EQ(ease.exit_code, 2) << ease.out;
+  EXPECT_NE(ease.out.find("the ease model has no behaviour factors"), std::string::npos) << ease.out;
+  EXPECT_FALSE(fs::exists(dir() + "/p_ease.json"));
+}

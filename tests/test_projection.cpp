@@ -181,11 +181,18 @@ TEST_F(ProjectionData, ScorerFeaturesMatchTheNaiveReference) {
   const UserProfiles all = build_profiles_from_file(ws.catalog, ws.titles, events(), {}, rejects, nullptr, nullptr);
   AlsOptions als;
   als.iterations = 3;
-  const RecommenderModel model = fit_recommender(ws.titles, all, als, HybridWeights{1, 0, 0});
+  const RecommenderModel fitted = fit_recommender(ws.titles, all, als, HybridWeights{1, 0, 0});
+  // A saved model folds users in instead of reading trained rows (project --model-dir).
+  ModelParams mp_saved;
+  mp_saved.als = als;
+  const auto saved = make_model(ModelKind::Behaviour, mp_saved);
+  saved->fit(ws.titles, all);
+  const BehaviourFactors from_fit(fitted), from_saved(*saved);
   const std::vector<std::vector<float>> vec{new_title_vector(ws.titles, catalog_title_as_new(ws.catalog, 3)),
                                             new_title_vector(ws.titles, catalog_title_as_new(ws.catalog, 40))};
-  for (ProjectionSpace sp : {ProjectionSpace::Tags, ProjectionSpace::Hybrid}) {
-    const RecommenderModel* mp = sp == ProjectionSpace::Hybrid ? &model : nullptr;
+  for (const BehaviourFactors* mp : {(const BehaviourFactors*)nullptr, &from_fit, &from_saved}) {
+    const ProjectionSpace sp = mp ? ProjectionSpace::Hybrid : ProjectionSpace::Tags;
+    const RecommenderModel& model = mp ? mp->model() : fitted;
     const FeatureSpace fs = make_feature_space(sp, ws.titles, vec, mp);
     auto scorer = make_cpu_scorer(fs.rows);
     const UserProfiles b = slice_profiles(all, 100, 257);

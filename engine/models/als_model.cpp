@@ -35,13 +35,27 @@ class AlsFamilyModel final : public Model {
 
   std::vector<float> user_vectors(const UserProfiles& batch) const override {
     const size_t f = model_.als.factors, d = titles_.dim();
-    const bool hybrid = kind_ == ModelKind::Hybrid;
-    if (hybrid)
-      MARQUEE_CHECK_ARG(f + batch.dim + 1 == d, "profiles of {} tags for a hybrid model of {} tags", batch.dim,
-                        d - f - 1);
+    std::vector<float> x = user_factors(batch);
+    if (kind_ != ModelKind::Hybrid) return x;
+    MARQUEE_CHECK_ARG(f + batch.dim + 1 == d, "profiles of {} tags for a hybrid model of {} tags", batch.dim,
+                      d - f - 1);
     const float sb = std::sqrt(model_.weights.behaviour), st = std::sqrt(model_.weights.tags),
                 sp = std::sqrt(model_.weights.popularity);
     std::vector<float> out(batch.size() * d, 0.0f);
+    for (size_t u = 0; u < batch.size(); ++u) {
+      float* r = out.data() + u * d;
+      for (size_t j = 0; j < f; ++j) r[j] = sb * x[u * f + j];
+      for (size_t j = 0; j < batch.dim; ++j) r[f + j] = st * batch.vector(u)[j];
+      r[d - 1] = batch.summaries[u].usable ? sp : 0.0f;  // no signal: no popularity prior either
+    }
+    return out;
+  }
+
+  const RecommenderModel* factor_model() const override { return &model_; }
+
+  std::vector<float> user_factors(const UserProfiles& batch) const override {
+    const size_t f = model_.als.factors;
+    std::vector<float> out(batch.size() * f, 0.0f);
     const int threads = params_.als.threads > 0 ? params_.als.threads : omp_get_max_threads();
     const SingleThreadedBlas one_blas_thread;  // the users are the parallelism
     // One user (the server's fold-in per request) runs on the caller's thread: no team to wake.
@@ -50,14 +64,7 @@ class AlsFamilyModel final : public Model {
       std::vector<std::pair<uint32_t, float>> seen;
       for (const SeenTitle* s = batch.seen_begin(u); s != batch.seen_end(u); ++s) seen.emplace_back(s->title, s->weight);
       const std::vector<float> x = als_fold_in(*step_, seen, params_.als.alpha);
-      float* r = out.data() + u * d;
-      if (!hybrid) {
-        std::copy(x.begin(), x.end(), r);
-        continue;
-      }
-      for (size_t j = 0; j < f; ++j) r[j] = sb * x[j];
-      for (size_t j = 0; j < batch.dim; ++j) r[f + j] = st * batch.vector(u)[j];
-      r[d - 1] = batch.summaries[u].usable ? sp : 0.0f;  // no signal: no popularity prior either
+      std::copy(x.begin(), x.end(), out.begin() + u * f);
     }
     return out;
   }

@@ -8,6 +8,11 @@
 
 namespace marquee {
 
+std::vector<float> Model::user_factors(const UserProfiles&) const {
+  throw ArgumentError(fmt::format("the {} model has no behaviour factors (behaviour and hybrid models have)",
+                                  model_kind_name(kind())));
+}
+
 const ModelArray& find_model_array(const std::vector<ModelArray>& arrays, const std::string& name,
                                    const std::vector<size_t>& shape) {
   for (const auto& a : arrays) {

@@ -26,6 +26,8 @@ void add_daypart(CLI::App& app) {
   cmd->add_option("--out", dp.out_path, "daypart model (JSON) for score/serve --daypart")->required();
   cmd->add_option("--model", f->model, "the model it will re-rank: tags|behaviour|hybrid")->capture_default_str();
   add_model_flags(cmd, dp.als, dp.weights);  // the same scores `score` will re-rank
+  cmd->add_option("--model-dir", dp.model_dir, "a `marquee train` model folder: fit for its scores (overrides --model)")
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("--backend", f->backend, "auto|cpu|cuda")->capture_default_str();
   cmd->add_option("--top,-k", dp.fit.k, "fit on hit rate at this K")->capture_default_str();
   cmd->add_option("--max-users", dp.fit.max_users, "held-out users used (half fit, half report)")

@@ -1,6 +1,7 @@
 // `marquee eval-projection`: hold out titles, project them from their tags, measure (docs/projection.md).
 #include "engine/backend.h"
 #include "host/cli/commands.h"
+#include "host/cli/input_flags.h"
 #include "host/jobs/eval_projection_job.h"
 
 #include <memory>
@@ -32,6 +33,7 @@ void add_eval_projection(CLI::App& app) {
   cmd->add_option("--rows", evp.rows_path, "per-title CSV");
   cmd->add_option("--rejects", evp.common.rejects_path, "rejects file");
   cmd->add_flag("--strict", evp.common.strict, "fail on the first bad input row");
+  add_reject_rate_flag(cmd, evp.common);
 
   cmd->callback([f] {
     f->job.backend = parse_backend(f->backend);

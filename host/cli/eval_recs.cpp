@@ -1,5 +1,6 @@
 // `marquee eval-recs`: held-out next-watch evaluation of the recommenders (docs/quality.md).
 #include "host/cli/commands.h"
+#include "host/cli/input_flags.h"
 #include "host/jobs/eval_recs_job.h"
 
 #include <memory>
@@ -33,6 +34,7 @@ void add_eval_recs(CLI::App& app) {
   cmd->add_option("--out", eval.out_path, "JSON report");
   cmd->add_option("--rejects", eval.common.rejects_path, "rejects file");
   cmd->add_flag("--strict", eval.common.strict, "fail on the first bad input row");
+  add_reject_rate_flag(cmd, eval.common);
 
   cmd->callback([f] {
     f->job.eval.tune = !f->no_tune;

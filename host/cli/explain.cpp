@@ -31,7 +31,7 @@ struct ExplainFlags {
 
 void run_explain(ExplainFlags& f, CLI::App* cmd) {
   f.in.finish(cmd);
-  RejectLog rejects(f.in.common.rejects_path, f.in.common.strict);
+  RejectLog rejects(f.in.common.rejects_path, f.in.common.strict, f.in.common.max_reject_rate);
   Workspace ws = open_workspace(f.in.input, rejects);
   const auto t = ws.catalog.find_title(f.title);
   MARQUEE_CHECK_ARG(t.has_value(), "unknown title_id '{}'", f.title);

@@ -1,6 +1,7 @@
 #include "host/cli/input_flags.h"
 
 #include "engine/error.h"
+#include "host/io/timestamp.h"
 
 namespace marquee::cli {
 
@@ -18,14 +19,30 @@ void InputFlags::add(CLI::App* app, bool events_or_profiles) {
   } else {
     ev->required();
   }
-  app->add_option("--half-life-days", half_life_days, "recency half-life of engagement weights in days (0 = off)")
-      ->check(CLI::NonNegativeNumber);
+  // Its range (finite, 0 .. 36500) is checked with every subcommand's numbers, in host/cli/guards.cpp.
+  app->add_option("--half-life-days", half_life_days, "recency half-life of engagement weights in days (0 = off)");
+  app->add_option("--as-of", as_of,
+                  "reference time (epoch seconds or ISO-8601): events later than it plus a day are rejected, and "
+                  "recency decays from it (default: the clock now; recency from the latest event)");
   app->add_option("--rejects", common.rejects_path, "rejects file (default: <out>.rejects.csv)");
   app->add_flag("--strict", common.strict, "fail on the first bad input row instead of rejecting it");
+  add_reject_rate_flag(app, common);
+}
+
+void add_reject_rate_flag(CLI::App* app, CommonOptions& common) {
+  app->add_option("--max-reject-rate", common.max_reject_rate,
+                  "fail when more than this share of a file's rows is rejected (0..1; 1 = no limit)")
+      ->capture_default_str();
 }
 
 void InputFlags::finish(CLI::App* app) {
   input.engagement.half_life_days = half_life_days;
+  if (!as_of.empty()) {
+    Timestamp t;
+    MARQUEE_CHECK_ARG(parse_timestamp(as_of, t) && t.epoch > 0,
+                      "--as-of '{}' is not a time (epoch seconds or ISO-8601, 1970..2199)", as_of);
+    input.engagement.as_of = t.epoch;
+  }
   if (input.events_path.empty() && input.profiles_path.empty() && app->get_option_no_throw("--profiles"))
     MARQUEE_THROW_AS(ArgumentError, "give --events FILE or --profiles FILE");
 }

@@ -3,6 +3,7 @@
 // (commands.h lists them); this file holds the global flags and maps errors to exit codes.
 #include "engine/error.h"
 #include "host/cli/commands.h"
+#include "host/cli/guards.h"
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -25,7 +26,11 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")->capture_default_str();
   // Runs once the whole command line has parsed and been checked, before the subcommand's callback.
-  app.parse_complete_callback([&log_level] { spdlog::set_level(spdlog::level::from_str(log_level)); });
+  // It also refuses an output path that would overwrite an input (host/cli/guards.h).
+  app.parse_complete_callback([&log_level, &app] {
+    spdlog::set_level(spdlog::level::from_str(log_level));
+    check_output_paths(app);
+  });
 
   // In the order `marquee --help` lists them.
   int exit_code = 0;  // set by the subcommands that end with a code of their own
@@ -42,6 +47,7 @@ int main(int argc, char** argv) {
   add_segment(app);
   add_eval_projection(app);
   add_serve(app, exit_code);
+  add_value_checks(app);  // the number checks every subcommand shares (host/cli/guards.h)
 
   // Parsing runs the chosen subcommand (its callback); errors from either end here.
   try {

@@ -37,6 +37,9 @@ void add_project(CLI::App& app) {
   cmd->add_option("--trailers", proj.trailers, "trailer plan for K segments");
   cmd->add_option("--report", proj.report_path, "self-contained HTML report");
   cmd->add_option("--space", f->space, "affinity space: tags|hybrid")->capture_default_str();
+  cmd->add_option("--model-dir", proj.model_dir,
+                  "a `marquee train` behaviour/hybrid model: its factors and tags->factors map (no ALS fit here)")
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("--backend", f->backend, "auto|cpu|cuda")->capture_default_str();
   cmd->add_option("--batch", proj.batch, "users per batch")->capture_default_str();
   cmd->add_option("--threads", proj.scorer.cpu.threads, "CPU threads (0 = all cores)");

@@ -54,6 +54,7 @@ void add_serve(CLI::App& app, int& exit_code) {
     serve.engine.input = f->in.input;
     serve.engine.rejects_path = f->in.common.rejects_path;
     serve.engine.strict = f->in.common.strict;
+    serve.engine.max_reject_rate = f->in.common.max_reject_rate;
     serve.engine.backend = parse_backend(f->backend);
     exit_code = server::run_serve(serve);
   });

@@ -44,6 +44,7 @@ Artwork load_artwork(const std::string& path, const Catalog& catalog, const Titl
           "duplicate tag '" + r.fields[2] + "' for artwork '" + r.fields[1] + "' of title '" + r.fields[0] + "'",
           r.raw);
   }
+  rejects.check_rate(path, reader.rows());
   Artwork artwork = builder.build(titles);
   if (artwork.num_variants() == 0)
     spdlog::warn("artwork {}: no usable rows ({} read): every title keeps its default artwork", path, rows);

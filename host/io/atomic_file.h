@@ -10,7 +10,8 @@ namespace marquee {
 
 class AtomicFile {
  public:
-  /// Opens `<path>.tmp.<pid>` for writing; throws InputError when the directory is not writable.
+  /// Opens `<path>.tmp.<pid>` for writing (after remove_stale_temps(path)); throws InputError when
+  /// the directory is not writable.
   explicit AtomicFile(std::string path);
   ~AtomicFile();  // removes the temporary file unless committed
   AtomicFile(const AtomicFile&) = delete;
@@ -31,6 +32,11 @@ class AtomicFile {
   std::FILE* file_ = nullptr;
   bool committed_ = false;
 };
+
+/// Removes what killed runs left beside `path`: `<path>.tmp.<pid>` (file or folder) whose process
+/// no longer exists on this machine. A live process's file is never touched, nor any other name.
+/// Returns how many were removed (each is logged). Called before every atomic write.
+size_t remove_stale_temps(const std::string& path);
 
 /// Writes `content` to `path` atomically.
 void write_file_atomically(const std::string& path, std::string_view content);

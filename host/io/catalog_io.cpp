@@ -32,6 +32,15 @@ std::optional<std::pair<uint32_t, float>> parse_tag_weight(const Catalog& catalo
     rejects.reject(path, r.line, "weight must be in (0, 1]; got '" + r.fields[weight_field] + "'", r.raw);
     return std::nullopt;
   }
+  // Weights are stored as 32-bit floats; one that would round to 0 (or lose all precision) must not
+  // pass as a tag that is there but weighs nothing.
+  if (w < kMinTagWeight) {
+    rejects.reject(path, r.line,
+                   fmt::format("weight too small '{}': below {:g} (the smallest kept; leave the row out instead)",
+                               r.fields[weight_field], kMinTagWeight),
+                   r.raw);
+    return std::nullopt;
+  }
   return std::make_pair(*tag, float(w));
 }
 
@@ -41,7 +50,7 @@ void warn_ignored(const RecordReader& reader) {
   for (const auto& c : reader.ignored_columns()) spdlog::info("{}: ignoring column '{}'", reader.path(), c);
 }
 
-void load_tags(const std::string& path, Catalog& catalog, RejectLog& rejects) {
+size_t load_tags(const std::string& path, Catalog& catalog, RejectLog& rejects) {
   RecordReader reader(path, {"tag", "category"});
   warn_ignored(reader);
   Record r;
@@ -53,9 +62,10 @@ void load_tags(const std::string& path, Catalog& catalog, RejectLog& rejects) {
     if (!catalog.add_tag(Tag{r.fields[0], r.fields[1]}))
       rejects.reject(path, r.line, "duplicate tag '" + r.fields[0] + "'", r.raw);
   }
+  return reader.rows();
 }
 
-void load_titles(const std::string& path, Catalog& catalog, RejectLog& rejects) {
+size_t load_titles(const std::string& path, Catalog& catalog, RejectLog& rejects) {
   RecordReader reader(path, {"title_id", "duration_s"}, {"name", "release_year"});
   warn_ignored(reader);
   Record r;
@@ -82,9 +92,10 @@ void load_titles(const std::string& path, Catalog& catalog, RejectLog& rejects) 
     }
     if (!catalog.add_title(std::move(t))) rejects.reject(path, r.line, "duplicate title_id '" + r.fields[0] + "'", r.raw);
   }
+  return reader.rows();
 }
 
-void load_title_tags(const std::string& path, Catalog& catalog, RejectLog& rejects) {
+size_t load_title_tags(const std::string& path, Catalog& catalog, RejectLog& rejects) {
   RecordReader reader(path, {"title_id", "tag", "weight"});
   warn_ignored(reader);
   Record r;
@@ -103,6 +114,7 @@ void load_title_tags(const std::string& path, Catalog& catalog, RejectLog& rejec
     if (!catalog.add_assignment({*title, tw->first, tw->second}))
       rejects.reject(path, r.line, "duplicate tag '" + r.fields[1] + "' for title '" + r.fields[0] + "'", r.raw);
   }
+  return reader.rows();
 }
 
 }  // namespace
@@ -112,12 +124,16 @@ Catalog load_catalog(const std::string& dir, RejectLog& rejects) {
   const std::string tags = find_table(dir, "tags");
   const std::string titles = find_table(dir, "titles");
   const std::string title_tags = find_table(dir, "title_tags");
-  load_tags(tags, catalog, rejects);
+  // Each file's reject rate is checked after the errors that say more ("no usable tags").
+  const size_t tag_rows = load_tags(tags, catalog, rejects);
   MARQUEE_CHECK_INPUT(catalog.num_tags() > 0, "{} has no usable tags: a catalogue needs a tag taxonomy", tags);
-  load_titles(titles, catalog, rejects);
+  rejects.check_rate(tags, tag_rows);
+  const size_t title_rows = load_titles(titles, catalog, rejects);
   MARQUEE_CHECK_INPUT(catalog.num_titles() > 0, "{} has no usable titles", titles);
-  load_title_tags(title_tags, catalog, rejects);
+  rejects.check_rate(titles, title_rows);
+  const size_t assignment_rows = load_title_tags(title_tags, catalog, rejects);
   MARQUEE_CHECK_INPUT(!catalog.assignments().empty(), "{} has no usable tag assignments", title_tags);
+  rejects.check_rate(title_tags, assignment_rows);
   spdlog::info("catalogue {}: {} titles, {} tags, {} tag assignments", dir, catalog.num_titles(), catalog.num_tags(),
                catalog.assignments().size());
   return catalog;

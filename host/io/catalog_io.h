@@ -18,8 +18,11 @@ std::string find_table(const std::string& dir, const std::string& name);
 /// is an InputError.
 Catalog load_catalog(const std::string& dir, RejectLog& rejects);
 
+/// The smallest tag weight kept: below it a weight is noise that float storage would round away.
+constexpr double kMinTagWeight = 1e-6;
+
 /// The (tag, weight) of a title_tags-shaped row — title_tags.csv, artwork.csv, new titles — by the
-/// rules of title_tags.csv: the tag must be in the taxonomy, the weight in (0, 1]. Otherwise the row
+/// rules of title_tags.csv: the tag must be in the taxonomy, the weight in [kMinTagWeight, 1]. Otherwise the row
 /// is rejected (file:line, reason; `unknown_tag_note` follows the unknown tag's name) and nothing
 /// is returned.
 std::optional<std::pair<uint32_t, float>> parse_tag_weight(const Catalog& catalog, const Record& r, size_t tag_field,

@@ -17,6 +17,7 @@ using json = nlohmann::json;
 namespace {
 
 constexpr const char* kFormat = "marquee-daypart-1";
+constexpr double kMaxDaypartWeight = 1e6;  // score units; fitted weights are at most 50 x the score spread
 
 }  // namespace
 
@@ -66,7 +67,9 @@ DaypartModel load_daypart_model(const std::string& path, const Catalog& catalog)
   } catch (const json::exception& e) {
     MARQUEE_THROW_AS(InputError, "{}: not JSON ({})", path, e.what());
   }
-  MARQUEE_CHECK_INPUT(j.is_object() && j.value("format", "") == kFormat,
+  // j.value("format", "") would throw a type error (exit 1, no file named) for "format": 1.
+  const auto format = j.is_object() ? j.find("format") : j.end();
+  MARQUEE_CHECK_INPUT(j.is_object() && format != j.end() && format->is_string() && format->get<std::string>() == kFormat,
                       "{}: not a daypart model (expected \"format\": \"{}\"; write one with `marquee daypart`)", path,
                       kFormat);
   DaypartModel m;
@@ -83,8 +86,10 @@ DaypartModel load_daypart_model(const std::string& path, const Catalog& catalog)
     m.half_life_days = j.at("half_life_days").get<double>();
     m.weight = j.at("weight").get<double>();
     m.term.prior_plays = j.at("prior_plays").get<double>();
-    MARQUEE_CHECK_INPUT(std::isfinite(m.weight) && m.weight >= 0, "{}: weight {} is not a finite number >= 0", path,
-                        m.weight);
+    MARQUEE_CHECK_INPUT(std::isfinite(m.weight) && m.weight >= 0 && m.weight <= kMaxDaypartWeight,
+                        "{}: weight {} is not a number in [0, {:g}] (a fitted weight is a few times the score "
+                        "spread; this one would swamp every score)",
+                        path, m.weight, kMaxDaypartWeight);
     MARQUEE_CHECK_INPUT(std::isfinite(m.term.prior_plays) && m.term.prior_plays > 0,
                         "{}: prior_plays {} is not a positive number", path, m.term.prior_plays);
     m.dayparts.titles = catalog.num_titles();
@@ -111,6 +116,10 @@ DaypartModel load_daypart_model(const std::string& path, const Catalog& catalog)
   if (unknown > 0)
     spdlog::warn("{}: {} titles are not in the catalogue and get no daypart term", path, unknown);
   m.bias = daypart_bias(m.dayparts, m.term);
+  for (size_t i = 0; i < m.bias.size(); ++i)
+    MARQUEE_CHECK_INPUT(std::isfinite(m.bias[i]) && std::isfinite(float(m.weight) * m.bias[i]),
+                        "{}: title {} at hour {}: the term weight x bias is not finite (prior_plays {}, weight {})",
+                        path, catalog.title(uint32_t(i / 24)).id, i % 24, m.term.prior_plays, m.weight);
   return m;
 }
 

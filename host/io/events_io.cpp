@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <ctime>
 #include <limits>
 #include <unordered_map>
 
@@ -17,9 +18,26 @@ namespace {
 double position_limit(double duration_s) { return duration_s + std::max(60.0, 0.05 * duration_s); }
 }  // namespace
 
-std::string parse_event(const Catalog& catalog, const EventText& text, Event& event) {
+EventTimeWindow event_time_window(int64_t as_of) {
+  EventTimeWindow w;
+  w.from_as_of = as_of != 0;
+  w.reference = as_of != 0 ? as_of : int64_t(std::time(nullptr));
+  w.earliest = kEarliestEventTime;
+  w.latest = w.reference + kFutureToleranceS;
+  return w;
+}
+
+std::string parse_event(const Catalog& catalog, const EventText& text, Event& event, const EventTimeWindow* window) {
   Timestamp ts;
   if (!parse_timestamp(text.ts, ts)) return "unparseable timestamp '" + text.ts + "'";
+  if (window && ts.epoch > window->latest)
+    return fmt::format("timestamp in the future '{}': later than {} ({} {} plus {} h){}", text.ts,
+                       format_utc(window->latest), window->from_as_of ? "--as-of" : "the clock at the start of the run",
+                       format_utc(window->reference), kFutureToleranceS / 3600,
+                       window->from_as_of ? "" : "; replaying other times? set --as-of");
+  if (window && ts.epoch < window->earliest)
+    return fmt::format("timestamp too old '{}': before {} (the earliest accepted; a zero or default value?)", text.ts,
+                       format_utc(window->earliest));
   const auto title = catalog.find_title(text.title_id);
   if (!title) return "unknown title_id '" + text.title_id + "'";
   const auto type = parse_event_type(text.event);
@@ -47,7 +65,8 @@ std::string parse_event(const Catalog& catalog, const EventText& text, Event& ev
   return "";
 }
 
-LoadedEvents load_events(const std::string& path, const Catalog& catalog, RejectLog& rejects) {
+LoadedEvents load_events(const std::string& path, const Catalog& catalog, RejectLog& rejects, int64_t as_of) {
+  const EventTimeWindow window = event_time_window(as_of);
   enum { kTs, kUser, kTitle, kEvent, kPosition, kSeekTo };
   RecordReader reader(path, {"ts", "user_id", "title_id", "event", "position_s"}, {"seek_to_s"});
   for (const auto& c : reader.ignored_columns()) spdlog::info("{}: ignoring column '{}'", path, c);
@@ -64,7 +83,8 @@ LoadedEvents load_events(const std::string& path, const Catalog& catalog, Reject
     }
     Event ev;
     const std::string reason = parse_event(
-        catalog, {r.fields[kTs], r.fields[kTitle], r.fields[kEvent], r.fields[kPosition], &r.fields[kSeekTo]}, ev);
+        catalog, {r.fields[kTs], r.fields[kTitle], r.fields[kEvent], r.fields[kPosition], &r.fields[kSeekTo]}, ev,
+        &window);
     if (!reason.empty()) {
       reject(reason);
       continue;
@@ -78,6 +98,7 @@ LoadedEvents load_events(const std::string& path, const Catalog& catalog, Reject
     out.events.push_back(ev);
   }
   if (out.rows == 0) spdlog::warn("{} has no events", path);
+  rejects.check_rate(path, out.rows);
   return out;
 }
 
@@ -85,6 +106,7 @@ void reject_duplicates(const std::string& path, const std::vector<std::pair<uint
                        RejectLog& rejects) {
   for (const auto& [line, twin] : duplicates)
     rejects.reject(path, line, fmt::format("duplicate event (same as line {})", twin), "");
+  rejects.check_rate(path);
 }
 
 }  // namespace marquee

@@ -26,14 +26,34 @@ struct EventText {
   const std::string* seek_to_s;  // null or empty: absent
 };
 
+/// The times an event may carry (docs/formats.md, "Event times"): from kEarliestEventTime up to the
+/// reference time (--as-of, else the clock at the start of the run) plus kFutureToleranceS. One
+/// event from 2199 would otherwise become every user's "latest activity" and decay all the rest.
+struct EventTimeWindow {
+  int64_t earliest = 0;   // epoch seconds, inclusive
+  int64_t latest = 0;     // epoch seconds, inclusive
+  int64_t reference = 0;  // what `latest` was derived from
+  bool from_as_of = false;
+};
+constexpr int64_t kEarliestEventTime = 946684800;  // 2000-01-01T00:00:00Z: before it, a zero or default value
+constexpr int64_t kFutureToleranceS = 86400;       // clocks and time zones a day off are still believed
+
+/// The window for reference time `as_of` (epoch seconds; 0: the system clock now).
+EventTimeWindow event_time_window(int64_t as_of);
+
 /// The rules of docs/formats.md for one event (timestamp, known title, event type, position within
 /// the title's duration, seek target): fills `event` (its user and line left 0) and returns "", or
 /// returns the reason to reject it. Shared by the file reader and the server's online updates.
-std::string parse_event(const Catalog& catalog, const EventText& text, Event& event);
+/// With a `window`, a timestamp outside it is rejected too.
+std::string parse_event(const Catalog& catalog, const EventText& text, Event& event,
+                        const EventTimeWindow* window = nullptr);
 
-LoadedEvents load_events(const std::string& path, const Catalog& catalog, RejectLog& rejects);
+/// Reads every event of `path`, rejecting bad rows (times outside event_time_window(as_of)
+/// included), then checks the file's reject rate (RejectLog::check_rate).
+LoadedEvents load_events(const std::string& path, const Catalog& catalog, RejectLog& rejects, int64_t as_of = 0);
 
-/// Reports events that the profile builder dropped as exact duplicates, as rejected rows.
+/// Reports events that the profile builder dropped as exact duplicates, as rejected rows, and checks
+/// the file's reject rate again with them.
 void reject_duplicates(const std::string& path, const std::vector<std::pair<uint32_t, uint32_t>>& duplicates,
                        RejectLog& rejects);
 

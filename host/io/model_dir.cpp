@@ -1,6 +1,7 @@
 #include "host/io/model_dir.h"
 
 #include "engine/error.h"
+#include "host/io/atomic_file.h"
 #include "host/io/npy.h"
 #include "host/io/timestamp.h"
 
@@ -83,6 +84,7 @@ json save_model_dir(const std::string& dir, const Model& model, const Catalog& c
   const fs::path target = fs::path(dir).lexically_normal();
   const fs::path temp = target.string() + ".tmp." + std::to_string(::getpid());
   std::error_code ec;
+  remove_stale_temps(target.string());  // folders of killed runs: `<dir>.tmp.<dead pid>`
   fs::remove_all(temp, ec);
   fs::create_directories(temp, ec);
   MARQUEE_CHECK_INPUT(!ec, "cannot create {}: {}", temp.string(), ec.message());

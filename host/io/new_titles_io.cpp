@@ -57,6 +57,7 @@ std::vector<NewTitle> load_new_titles(const std::string& path, const Catalog& ca
                         "new title '{}' in {} has no known tags ({} tag rows rejected, see the rejects file): "
                         "nothing to project it from",
                         t.id, path, rejected_tags[t.id]);
+  rejects.check_rate(path, reader.rows());  // after the errors that say more than a rate
   return titles;
 }
 

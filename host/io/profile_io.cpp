@@ -2,7 +2,9 @@
 
 #include "engine/error.h"
 #include "host/io/atomic_file.h"
+#include "host/io/record_reader.h"
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <type_traits>
@@ -146,26 +148,52 @@ UserProfiles ProfileReader::read(size_t first, size_t count) {
   p.summaries.resize(count);
   read_at(off_summaries_ + first * sizeof(UserSummary), p.summaries.data(), count * sizeof(UserSummary));
 
-  std::vector<uint64_t> id_off(count + 1);
-  read_at(off_id_offsets_ + first * sizeof(uint64_t), id_off.data(), id_off.size() * sizeof(uint64_t));
-  MARQUEE_CHECK_INPUT(id_off[0] <= id_off[count] && off_ids_ + id_off[count] <= file_size_, "{}: corrupt id offsets",
-                      path_);
+  const std::vector<uint64_t> id_off = read_id_offsets(first, count);
   std::string blob(id_off[count] - id_off[0], '\0');
   read_at(off_ids_ + id_off[0], blob.data(), blob.size());
   p.user_ids.reserve(count);
   for (size_t i = 0; i < count; ++i) {
-    MARQUEE_CHECK_INPUT(id_off[i + 1] >= id_off[i], "{}: corrupt id offsets", path_);
     p.user_ids.push_back(blob.substr(id_off[i] - id_off[0], id_off[i + 1] - id_off[i]));
+    // Ids go into JSON (score --format jsonl, project): one that is not UTF-8 would abort the run at the end.
+    MARQUEE_CHECK_INPUT(invalid_utf8_at(p.user_ids.back()) == std::string::npos,
+                        "{}: user {} has an id that is not valid UTF-8: the file is damaged or was written by an "
+                        "older Marquee; rebuild it with `marquee profile`",
+                        path_, first + i);
+  }
+  // A NaN would drop the user silently (no rows, not in unscored.csv) and an inf would score "inf".
+  for (size_t u = 0; u < count; ++u) {
+    const float* v = p.vector(u);
+    for (size_t j = 0; j < p.dim; ++j)
+      MARQUEE_CHECK_INPUT(std::isfinite(v[j]),
+                          "{}: user '{}' (row {}) has a non-finite vector value ({} in dimension {}): the file is "
+                          "damaged; rebuild it with `marquee profile`",
+                          path_, p.user_ids[u], first + u, v[j], j);
+    for (uint64_t k = p.seen_offsets[u]; k < p.seen_offsets[u + 1]; ++k)
+      MARQUEE_CHECK_INPUT(std::isfinite(p.seen[k].weight) && std::abs(p.seen[k].weight) <= 1.0f,
+                          "{}: user '{}' (row {}) has a seen-title weight {} outside [-1, 1]: the file is damaged; "
+                          "rebuild it with `marquee profile`",
+                          path_, p.user_ids[u], first + u, p.seen[k].weight);
   }
   return p;
+}
+
+std::vector<uint64_t> ProfileReader::read_id_offsets(size_t first, size_t count) {
+  std::vector<uint64_t> id_off(count + 1);
+  read_at(off_id_offsets_ + first * sizeof(uint64_t), id_off.data(), id_off.size() * sizeof(uint64_t));
+  // Every offset checked before any is used: a corrupt one must be an InputError naming the file,
+  // not "basic_string::_M_create" from a length of 2^64 - 3.
+  for (size_t i = 0; i < count; ++i)
+    MARQUEE_CHECK_INPUT(id_off[i + 1] >= id_off[i], "{}: corrupt id offsets (user {})", path_, first + i);
+  MARQUEE_CHECK_INPUT(id_off[count] <= file_size_ - off_ids_, "{}: corrupt id offsets (past the end of the file)",
+                      path_);
+  return id_off;
 }
 
 std::optional<size_t> ProfileReader::find_user(const std::string& user_id) {
   constexpr size_t kChunk = 1 << 16;
   for (size_t first = 0; first < users(); first += kChunk) {
     const size_t count = std::min(kChunk, users() - first);
-    std::vector<uint64_t> id_off(count + 1);
-    read_at(off_id_offsets_ + first * sizeof(uint64_t), id_off.data(), id_off.size() * sizeof(uint64_t));
+    const std::vector<uint64_t> id_off = read_id_offsets(first, count);
     std::string blob(id_off[count] - id_off[0], '\0');
     read_at(off_ids_ + id_off[0], blob.data(), blob.size());
     for (size_t i = 0; i < count; ++i)

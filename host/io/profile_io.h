@@ -9,6 +9,7 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace marquee {
 
@@ -37,13 +38,16 @@ class ProfileReader {
   /// Throws InputError unless the file was built from a catalogue with this fingerprint and shape.
   void check_catalog(uint64_t fingerprint, size_t num_titles, size_t dim) const;
 
-  /// Reads users [first, first + count).
+  /// Reads users [first, first + count). Throws InputError naming the user for a non-finite vector
+  /// value, a seen weight outside [-1, 1], an id that is not UTF-8, or offsets that do not add up.
   UserProfiles read(size_t first, size_t count);
   /// Index of the user with this id (linear scan of the ids section).
   std::optional<size_t> find_user(const std::string& user_id);
 
  private:
   void read_at(uint64_t offset, void* data, size_t bytes);
+  /// The id offsets of users [first, first + count], checked to rise and stay inside the file.
+  std::vector<uint64_t> read_id_offsets(size_t first, size_t count);
   uint64_t read_u64(uint64_t section, size_t index);
 
   std::string path_;

@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 
 namespace marquee {
 
@@ -18,6 +19,34 @@ bool is_jsonl_path(const std::string& path) {
     return path.size() >= n && path.compare(path.size() - n, n, ext) == 0;
   };
   return ends_with(".jsonl") || ends_with(".ndjson") || ends_with(".json");
+}
+
+size_t invalid_utf8_at(std::string_view text) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  size_t i = 0;
+  while (i < n) {
+    const unsigned char c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c == 0xE0) len = 3, lo = 0xA0;              // no overlong 3-byte forms
+    else if (c == 0xED) len = 3, hi = 0x9F;              // no surrogates
+    else if (c >= 0xE1 && c <= 0xEF) len = 3;
+    else if (c == 0xF0) len = 4, lo = 0x90;              // no overlong 4-byte forms
+    else if (c >= 0xF1 && c <= 0xF3) len = 4;
+    else if (c == 0xF4) len = 4, hi = 0x8F;              // nothing above U+10FFFF
+    else return i;                                        // 0x80..0xC1, 0xF5..0xFF
+    if (i + len > n || s[i + 1] < lo || s[i + 1] > hi) return i;
+    for (size_t k = 2; k < len; ++k)
+      if (s[i + k] < 0x80 || s[i + k] > 0xBF) return i;
+    i += len;
+  }
+  return std::string_view::npos;
 }
 
 // libcsv delivers fields and record ends through callbacks; this collects them for one line.
@@ -55,6 +84,8 @@ RecordReader::RecordReader(std::string path, std::vector<std::string> required, 
     : path_(std::move(path)), required_(required.size()), jsonl_(is_jsonl_path(path_)) {
   names_ = std::move(required);
   names_.insert(names_.end(), optional.begin(), optional.end());
+  std::error_code ec;
+  MARQUEE_CHECK_INPUT(!std::filesystem::is_directory(path_, ec), "cannot read {}: it is a directory, not a file", path_);
   in_.open(path_, std::ios::binary);
   MARQUEE_CHECK_INPUT(in_.is_open(), "cannot open {}: {}", path_, std::strerror(errno));
   if (!jsonl_) {
@@ -94,8 +125,15 @@ void RecordReader::read_header() {
   column_of_.assign(names_.size(), -1);
   for (size_t c = 0; c < header.size(); ++c) {
     auto it = std::find(names_.begin(), names_.end(), header[c]);
-    if (it == names_.end()) ignored_.push_back(header[c]);
-    else column_of_[size_t(it - names_.begin())] = int(c);
+    if (it == names_.end()) {
+      ignored_.push_back(header[c]);
+      continue;
+    }
+    // Two columns of one name: which one holds the data is a guess, so none is taken.
+    const int first = column_of_[size_t(it - names_.begin())];
+    MARQUEE_CHECK_INPUT(first < 0, "{}:{}: column '{}' appears twice in the header (columns {} and {})", path_, line_,
+                        header[c], first + 1, c + 1);
+    column_of_[size_t(it - names_.begin())] = int(c);
   }
   std::string found;
   for (const auto& h : header) found += (found.empty() ? "" : ",") + h;
@@ -115,8 +153,15 @@ bool RecordReader::next(Record& record) {
     record.error.clear();
     record.fields.assign(names_.size(), std::string());
     record.present.assign(names_.size(), false);
+    ++rows_;
     if (jsonl_) parse_jsonl(record);
     else parse_csv(record);
+    for (size_t i = 0; i < names_.size() && record.error.empty(); ++i) {
+      const size_t bad = invalid_utf8_at(record.fields[i]);
+      if (bad != std::string_view::npos)
+        record.error = fmt::format("{} is not valid UTF-8 (byte 0x{:02x} at offset {})", names_[i],
+                                   static_cast<unsigned char>(record.fields[i][bad]), bad);
+    }
     if (record.error.empty()) {
       for (size_t i = 0; i < required_; ++i) {
         if (!record.present[i]) {

@@ -28,8 +28,11 @@ class RecordReader {
   RecordReader(std::string path, std::vector<std::string> required, std::vector<std::string> optional = {});
   ~RecordReader();
 
-  /// Next non-blank record; false at end of file.
+  /// Next non-blank record; false at end of file. A record with a field that is not valid UTF-8
+  /// comes back with `error` set (ids end up in JSON, which only holds UTF-8).
   bool next(Record& record);
+  /// Records returned so far (the rows a reject rate is taken over).
+  size_t rows() const { return rows_; }
 
   const std::string& path() const { return path_; }
   bool is_jsonl() const { return jsonl_; }
@@ -47,6 +50,7 @@ class RecordReader {
   bool jsonl_ = false;
   std::ifstream in_;
   size_t line_ = 0;
+  size_t rows_ = 0;
   std::vector<int> column_of_;  // names_[i] -> CSV column, -1 when absent
   size_t header_columns_ = 0;
   std::vector<std::string> ignored_;
@@ -56,6 +60,10 @@ class RecordReader {
 
 /// True when `path` names a JSON Lines file by its extension.
 bool is_jsonl_path(const std::string& path);
+
+/// Offset of the first byte of `text` that is not part of well-formed UTF-8 (no overlong forms, no
+/// surrogates, nothing above U+10FFFF), or npos when all of it is.
+size_t invalid_utf8_at(std::string_view text);
 
 }  // namespace marquee
 

@@ -12,10 +12,16 @@
 
 namespace marquee {
 
+/// The jobs' default --max-reject-rate (docs/operations.md): a file with more than half of its rows
+/// rejected is the wrong file (another catalogue's events, a changed layout), not a bad night.
+constexpr double kDefaultMaxRejectRate = 0.5;
+
 class RejectLog {
  public:
   /// `rejects_path` empty: count and log only. `strict`: the first rejection throws InputError.
-  RejectLog(std::string rejects_path, bool strict, size_t max_logged = 10);
+  /// `max_reject_rate` in [0, 1]: check_rate() fails a file whose rejected share of rows exceeds it
+  /// (1, the default here: no limit; the jobs pass --max-reject-rate, kDefaultMaxRejectRate unless given).
+  RejectLog(std::string rejects_path, bool strict, double max_reject_rate = 1.0, size_t max_logged = 10);
 
   void reject(const std::string& file, size_t line, const std::string& reason, std::string_view row);
 
@@ -25,15 +31,29 @@ class RejectLog {
   const std::string& path() const { return path_; }
   /// One line: "3 rows rejected (2 unknown title_id, 1 unparseable timestamp) -> FILE".
   std::string summary() const;
+  /// "2 unknown title_id, 1 unparseable timestamp": every rejected row, counted by reason.
+  std::string reasons() const;
   /// Commits the rejects file (header only when nothing was rejected, so no stale file misleads).
   void finish();
+
+  /// Records that `rows` data rows of `file` were read and checks the reject rate: more than
+  /// max_reject_rate() of them rejected commits the rejects file (for the operator to read) and
+  /// throws InputError naming the file, the counts and the limit. Called by every reader at the end
+  /// of its file; `check_rate(file)` again after later rejections (duplicates) with the same rows.
+  void check_rate(const std::string& file, size_t rows);
+  void check_rate(const std::string& file);
+  size_t rejected_in(const std::string& file) const;
+  double max_reject_rate() const { return max_rate_; }
 
  private:
   std::string path_;
   bool strict_;
+  double max_rate_;
   size_t max_logged_;
   size_t count_ = 0;
   std::map<std::string, size_t> by_reason_;
+  std::map<std::string, size_t> by_file_;  // rejected rows per file
+  std::map<std::string, size_t> rows_;     // data rows read per file (check_rate)
   std::unique_ptr<AtomicFile> file_;
 };
 

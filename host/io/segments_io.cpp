@@ -11,16 +11,28 @@
 namespace marquee {
 
 SegmentsReader::SegmentsReader(const std::string& path) : path_(path) {
+  // Segment numbers are bounded by what they count: `marquee segment` numbers K segments 0..K-1,
+  // each holding at least one user, so no segment number reaches the number of assigned rows. A
+  // stray row (a user from elsewhere, segment 1048575) must not size every per-segment table.
   RecordReader scan(path, {"user_id", "segment"});
   Record r;
+  size_t assigned = 0;
+  size_t max_line = 0;
+  std::string max_user;
   while (scan.next(r)) {
     long long s = 0;
-    MARQUEE_CHECK_INPUT(r.error.empty() && parse_int(r.fields[1], s) && s >= -1 && s < (1 << 20),
-                        "{}:{}: bad segments row ({}): expected user_id,segment with segment >= -1", path, r.line,
-                        r.error.empty() ? r.fields[1] : r.error);
-    k_ = std::max<size_t>(k_, size_t(s + 1));
+    MARQUEE_CHECK_INPUT(r.error.empty() && parse_int(r.fields[1], s) && s >= -1 && s < kMaxSegments,
+                        "{}:{}: bad segments row ({}): expected user_id,segment with segment -1 .. {}", path, r.line,
+                        r.error.empty() ? r.fields[1] : r.error, kMaxSegments - 1);
+    if (s < 0) continue;
+    ++assigned;
+    if (size_t(s + 1) > k_) k_ = size_t(s + 1), max_line = r.line, max_user = r.fields[0];
   }
   MARQUEE_CHECK_INPUT(k_ > 0, "{} assigns no user to a segment", path);
+  MARQUEE_CHECK_INPUT(k_ <= assigned,
+                      "{}:{}: segment {} of user '{}' is out of range: the file assigns {} users, so its segments are "
+                      "numbered 0..{} at most (a row from another segments file?)",
+                      path, max_line, k_ - 1, max_user, assigned, assigned - 1);
   reader_ = std::make_unique<RecordReader>(path, std::vector<std::string>{"user_id", "segment"});
 }
 

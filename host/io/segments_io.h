@@ -18,7 +18,11 @@ namespace marquee {
 
 /// Reads `marquee segment` assignments (user_id,segment) alongside the users, in the same order;
 /// rows of users absent from this run are skipped. The constructor scans the file once for the
-/// number of segments (a bad row, or no user in any segment, is an InputError).
+/// number of segments (a bad row, no user in any segment, or a segment number that is not below the
+/// number of assigned users or kMaxSegments, is an InputError naming file:line).
+/// The most segments a segments file may number (`segment --k` is far below it).
+constexpr long long kMaxSegments = 1 << 20;
+
 class SegmentsReader {
  public:
   explicit SegmentsReader(const std::string& path);

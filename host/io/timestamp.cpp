@@ -5,8 +5,6 @@
 #include <date/date.h>
 
 #include <charconv>
-#include <chrono>
-#include <sstream>
 #include <string>
 
 namespace marquee {
@@ -25,70 +23,56 @@ bool finish(int64_t epoch, int offset_minutes, Timestamp& out) {
 bool parse_epoch(std::string_view s, Timestamp& out) {
   double value = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (ec != std::errc() || end != s.data() + s.size() || !(value >= 0)) return false;
+  // The range check comes before the conversion: int64_t(inf) or int64_t(1e300) is undefined.
+  if (ec != std::errc() || end != s.data() + s.size() || !(value >= 0) || !(value < double(kMaxEpoch))) return false;
   return finish(int64_t(value), 0, out);
 }
 
 bool digits(std::string_view s, size_t pos, size_t n, int& out) {
   if (pos + n > s.size()) return false;
+  for (size_t i = pos; i < pos + n; ++i)
+    if (s[i] < '0' || s[i] > '9') return false;  // from_chars alone would take a sign
   auto [end, ec] = std::from_chars(s.data() + pos, s.data() + pos + n, out);
   return ec == std::errc() && end == s.data() + pos + n;
 }
 
-// The layout players write ("2026-01-01T21:30:00-05:00", "...Z", "...+0530", no offset), read
-// without a stream: at a billion events, istringstream per row is the profile job's hot spot.
-// Calendar arithmetic and validation still come from the date library. Anything else (fractions,
-// other layouts) goes to the general parser below.
-bool parse_iso_fast(std::string_view s, Timestamp& out, bool& handled) {
-  handled = false;
+// ISO-8601 as docs/formats.md writes it, and nothing else: "YYYY-MM-DD", 'T' or ' ', "HH:MM:SS",
+// optional fraction ".f..." (dropped: seconds are the resolution), then nothing (UTC), 'Z', or an
+// offset "+HH:MM" / "+HHMM" of at most 14:00 (the widest in use) with minutes below 60. Read by
+// hand, without a stream: at a billion events, istringstream per row is the profile job's hot spot,
+// and the date library's stream parser reads an uninitialised field when the time is cut short
+// ("2026-01-08T00"). Calendar arithmetic and validation still come from the date library.
+bool parse_iso(std::string_view s, Timestamp& out) {
   int y, mo, d, h, mi, sec;
   if (s.size() < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' || s[16] != ':')
     return false;
   if (!digits(s, 0, 4, y) || !digits(s, 5, 2, mo) || !digits(s, 8, 2, d) || !digits(s, 11, 2, h) ||
       !digits(s, 14, 2, mi) || !digits(s, 17, 2, sec))
     return false;
+  std::string_view rest = s.substr(19);
+  if (!rest.empty() && rest[0] == '.') {  // fraction of a second: at least one digit
+    size_t n = 1;
+    while (n < rest.size() && rest[n] >= '0' && rest[n] <= '9') ++n;
+    if (n == 1) return false;
+    rest.remove_prefix(n);
+  }
   int offset_minutes = 0;
-  const std::string_view rest = s.substr(19);
   if (rest == "Z" || rest == "z" || rest.empty()) {
   } else if ((rest[0] == '+' || rest[0] == '-') && (rest.size() == 6 || rest.size() == 5)) {
     int oh, om;
     const bool colon = rest.size() == 6;
     if (colon && rest[3] != ':') return false;
-    if (!digits(rest, 1, 2, oh) || !digits(rest, colon ? 4 : 3, 2, om) || oh > 23 || om > 59) return false;
+    if (!digits(rest, 1, 2, oh) || !digits(rest, colon ? 4 : 3, 2, om) || om > 59 || oh * 60 + om > 14 * 60)
+      return false;
     offset_minutes = (rest[0] == '-' ? -1 : 1) * (oh * 60 + om);
   } else {
-    return false;  // fractional seconds or another layout: not ours
+    return false;  // "+05", "+5:30", trailing text: not a timestamp
   }
-  handled = true;
   const date::year_month_day ymd{date::year{y}, date::month{unsigned(mo)}, date::day{unsigned(d)}};
   if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) return false;
   const int64_t days = date::sys_days(ymd).time_since_epoch().count();
   const int64_t local = days * 86400 + h * 3600 + mi * 60 + sec;
   return finish(local - int64_t(offset_minutes) * 60, offset_minutes, out);
-}
-
-// ISO-8601 through Howard Hinnant's date library (the basis of C++20 <chrono> calendars).
-bool parse_iso(std::string_view s, Timestamp& out) {
-  std::string text(s);
-  if (text.size() > 10 && text[10] == ' ') text[10] = 'T';
-  const bool zulu = !text.empty() && (text.back() == 'Z' || text.back() == 'z');
-  if (zulu) text.pop_back();
-  // Does it end with an offset (+HH:MM, -HH:MM, +HHMM, -HHMM) after the time part?
-  const auto sign = text.find_first_of("+-", 11);
-  const bool has_offset = !zulu && sign != std::string::npos;
-
-  std::istringstream in(text);
-  date::sys_time<std::chrono::milliseconds> tp;
-  std::chrono::minutes offset{0};
-  if (has_offset) {
-    const bool colon = text.find(':', sign) != std::string::npos;
-    in >> date::parse(colon ? "%FT%T%Ez" : "%FT%T%z", tp, offset);
-  } else {
-    in >> date::parse("%FT%T", tp);
-  }
-  if (in.fail() || in.peek() != std::char_traits<char>::eof()) return false;
-  // date::parse has already subtracted the offset: tp is UTC.
-  return finish(std::chrono::floor<std::chrono::seconds>(tp).time_since_epoch().count(), int(offset.count()), out);
 }
 
 }  // namespace
@@ -98,9 +82,7 @@ bool parse_timestamp(std::string_view text, Timestamp& out) {
   while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
   if (text.empty()) return false;
   if (text.size() < 10 || text[4] != '-') return parse_epoch(text, out);
-  bool handled = false;
-  const bool ok = parse_iso_fast(text, out, handled);
-  return handled ? ok : parse_iso(text, out);
+  return parse_iso(text, out);
 }
 
 std::string format_utc(int64_t epoch) {

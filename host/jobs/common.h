@@ -15,6 +15,7 @@ namespace marquee {
 struct CommonOptions {
   std::string rejects_path;  // empty: derived from the output path ("<out>.rejects.csv")
   bool strict = false;
+  double max_reject_rate = kDefaultMaxRejectRate;  // a file with a larger share of rows rejected fails the job
 };
 
 /// The rejects file of a job: --rejects, or "<out>.rejects.csv".

@@ -2,6 +2,7 @@
 
 #include "engine/error.h"
 #include "host/io/events_io.h"
+#include "host/io/model_dir.h"
 #include "host/jobs/workspace.h"
 #include "host/backend/resolver.h"
 
@@ -69,21 +70,38 @@ void check_daypart_fits(const DaypartModel& m, const std::string& path, ModelKin
                     path, fmt::join(diff, ", "));
 }
 
-DaypartFitReport run_daypart_job(const DaypartJobOptions& o, std::FILE* table_to) {
+DaypartFitReport run_daypart_job(const DaypartJobOptions& options, std::FILE* table_to) {
+  DaypartJobOptions o = options;
   const auto t0 = std::chrono::steady_clock::now();
   MARQUEE_CHECK_ARG(!o.out_path.empty(), "--out is required");
-  RejectLog rejects(rejects_path_for(o.common, o.out_path), o.common.strict);
+  RejectLog rejects(rejects_path_for(o.common, o.out_path), o.common.strict, o.common.max_reject_rate);
   Workspace ws = open_catalog(o.catalog_dir, rejects);
-  LoadedEvents loaded = load_events(o.events_path, ws.catalog, rejects);
+  LoadedEvents loaded = load_events(o.events_path, ws.catalog, rejects, o.engagement.as_of);
   rejects.finish();
   MARQUEE_CHECK_INPUT(!loaded.events.empty(), "no events in {}", o.events_path);
+
+  // --model-dir: the saved model's scores, its users folded in from the training events (no ALS fit
+  // here). It was trained on every event, the held-out ones included, as the model served is.
+  std::unique_ptr<Model> saved;
+  if (!o.model_dir.empty()) {
+    LoadedModel loaded_model = load_model_dir(o.model_dir, ws.catalog, ws.titles);
+    saved = std::move(loaded_model.model);
+    o.model = saved->kind();
+    o.als = saved->params().als;
+    o.weights = saved->params().weights;
+    spdlog::info("daypart: re-ranking the {} model {} from {}", model_kind_name(o.model), loaded_model.version,
+                 o.model_dir);
+  }
 
   std::string backend;
   const DaypartBaseBuilder base = [&](const std::vector<Event>& train) {
     const UserProfiles p = build_profiles(ws.catalog, ws.titles, train, loaded.user_ids, o.engagement);
     DaypartBaseModel b;
     b.seen = Exclusions::from_profiles(p, ExcludePolicy::Watched);
-    if (o.model == ModelKind::Tags) {
+    if (saved) {
+      b.scorer = choose_scorer(o.backend, saved->titles(), o.scorer).scorer;
+      b.user_vectors = saved->user_vectors(p);
+    } else if (o.model == ModelKind::Tags) {
       b.scorer = choose_scorer(o.backend, ws.titles, o.scorer).scorer;
       b.user_vectors = p.vectors;
     } else {

@@ -27,6 +27,7 @@ struct DaypartJobOptions {
   ModelKind model = ModelKind::Tags;
   AlsOptions als;
   HybridWeights weights;
+  std::string model_dir;  // a `marquee train` model: its scores are re-ranked (family and parameters from it)
   Backend backend = Backend::Auto;
   ScorerOptions scorer;
   DaypartFitOptions fit;

@@ -95,7 +95,8 @@ std::vector<float> title_features(const EvalProjectionOptions& o, const TitleMat
   RecommenderModel model;
   if (sp == ProjectionSpace::Hybrid)
     model = fit_recommender(titles, ph, o.calibration.als, HybridWeights{1.0f, 0.0f, 0.0f});
-  const RecommenderModel* mp = sp == ProjectionSpace::Hybrid ? &model : nullptr;
+  const BehaviourFactors behaviour(model);
+  const BehaviourFactors* mp = sp == ProjectionSpace::Hybrid ? &behaviour : nullptr;
   const FeatureSpace fs = make_feature_space(sp, titles, vec, mp);
   ScorerChoice choice = choose_scorer(o.backend, fs.rows, o.scorer);
   std::vector<float> raw(n * kNumFeatures);
@@ -233,7 +234,7 @@ json run_eval_projection_job(const EvalProjectionOptions& o, std::FILE* table_to
   MARQUEE_CHECK_ARG(o.titles >= 1, "--titles must be at least 1");
   MARQUEE_CHECK_ARG(o.space == "tags" || o.space == "hybrid" || o.space == "both",
                     "unknown --space '{}': expected tags, hybrid or both", o.space);
-  RejectLog rejects(o.common.rejects_path, o.common.strict);
+  RejectLog rejects(o.common.rejects_path, o.common.strict, o.common.max_reject_rate);
   Workspace ws = open_catalog(o.catalog_dir, rejects);
   const UserProfiles all =
       build_profiles_from_file(ws.catalog, ws.titles, o.events_path, o.engagement, rejects, nullptr, nullptr);

@@ -79,7 +79,7 @@ void evaluate_model_rows(const EvalRecsOptions& o, const Workspace& ws, const Lo
 
 EvalReport run_eval_recs_job(const EvalRecsOptions& o, std::FILE* table_to) {
   const auto t0 = Clock::now();
-  RejectLog rejects(o.common.rejects_path, o.common.strict);
+  RejectLog rejects(o.common.rejects_path, o.common.strict, o.common.max_reject_rate);
   Workspace ws = open_catalog(o.catalog_dir, rejects);
   LoadedEvents loaded = load_events(o.events_path, ws.catalog, rejects);
   rejects.finish();

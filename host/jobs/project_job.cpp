@@ -5,6 +5,7 @@
 #include "host/backend/resolver.h"
 #include "host/io/atomic_file.h"
 #include "host/io/events_io.h"
+#include "host/io/model_dir.h"
 #include "host/io/new_titles_io.h"
 #include "host/io/segments_io.h"
 #include "host/jobs/projection_common.h"
@@ -168,7 +169,7 @@ ProjectInputs load_as_new_inputs(const ProjectJobOptions& o, const Workspace& ws
     MARQUEE_CHECK_INPUT(!in.titles.back().tags.empty(), "title '{}' has no tags in the catalogue: nothing to project it from", id);
     in.held_out.push_back(*t);
   }
-  LoadedEvents loaded = load_events(o.input.events_path, catalog, rejects);
+  LoadedEvents loaded = load_events(o.input.events_path, catalog, rejects, o.input.engagement.as_of);
   std::vector<std::unordered_set<uint32_t>> viewers(in.held_out.size());
   std::vector<Event> kept;
   kept.reserve(loaded.events.size());
@@ -218,13 +219,14 @@ void log_calibration(const Calibration& cal, const CalibratedModel& cm, unsigned
                }());
 }
 
-// Calibration, and for the hybrid space the behaviour model (all users in memory, as `score --model
-// hybrid` needs; held in `all_users` when the source is not in memory already).
+// Calibration, and for the hybrid space the behaviour model: a saved one (--model-dir, nothing fitted,
+// a sample of users is enough), or ALS fitted here (all users in memory, as `score --model hybrid`
+// needs; held in `all_users` when the source is not in memory already).
 Calibration calibrate_projection(const ProjectJobOptions& o, const Workspace& ws, ProfileSource& source,
                                  const std::vector<uint32_t>& held_out, unsigned mask,
                                  std::unique_ptr<MemoryProfiles>& all_users, RecommenderModel& model) {
   Calibration cal;
-  if (o.space == ProjectionSpace::Hybrid) {
+  if (o.space == ProjectionSpace::Hybrid && !o.calibration.saved_model) {
     auto* mem = dynamic_cast<MemoryProfiles*>(&source);
     if (!mem) {
       all_users = std::make_unique<MemoryProfiles>(source.read(0, source.users()));
@@ -277,7 +279,7 @@ ProjectSegments open_project_segments(const ProjectJobOptions& o, ProfileSource&
 // The streaming pass: every user's p_watch and affinity for every title, into the accumulators
 // (audience, cohorts, segments, dayparts) and the user rankings.
 void project_all_users(const ProjectJobOptions& o, ProfileSource& source, const FeatureSpace& fs, Scorer& scorer,
-                       const RecommenderModel* model, const CalibratedModel& cm, const ProjectSegments& segments,
+                       const BehaviourFactors* model, const CalibratedModel& cm, const ProjectSegments& segments,
                        std::vector<ProjectionAccumulator>& acc, std::vector<std::unique_ptr<UserRanking>>& ranking) {
   const size_t n_users = source.users(), nt = acc.size();
   std::vector<float> raw;
@@ -421,7 +423,7 @@ void print_title_summary(std::FILE* summary_to, const json& jt, size_t n_users) 
 json run_project_job(const ProjectJobOptions& o, std::FILE* summary_to) {
   const auto t0 = Clock::now();
   check_project_options(o);
-  RejectLog rejects(rejects_path_for(o.common, o.out_path), o.common.strict);
+  RejectLog rejects(rejects_path_for(o.common, o.out_path), o.common.strict, o.common.max_reject_rate);
   Workspace ws = open_catalog(o.input.catalog_dir, rejects);
   const Catalog& catalog = ws.catalog;
 
@@ -432,12 +434,30 @@ json run_project_job(const ProjectJobOptions& o, std::FILE* summary_to) {
   std::vector<std::vector<float>> vectors;
   for (const NewTitle& t : in.titles) vectors.push_back(new_title_vector(ws.titles, t));
 
+  // --model-dir: the saved model's factors; the hybrid space then fits no ALS anywhere.
+  std::unique_ptr<Model> saved;
+  std::string saved_version;
+  ProjectJobOptions opts = o;
+  if (!o.model_dir.empty()) {
+    MARQUEE_CHECK_ARG(o.space == ProjectionSpace::Hybrid, "--model-dir projects in the hybrid space; drop --space tags");
+    LoadedModel loaded = load_model_dir(o.model_dir, ws.catalog, ws.titles);
+    saved = std::move(loaded.model);
+    saved_version = loaded.version;
+    (void)BehaviourFactors(*saved);  // a model without factors (tags, ease) is refused here, before any work
+    opts.calibration.saved_model = saved.get();
+    spdlog::info("projecting with the {} model {} from {} (no ALS fit)", model_kind_name(saved->kind()),
+                 loaded.version, o.model_dir);
+  }
+
   const auto t_cal = Clock::now();
   std::unique_ptr<MemoryProfiles> all_users;
   RecommenderModel model;
   const unsigned mask = projection_features(o.space);
-  const Calibration cal = calibrate_projection(o, ws, source, in.held_out, mask, all_users, model);
-  const RecommenderModel* model_ptr = o.space == ProjectionSpace::Hybrid ? &model : nullptr;
+  const Calibration cal = calibrate_projection(opts, ws, source, in.held_out, mask, all_users, model);
+  std::optional<BehaviourFactors> behaviour;
+  if (saved) behaviour.emplace(*saved);
+  else if (o.space == ProjectionSpace::Hybrid) behaviour.emplace(model);
+  const BehaviourFactors* model_ptr = behaviour ? &*behaviour : nullptr;
   const CalibratedModel& cm = cal.model(mask);
   log_calibration(cal, cm, mask, seconds_since(t_cal));
   const ProjectSegments segments = open_project_segments(o, source);
@@ -464,6 +484,7 @@ json run_project_job(const ProjectJobOptions& o, std::FILE* summary_to) {
               {"segments", segments.count},
               {"users_file", users_path},
               {"calibration", calibration_json(cal, cm)}};
+  if (saved) result["model_version"] = saved_version;
   for (size_t i = 0; i < nt; ++i)
     result["titles"].push_back(title_result_json(o, ws, in.titles[i], vectors[i], acc[i], cm, in, i));
 

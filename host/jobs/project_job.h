@@ -31,6 +31,7 @@ struct ProjectJobOptions {
   size_t trailers = 0;                   // trailer plan for this many segments (k-means here without a file)
   std::string report_path;               // self-contained HTML report
   ProjectionSpace space = ProjectionSpace::Hybrid;  // measured best (docs/projection.md); tags streams any size
+  std::string model_dir;                 // a saved behaviour/hybrid model: the hybrid space fits no ALS
   Backend backend = Backend::Auto;
   ScorerOptions scorer;
   size_t batch = 16384;

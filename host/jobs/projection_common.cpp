@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 namespace marquee {
@@ -65,6 +66,16 @@ UserProfiles read_sample(ProfileSource& source, size_t target, size_t batch, boo
     const size_t count = std::min(batch, n - first);
     const UserProfiles p = source.read(first, count);
     out.dim = p.dim;
+    // A non-finite vector (a damaged profiles file) would poison the mean and every centroid; it is
+    // the input that is wrong (exit 3), not the k-means call.
+    for (size_t u = 0; u < count; ++u) {
+      const float* v = p.vector(u);
+      for (size_t j = 0; j < p.dim; ++j)
+        MARQUEE_CHECK_INPUT(std::isfinite(v[j]),
+                            "user '{}' has a non-finite profile vector ({} in dimension {}): the profiles are "
+                            "damaged; rebuild them with `marquee profile`",
+                            p.user_ids[u], v[j], j);
+    }
     if (mean) mean->add(p);
     for (size_t u = 0; u < count; ++u) {
       if ((first + u) % stride != 0 || (usable_only && !p.summaries[u].usable)) continue;
@@ -104,8 +115,8 @@ KMeansResult train_segments(ProfileSource& source, const KMeansOptions& o, size_
 }
 
 std::vector<float> feature_scores(Scorer& scorer, const FeatureSpace& fs, const UserProfiles& batch, size_t first,
-                                  const RecommenderModel* model) {
-  const std::vector<float> users = fs.user_rows(batch, first, model);
+                                  const BehaviourFactors* behaviour) {
+  const std::vector<float> users = fs.user_rows(batch, first, behaviour);
   const size_t rows = fs.rows.num_titles();
   TopKResult r;
   scorer.search(UserBatchView{batch.size(), fs.user_dim(), users.data(), nullptr}, rows, r);

@@ -38,7 +38,7 @@ KMeansResult train_segments(ProfileSource& source, const KMeansOptions& options,
 
 /// Scores of every feature row for every user of a batch, in row order (batch x rows).
 std::vector<float> feature_scores(Scorer& scorer, const FeatureSpace& fs, const UserProfiles& batch, size_t first,
-                                  const RecommenderModel* model);
+                                  const BehaviourFactors* behaviour);
 
 /// A calibrated model as the JSON results carry it: features, coefficients and the fit's counts.
 nlohmann::json calibration_json(const Calibration& cal, const CalibratedModel& model);

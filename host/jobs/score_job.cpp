@@ -153,7 +153,7 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
   const auto t0 = Clock::now();
   const ResultFormat format = check_score_options(o);
 
-  RejectLog rejects(rejects_path_for(o.common, o.out_path), o.common.strict);
+  RejectLog rejects(rejects_path_for(o.common, o.out_path), o.common.strict, o.common.max_reject_rate);
   Workspace ws = open_workspace(o.input, rejects);
   const size_t n_titles = ws.catalog.num_titles();
   MARQUEE_CHECK_ARG(o.k <= n_titles, "--top {} is larger than the catalogue ({} titles)", o.k, n_titles);

@@ -92,7 +92,7 @@ TrainingData prepare_training_data(const Workspace& ws, const InputOptions& inpu
                                    RejectLog& rejects) {
   TrainingData d;
   if (!input.events_path.empty()) {
-    LoadedEvents loaded = load_events(input.events_path, ws.catalog, rejects);
+    LoadedEvents loaded = load_events(input.events_path, ws.catalog, rejects, input.engagement.as_of);
     const size_t users = loaded.user_ids.size();
     int64_t first = INT64_MAX, last = INT64_MIN;
     for (const Event& e : loaded.events) first = std::min(first, e.ts), last = std::max(last, e.ts);
@@ -128,7 +128,7 @@ json run_train_job(const TrainJobOptions& o, std::FILE* table_to) {
   MARQUEE_CHECK_ARG(!o.out_dir.empty(), "train needs --out MODEL_DIR");
   MARQUEE_CHECK_ARG(o.train.time_budget_s > 0 && o.train.time_budget_s < 1e7,
                     "--time-budget must be between 0 and 10^7 seconds; got {}", o.train.time_budget_s);
-  RejectLog rejects(rejects_path_for(o.common, o.out_dir), o.common.strict);
+  RejectLog rejects(rejects_path_for(o.common, o.out_dir), o.common.strict, o.common.max_reject_rate);
   InputOptions input = o.input;
   Workspace ws = input.events_path.empty() ? open_workspace(input, rejects) : open_catalog(input.catalog_dir, rejects);
   TrainingData data = prepare_training_data(ws, input, o.train, rejects);

@@ -61,7 +61,7 @@ Workspace open_catalog(const std::string& catalog_dir, RejectLog& rejects) {
 UserProfiles build_profiles_from_file(const Catalog& catalog, const TitleMatrix& titles, const std::string& events_path,
                                       const EngagementOptions& engagement, RejectLog& rejects, size_t* rows,
                                       ProfileBuildStats* stats, Backend backend) {
-  LoadedEvents loaded = load_events(events_path, catalog, rejects);
+  LoadedEvents loaded = load_events(events_path, catalog, rejects, engagement.as_of);
   if (rows) *rows = loaded.rows;
   ProfileBuildStats local;
   // Chosen once, here: the GPU twin when asked for, or with auto when a device is present.

@@ -433,7 +433,7 @@ std::shared_ptr<Snapshot> ServingEngine::load_snapshot(uint64_t generation, cons
                     "serve needs exactly one of --events FILE or --profiles FILE");
   auto snap = std::make_shared<Snapshot>();
   snap->generation = generation;
-  RejectLog rejects(options_.rejects_path, options_.strict);
+  RejectLog rejects(options_.rejects_path, options_.strict, options_.max_reject_rate);
   load_catalog_and_models(*snap, options_, model_dir, rejects);
   if (!in.events_path.empty()) load_users_from_events(*snap, in, rejects);
   else load_users_from_profiles(*snap, in);

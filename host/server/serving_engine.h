@@ -54,6 +54,7 @@ struct EngineOptions {
   std::string model_dir;            // --model-dir: a `marquee train` model ranks recommendations and similar titles
                                     // (re-read on reload); empty: the tags model of the catalogue
   bool strict = false;              // a bad input row fails the load
+  double max_reject_rate = kDefaultMaxRejectRate;  // a file with a larger share of rows rejected fails the load (--max-reject-rate)
   Backend backend = Backend::Auto;
   ScorerOptions scorer;
   /// CPU sparse path: split the titles into this many ranges searched in parallel (one thread
