@@ -26,20 +26,6 @@ std::vector<size_t> pick_validation_users(const std::vector<std::vector<uint32_t
   return picked;
 }
 
-UserProfiles subset(const UserProfiles& p, const std::vector<size_t>& users) {
-  UserProfiles s;
-  s.dim = p.dim;
-  s.seen_offsets.push_back(0);
-  for (size_t u : users) {
-    s.user_ids.push_back(p.user_ids[u]);
-    s.vectors.insert(s.vectors.end(), p.vector(u), p.vector(u) + p.dim);
-    s.seen.insert(s.seen.end(), p.seen_begin(u), p.seen_end(u));
-    s.seen_offsets.push_back(s.seen.size());
-    s.summaries.push_back(p.summaries[u]);
-  }
-  return s;
-}
-
 RankingMetrics measure(const std::string& name, const TitleMatrix& titles, const std::vector<float>& users,
                        const UserProfiles& validation, const std::vector<std::vector<uint32_t>>& heldout) {
   auto scorer = make_cpu_scorer(titles);
@@ -258,7 +244,7 @@ RankingMetrics evaluate_fitted(const std::string& name, const Model& model, cons
   const size_t kBatch = std::max<size_t>(2048, (size_t(128) << 20) / std::max<size_t>(1, model.dim()));
   for (size_t b = 0; b < users.size(); b += kBatch) {
     const std::vector<size_t> part(users.begin() + b, users.begin() + std::min(users.size(), b + kBatch));
-    const UserProfiles v = subset(train, part);
+    const UserProfiles v = select_users(train, part);
     std::vector<std::vector<uint32_t>> held;
     for (size_t u : part) held.push_back(heldout[u]);
     const RankingMetrics m = evaluate_ranking(name, *scorer, model.user_vectors(v),
@@ -282,7 +268,7 @@ SearchResult search_models(const TitleMatrix& tags, const UserProfiles& train,
   MARQUEE_CHECK_ARG(!users.empty(),
                     "no user has enough titles to hold one out for validation: train needs users with at least 3 "
                     "titles");
-  const UserProfiles validation = subset(train, users);
+  const UserProfiles validation = select_users(train, users);
   std::vector<std::vector<uint32_t>> vheld;
   for (size_t u : users) vheld.push_back(heldout[u]);
 

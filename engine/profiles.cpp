@@ -105,4 +105,18 @@ UserProfiles build_profiles(const Catalog& catalog, const TitleMatrix& titles, s
   return p;
 }
 
+UserProfiles select_users(const UserProfiles& p, const std::vector<size_t>& which) {
+  UserProfiles out;
+  out.dim = p.dim;
+  out.seen_offsets.push_back(0);
+  for (size_t u : which) {
+    out.user_ids.push_back(p.user_ids[u]);
+    out.vectors.insert(out.vectors.end(), p.vector(u), p.vector(u) + p.dim);
+    out.seen.insert(out.seen.end(), p.seen_begin(u), p.seen_end(u));
+    out.seen_offsets.push_back(out.seen.size());
+    out.summaries.push_back(p.summaries[u]);
+  }
+  return out;
+}
+
 }  // namespace marquee

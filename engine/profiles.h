@@ -56,6 +56,9 @@ struct ProfileBuildStats {
   int64_t as_of = 0;                      // recency reference actually used
 };
 
+/// The users `which` of `p` (indices into p), in that order.
+UserProfiles select_users(const UserProfiles& p, const std::vector<size_t>& which);
+
 /// Builds profiles for users [0, user_ids.size()) from `events` (any order; sorted here by
 /// user, title, ts). Exact duplicates (same user, title, ts, type, positions) are dropped and
 /// reported. The user vector is the engagement-weighted sum of the title vectors, L2-normalised.

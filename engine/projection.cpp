@@ -74,20 +74,6 @@ double quantile(std::vector<double> v, double q) {
   return v[lo] + (pos - double(lo)) * (v[hi] - v[lo]);
 }
 
-// The users `which` of `p`, in that order.
-UserProfiles gather_users(const UserProfiles& p, const std::vector<size_t>& which) {
-  UserProfiles out;
-  out.dim = p.dim;
-  out.seen_offsets.push_back(0);
-  for (size_t u : which) {
-    out.user_ids.push_back(p.user_ids[u]);
-    out.vectors.insert(out.vectors.end(), p.vector(u), p.vector(u) + p.dim);
-    out.seen.insert(out.seen.end(), p.seen_begin(u), p.seen_end(u));
-    out.seen_offsets.push_back(out.seen.size());
-    out.summaries.push_back(p.summaries[u]);
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -323,7 +309,7 @@ Calibration calibrate(const TitleMatrix& tags, const UserProfiles& profiles, Pro
   if (space == ProjectionSpace::Hybrid && o.saved_model) {
     const BehaviourFactors b(*o.saved_model);
     f = b.factors();
-    saved_users = b.users(gather_users(without, sample), 0);
+    saved_users = b.users(select_users(without, sample), 0);
     for (uint32_t t : cal.titles) {
       const std::vector<float> y = factors_from_tags(tags.row(t), tags.dim(), b.model());
       saved_titles.insert(saved_titles.end(), y.begin(), y.end());
