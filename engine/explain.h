@@ -4,6 +4,7 @@
 #pragma once
 
 #include "engine/profiles.h"
+#include "engine/model.h"
 #include "engine/title_matrix.h"
 
 #include <vector>
@@ -31,5 +32,16 @@ struct Explanation {
 /// seen [seen_begin, seen_end). Ties break by lower index.
 Explanation explain(const TitleMatrix& titles, const float* user_vector, const SeenTitle* seen_begin,
                     const SeenTitle* seen_end, uint32_t title, size_t top_tags = 5, size_t top_titles = 3);
+
+/// How a model ranks `title` for the one user of `user` (a one-user batch): the model's score, the
+/// title's rank among the titles the user has not watched (1 = first; ties to the lower index, as
+/// every scorer breaks them), and the watched titles most like it in the model's similarity space.
+struct ModelExplanation {
+  float score = 0;
+  size_t rank = 0;        // 1-based
+  size_t candidates = 0;  // titles ranked: the unwatched ones, plus `title` itself
+  std::vector<BecauseWatched> because;
+};
+ModelExplanation explain_model(const Model& model, const UserProfiles& user, uint32_t title, size_t top_titles = 3);
 
 }  // namespace marquee

@@ -225,3 +225,23 @@ TEST_F(ModelCli, ProjectWithASavedBehaviourModelFitsNoAlsAndRefusesAModelWithout
   EXPECT_NE(ease.out.find("the ease model has no behaviour factors"), std::string::npos) << ease.out;
   EXPECT_FALSE(fs::exists(dir() + "/p_ease.json"));
 }
+
+TEST_F(ModelCli, ExplainWithTheModelGivesTheRankScoreRankedIt) {
+  ASSERT_EQ(score_with(dir() + "/ease", dir() + "/explain_recs.csv").exit_code, 0);
+  // The first data row: some user's rank-1 title.
+  const std::string text = read_text(dir() + "/explain_recs.csv");
+  const size_t line2 = text.find('\n') + 1;
+  const std::string row = text.substr(line2, text.find('\n', line2) - line2);
+  const auto f = split(row, ',');  // user_id,rank,title_id,score
+  ASSERT_EQ(f[1], "1") << row;
+  const auto r = run_marquee("explain --catalog " + catalog() + " --events " + events() + " --user " + f[0] +
+                             " --title " + f[2] + " --model-dir " + dir() + "/ease --json");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const nlohmann::json j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  EXPECT_EQ(j["model"]["rank"], 1);
+  EXPECT_EQ(j["model"]["version"], manifest(dir() + "/ease")["version"]);
+  EXPECT_NEAR(j["model"]["score"].get<double>(), std::stod(f[3]), 1e-5);
+  const auto plain = run_marquee("explain --catalog " + catalog() + " --events " + events() + " --user " + f[0] +
+                                 " --title " + f[2] + " --model-dir " + dir() + "/ease");
+  EXPECT_NE(plain.out.find("rank 1 of the"), std::string::npos) << plain.out;
+}

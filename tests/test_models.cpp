@@ -2,6 +2,7 @@
 // its models): arrays round trip to identical rankings, fold-in reproduces trained users, exclusions
 // and ties hold; then each family against a naive reference. Engine only: no host/ code.
 #include "engine/error.h"
+#include "engine/explain.h"
 #include "engine/model.h"
 #include "engine/profiles.h"
 #include "engine/scorer.h"
@@ -113,6 +114,24 @@ TEST_P(EveryModel, ArraysRoundTripToIdenticalRankings) {
   EXPECT_EQ(a.titles, b.titles);
   EXPECT_EQ(a.scores, b.scores);
   EXPECT_EQ(a.counts, b.counts);
+}
+
+// `explain --model-dir`: the rank it reports is the title's position in the model's own top-K, and
+// the score is the one the scorer gave it (to float tolerance).
+TEST_P(EveryModel, ExplainModelRankIsThePositionInTheRanking) {
+  const TopKResult r = rank(*model_, data_.profiles, 12);
+  for (size_t u : {size_t(0), size_t(5), size_t(17)}) {
+    const UserProfiles one = select_users(data_.profiles, {u});
+    for (size_t pos : {size_t(0), size_t(4), size_t(11)}) {
+      const uint32_t t = r.titles[u * 12 + pos];
+      const ModelExplanation ex = explain_model(*model_, one, t, 3);
+      EXPECT_EQ(ex.rank, pos + 1) << "user " << u << " title " << t;
+      EXPECT_NEAR(ex.score, r.scores[u * 12 + pos], 1e-5);
+      EXPECT_EQ(ex.candidates, data_.tags.num_titles() - size_t(one.seen_end(0) - one.seen_begin(0)));
+      for (size_t i = 1; i < ex.because.size(); ++i) EXPECT_GE(ex.because[i - 1].similarity, ex.because[i].similarity);
+    }
+  }
+  EXPECT_THROW(explain_model(*model_, data_.profiles, 0), ArgumentError);  // more than one user
 }
 
 TEST_P(EveryModel, ExcludesWhatEachUserWatchedAndIsDeterministic) {

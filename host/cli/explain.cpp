@@ -5,6 +5,7 @@
 #include "host/cli/commands.h"
 #include "host/cli/input_flags.h"
 #include "host/io/artwork_io.h"
+#include "host/io/model_dir.h"
 #include "host/io/rejects.h"
 #include "host/jobs/workspace.h"
 
@@ -27,6 +28,7 @@ struct ExplainFlags {
   size_t tags = 5, titles = 3;
   bool json = false;
   std::string artwork;
+  std::string model_dir;
 };
 
 void run_explain(ExplainFlags& f, CLI::App* cmd) {
@@ -40,6 +42,12 @@ void run_explain(ExplainFlags& f, CLI::App* cmd) {
   const UserProfiles p = ws.profiles->read(*u, 1);
   std::optional<Artwork> artwork;
   if (!f.artwork.empty()) artwork = load_artwork(f.artwork, ws.catalog, ws.titles, rejects);
+  std::optional<LoadedModel> model;
+  std::optional<ModelExplanation> mx;
+  if (!f.model_dir.empty()) {
+    model = load_model_dir(f.model_dir, ws.catalog, ws.titles);
+    mx = explain_model(*model->model, p, *t, f.titles);
+  }
   rejects.finish();
   const Explanation ex = explain(ws.titles, p.vector(0), p.seen_begin(0), p.seen_end(0), *t, f.tags, f.titles);
   const bool seen = std::any_of(p.seen_begin(0), p.seen_end(0), [&](const SeenTitle& s) { return s.title == *t; });
@@ -52,6 +60,15 @@ void run_explain(ExplainFlags& f, CLI::App* cmd) {
       j["because_you_watched"].push_back(
           {{"title_id", ws.catalog.title(b.title).id}, {"similarity", b.similarity}, {"weight", b.weight}});
     if (artwork) j["artwork"] = artwork_explanation_json(*artwork, ws.catalog, p.vector(0), *t, f.tags);
+    if (mx) {
+      nlohmann::json jm{{"version", model->version}, {"family", model_kind_name(model->model->kind())},
+                        {"score", mx->score}, {"rank", mx->rank}, {"candidates", mx->candidates}};
+      jm["because_you_watched"] = nlohmann::json::array();
+      for (const auto& b : mx->because)
+        jm["because_you_watched"].push_back(
+            {{"title_id", ws.catalog.title(b.title).id}, {"similarity", b.similarity}, {"weight", b.weight}});
+      j["model"] = jm;
+    }
     fmt::print("{}\n", j.dump(2));
   } else {
     fmt::print("{} for {}: score {:.4f}{}\n", title_label(ws.catalog, *t), f.user, ex.score,
@@ -64,6 +81,13 @@ void run_explain(ExplainFlags& f, CLI::App* cmd) {
       fmt::print("  because you watched {} (similarity {:.3f}, engagement {:.2f})\n", title_label(ws.catalog, b.title),
                  b.similarity, b.weight);
     if (artwork) print_artwork_explanation(stdout, *artwork, ws.catalog, p.vector(0), *t, f.tags);
+    if (mx) {
+      fmt::print("model {}: score {:.4f}, rank {} of the {} titles this user has not watched\n", model->version,
+                 mx->score, mx->rank, mx->candidates);
+      for (const auto& b : mx->because)
+        fmt::print("  because you watched {} (model similarity {:.3f}, engagement {:.2f})\n",
+                   title_label(ws.catalog, b.title), b.similarity, b.weight);
+    }
   }
 }
 }  // namespace
@@ -80,6 +104,10 @@ void add_explain(CLI::App& app) {
   cmd->add_option("--artwork", f->artwork, "artwork.csv: also say which artwork variant the user sees, and why")
       ->check(CLI::ExistingFile);
 
+  cmd->add_option("--model-dir", f->model_dir,
+                  "a `marquee train` model: also its score, the title's rank for this user, and the watched titles "
+                  "most like it in the model's space")
+      ->check(CLI::ExistingDirectory);
   cmd->callback([f, cmd] { run_explain(*f, cmd); });
 }
 
