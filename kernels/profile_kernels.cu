@@ -82,31 +82,24 @@ __global__ void gather_events_kernel(const Event* events, const uint32_t* perm, 
   }
 }
 
-__global__ void classify_events_kernel(EventColumns c, size_t n, uint8_t* dup, uint8_t* segment_start) {
+__global__ void classify_events_kernel(EventColumns c, size_t n, const uint32_t* run_begin, uint32_t* twin,
+                                       uint8_t* dup, uint8_t* segment_start) {
   for (size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
-    if (i == 0) {
-      dup[i] = 0;
-      segment_start[i] = 1;
-      continue;
-    }
-    const bool start = c.user[i] != c.user[i - 1] || c.title[i] != c.title[i - 1];
-    // Comparing with the previous event, kept or not, is the same as comparing with the last kept
-    // one: a dropped event equals the kept event it repeats in every compared field.
-    const uint8_t type = c.type[i];
-    const bool same = !start && c.ts[i] == c.ts[i - 1] && type == c.type[i - 1] &&
-                      c.position_s[i] == c.position_s[i - 1] &&
-                      (type != uint8_t(EventType::Seek) || c.seek_to_s[i] == c.seek_to_s[i - 1]);
-    dup[i] = same ? 1 : 0;
-    segment_start[i] = start ? 1 : 0;
+    // Every earlier event of the run is compared, kept or not: the first equal one is the CPU's twin
+    // (kernels/profile_duplicates.h).
+    const uint32_t first = first_occurrence(c, run_begin[i], uint32_t(i));
+    twin[i] = first;
+    dup[i] = first != i ? 1 : 0;
+    segment_start[i] = i == 0 || !same_segment(c, i - 1, i) ? 1 : 0;
   }
 }
 
-__global__ void duplicate_lines_kernel(const uint32_t* dup_index, size_t count, const uint32_t* kept_index,
+__global__ void duplicate_lines_kernel(const uint32_t* dup_index, size_t count, const uint32_t* twin,
                                        const uint32_t* line, uint32_t* pairs) {
   for (size_t j = size_t(blockIdx.x) * blockDim.x + threadIdx.x; j < count; j += size_t(gridDim.x) * blockDim.x) {
     const uint32_t d = dup_index[j];
     pairs[2 * j] = line[d];
-    pairs[2 * j + 1] = line[kept_index[d]];
+    pairs[2 * j + 1] = line[twin[d]];
   }
 }
 
@@ -224,15 +217,16 @@ void gather_events(const Event* events, const uint32_t* perm, size_t n, EventCol
   gather_events_kernel<<<grid_for(n), kThreads, 0, stream>>>(events, perm, n, cols);
 }
 
-void classify_events(EventColumns cols, size_t n, uint8_t* dup, uint8_t* segment_start, cudaStream_t stream) {
+void classify_events(EventColumns cols, size_t n, const uint32_t* run_begin, uint32_t* twin, uint8_t* dup,
+                     uint8_t* segment_start, cudaStream_t stream) {
   if (n == 0) return;
-  classify_events_kernel<<<grid_for(n), kThreads, 0, stream>>>(cols, n, dup, segment_start);
+  classify_events_kernel<<<grid_for(n), kThreads, 0, stream>>>(cols, n, run_begin, twin, dup, segment_start);
 }
 
-void duplicate_lines(const uint32_t* dup_index, size_t count, const uint32_t* kept_index, const uint32_t* line,
+void duplicate_lines(const uint32_t* dup_index, size_t count, const uint32_t* twin, const uint32_t* line,
                      uint32_t* pairs, cudaStream_t stream) {
   if (count == 0) return;
-  duplicate_lines_kernel<<<grid_for(count), kThreads, 0, stream>>>(dup_index, count, kept_index, line, pairs);
+  duplicate_lines_kernel<<<grid_for(count), kThreads, 0, stream>>>(dup_index, count, twin, line, pairs);
 }
 
 void summarise_segments(EventColumns cols, const uint8_t* dup, const uint32_t* segment_begin, size_t segments,

@@ -6,6 +6,7 @@
 
 #include "engine/engagement.h"
 #include "engine/events.h"
+#include "kernels/profile_duplicates.h"  // EventColumns and the duplicate rule
 
 #include <cuda_runtime.h>
 
@@ -13,18 +14,6 @@
 #include <cstdint>
 
 namespace marquee::kernels {
-
-/// Sorted events as columns (structure of arrays), n long.
-struct EventColumns {
-  int64_t* ts = nullptr;
-  uint32_t* user = nullptr;
-  uint32_t* title = nullptr;
-  float* position_s = nullptr;
-  float* seek_to_s = nullptr;
-  uint32_t* line = nullptr;
-  uint8_t* type = nullptr;  // EventType
-  uint8_t* local_hour = nullptr;
-};
 
 /// Device twin of SeenTitle (engine/profiles.h); the host checks that the layouts agree, so results
 /// are copied straight into UserProfiles::seen.
@@ -86,14 +75,16 @@ void make_sort_keys(const Event* events, const uint32_t* perm, size_t n, SortKey
 /// cols[i] = events[perm[i]], column by column.
 void gather_events(const Event* events, const uint32_t* perm, size_t n, EventColumns cols, cudaStream_t stream);
 
-/// For sorted columns: dup[i] = 1 when event i repeats the last kept event (same user, title, ts,
-/// type, position, and seek target for seeks), as marquee::build_profiles drops it;
-/// segment_start[i] = 1 when event i begins a new (user, title).
-void classify_events(EventColumns cols, size_t n, uint8_t* dup, uint8_t* segment_start, cudaStream_t stream);
+/// For sorted columns, run_begin[i] being the first index of event i's (user, title, ts) run:
+/// twin[i] = first_occurrence(cols, run_begin[i], i) (kernels/profile_duplicates.h), dup[i] = 1 when
+/// that is not i (an exact repeat of an earlier event of the run, dropped as marquee::build_profiles
+/// drops it); segment_start[i] = 1 when event i begins a new (user, title).
+void classify_events(EventColumns cols, size_t n, const uint32_t* run_begin, uint32_t* twin, uint8_t* dup,
+                     uint8_t* segment_start, cudaStream_t stream);
 
 /// pairs[2j], pairs[2j + 1] = line of duplicate dup_index[j], line of its kept twin
-/// (kept_index[dup_index[j]]).
-void duplicate_lines(const uint32_t* dup_index, size_t count, const uint32_t* kept_index, const uint32_t* line,
+/// (twin[dup_index[j]]).
+void duplicate_lines(const uint32_t* dup_index, size_t count, const uint32_t* twin, const uint32_t* line,
                      uint32_t* pairs, cudaStream_t stream);
 
 /// One thread per segment [segment_begin[s], segment_begin[s + 1]) (the last ends at n): runs the

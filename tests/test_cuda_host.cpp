@@ -1,10 +1,15 @@
 // The CUDA backend's host logic, tested without a device (CTest label "unit"): the scorer's tile
 // planning (host/cuda/tile_plan.h), its lane bookkeeping under injected faults
 // (host/cuda/lane_pipeline.h), and the selection kernels' size limits (kernels/select_k.cuh), which
-// are checked on the host before anything reaches the device.
+// are checked on the host before anything reaches the device; and the GPU profile builder's
+// duplicate rule (kernels/profile_duplicates.h) against marquee::build_profiles.
+#include "engine/catalog.h"
 #include "engine/error.h"
+#include "engine/profiles.h"
+#include "engine/title_matrix.h"
 #include "host/cuda/lane_pipeline.h"
 #include "host/cuda/tile_plan.h"
+#include "kernels/profile_duplicates.h"
 #include "kernels/select_k_limits.h"
 #ifdef MARQUEE_TEST_CUDA_KERNELS
 #include "kernels/select_k.cuh"
@@ -12,8 +17,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <numeric>
+#include <random>
 #include <stdexcept>
+#include <tuple>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -283,3 +293,125 @@ TEST(SelectKLimits, MergeRefusesTilesBeyondIntIndexing) {
                std::invalid_argument);
 }
 #endif
+
+// --- the GPU profile builder's duplicate rule -----------------------------------------------------
+
+namespace {
+
+struct DuplicateReport {
+  std::vector<std::pair<uint32_t, uint32_t>> pairs;  // (line, twin's line) in sorted order
+  size_t kept = 0;
+};
+
+// What host/cuda/cuda_profiles.cu does on the device, step by step on the host with the same rule:
+// the stable sort by (user, title, ts), the columns, each event's run start (the device's max-scan),
+// first_occurrence per event (classify_events) and the report in sorted order (duplicate_lines).
+DuplicateReport gpu_duplicate_rule_on_host(std::vector<Event> events) {
+  std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
+    return std::tie(a.user, a.title, a.ts) < std::tie(b.user, b.title, b.ts);
+  });
+  const size_t n = events.size();
+  std::vector<int64_t> ts(n);
+  std::vector<uint32_t> user(n), title(n), line(n);
+  std::vector<float> position(n), seek_to(n);
+  std::vector<uint8_t> type(n), hour(n);
+  for (size_t i = 0; i < n; ++i) {
+    ts[i] = events[i].ts;
+    user[i] = events[i].user;
+    title[i] = events[i].title;
+    line[i] = events[i].line;
+    position[i] = events[i].position_s;
+    seek_to[i] = events[i].seek_to_s;
+    type[i] = uint8_t(events[i].type);
+    hour[i] = events[i].local_hour;
+  }
+  const kernels::EventColumns c{ts.data(),      user.data(), title.data(), position.data(),
+                                seek_to.data(), line.data(), type.data(),  hour.data()};
+  DuplicateReport out;
+  uint32_t run_begin = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (i == 0 || !kernels::same_run(c, i - 1, i)) run_begin = i;
+    const uint32_t twin = kernels::first_occurrence(c, run_begin, i);
+    if (twin != i)
+      out.pairs.emplace_back(line[i], line[twin]);
+    else
+      ++out.kept;
+  }
+  return out;
+}
+
+Catalog three_titles() {
+  Catalog c;
+  for (const char* t : {"comedy", "drama"}) c.add_tag({t, "genre"});
+  c.add_title({"a", "A", 3000, 2001});
+  c.add_title({"b", "B", 1800, 2002});
+  c.add_title({"c", "C", 2400, 2003});
+  c.add_assignment({0, 0, 1.0f});
+  c.add_assignment({1, 1, 1.0f});
+  c.add_assignment({2, 0, 0.5f});
+  return c;
+}
+
+Event make_event(uint32_t user, uint32_t title, int64_t ts, EventType type, float pos, float seek_to, uint32_t line) {
+  Event e;
+  e.user = user;
+  e.title = title;
+  e.ts = ts;
+  e.type = type;
+  e.position_s = pos;
+  e.seek_to_s = seek_to;
+  e.line = line;
+  return e;
+}
+
+void expect_rule_matches_cpu(const std::vector<Event>& events, size_t users, const std::string& ctx) {
+  const Catalog c = three_titles();
+  const TitleMatrix m = TitleMatrix::build(c);
+  ProfileBuildStats cpu;
+  (void)build_profiles(c, m, events, std::vector<std::string>(users, "u"), {}, &cpu);
+  const DuplicateReport gpu = gpu_duplicate_rule_on_host(events);
+  EXPECT_EQ(gpu.pairs, cpu.duplicates) << ctx;
+  EXPECT_EQ(gpu.kept, cpu.events_used) << ctx;
+}
+
+}  // namespace
+
+TEST(ProfileDuplicates, EqualTimestampsExactRepeatsDropWhereverTheyFallAsOnTheCpu) {
+  using T = EventType;
+  // The case of CudaProfiles.EqualTimestamps*: at ts 100 play (10), its repeat (11), a pause (12),
+  // the play again (13, a repeat of 10 behind the pause); seeks differing only in the target (14,
+  // 15) and a repeat of 15 (16); a pause whose seek_to differs from 12's is still a repeat (20).
+  const std::vector<Event> events{
+      make_event(0, 0, 400, T::Stop, 700, 0, 17),   make_event(0, 0, 100, T::Play, 0, 0, 10),
+      make_event(0, 0, 100, T::Play, 0, 0, 11),     make_event(0, 0, 100, T::Pause, 0, 0, 12),
+      make_event(0, 0, 100, T::Play, 0, 0, 13),     make_event(0, 0, 300, T::Seek, 400, 900, 14),
+      make_event(0, 0, 300, T::Seek, 400, 600, 15), make_event(0, 0, 300, T::Seek, 400, 600, 16),
+      make_event(1, 1, 50, T::Play, 0, 0, 18),      make_event(1, 1, 50, T::Play, 0, 0, 19),
+      make_event(0, 0, 100, T::Pause, 0, 7, 20),
+  };
+  const DuplicateReport gpu = gpu_duplicate_rule_on_host(events);
+  const std::vector<std::pair<uint32_t, uint32_t>> expected{{11, 10}, {13, 10}, {20, 12}, {16, 15}, {19, 18}};
+  EXPECT_EQ(gpu.pairs, expected);
+  EXPECT_EQ(gpu.kept, events.size() - expected.size());
+  expect_rule_matches_cpu(events, 2, "ties");
+}
+
+TEST(ProfileDuplicates, RandomCrowdedSecondsMatchTheCpu) {
+  // Few users, titles, seconds, types and positions: long runs with repeats scattered among other
+  // events, shuffled lines so that the report's twin is the first occurrence in input order.
+  const EventType types[] = {EventType::Play, EventType::Pause, EventType::Seek, EventType::Stop};
+  for (uint32_t seed = 1; seed <= 40; ++seed) {
+    std::mt19937 rng(seed);
+    const size_t n = 50 + rng() % 400;
+    std::vector<uint32_t> lines(n);
+    std::iota(lines.begin(), lines.end(), 2u);
+    std::shuffle(lines.begin(), lines.end(), rng);
+    std::vector<Event> events;
+    for (size_t i = 0; i < n; ++i)
+      events.push_back(make_event(rng() % 3, rng() % 3, 1000 + rng() % (1 + seed % 5), types[rng() % 4],
+                                  float(rng() % 2) * 30, float(rng() % 2) * 60, lines[i]));
+    const DuplicateReport gpu = gpu_duplicate_rule_on_host(events);
+    ASSERT_FALSE(gpu.pairs.empty()) << "seed " << seed;
+    expect_rule_matches_cpu(events, 3, "seed " + std::to_string(seed));
+  }
+}

@@ -8,8 +8,11 @@
 //      permutation under a packed 64-bit key, one pass when user, title and ts - ts_min fit in 64
 //      bits together, otherwise ts first and then (user, title) (LSD), then one gather into sorted
 //      columns (structure of arrays), so every later pass reads coalesced.
-//   3. Mark exact duplicates (dropped, reported as (line, line of the kept twin) in sorted order, as
-//      the CPU does) and the (user, title) segment starts; compact the starts into segment offsets.
+//   3. Mark exact duplicates as the CPU does: a max-scan gives each event the start of its
+//      (user, title, ts) run, and each event is compared with the earlier events of its run (the
+//      rule in kernels/profile_duplicates.h); duplicates are dropped and reported as (line, line of
+//      the first equal event) in sorted order. Mark the (user, title) segment starts and compact
+//      them into segment offsets.
 //   4. One thread per segment runs the engagement state machine over its kept events: the seen
 //      entry (weight x recency), per-segment totals, and the daypart histogram (atomics).
 //   5. One warp per user sums weight x the sparse title rows of its segments in order, normalises
@@ -78,10 +81,13 @@ struct IsSet {
   __host__ __device__ bool operator()(uint8_t flag) const { return flag != 0; }
 };
 
-/// i for a kept event, 0 for a duplicate: a running maximum gives each event its last kept index.
-struct KeptIndex {
-  const uint8_t* dup;
-  __host__ __device__ uint32_t operator()(uint32_t i) const { return dup[i] ? 0u : i; }
+/// i for the first event of a (user, title, ts) run, else 0: a running maximum gives each event
+/// the index where its run begins.
+struct RunHead {
+  kernels::EventColumns cols;
+  __host__ __device__ uint32_t operator()(uint32_t i) const {
+    return i == 0 || !kernels::same_run(cols, i - 1, i) ? i : 0u;
+  }
 };
 
 struct MaxU32 {
@@ -209,18 +215,22 @@ UserProfiles build_on_device(const Catalog& catalog, const TitleMatrix& titles, 
     // 3. Duplicates and segments.
     d_dup = DeviceBuffer<uint8_t>(n);
     DeviceBuffer<uint8_t> d_start(n);
-    kernels::classify_events(sorted->view(), n, d_dup.data(), d_start.data(), stream);
-    check_launch();
+    DeviceBuffer<uint32_t> d_twin(n);
+    {
+      DeviceBuffer<uint32_t> d_run_begin(n);
+      const auto run_head = thrust::make_transform_iterator(Count(0), RunHead{sorted->view()});
+      thrust::inclusive_scan(policy, run_head, run_head + n, d_run_begin.data(), MaxU32{});
+      kernels::classify_events(sorted->view(), n, d_run_begin.data(), d_twin.data(), d_dup.data(), d_start.data(),
+                               stream);
+      check_launch();
+    }
     const size_t dups = size_t(thrust::count(policy, d_dup.data(), d_dup.data() + n, uint8_t(1)));
     stats.events_used = n - dups;
     if (dups > 0) {
-      DeviceBuffer<uint32_t> d_kept(n);
-      const auto kept_index = thrust::make_transform_iterator(Count(0), KeptIndex{d_dup.data()});
-      thrust::inclusive_scan(policy, kept_index, kept_index + n, d_kept.data(), MaxU32{});
       DeviceBuffer<uint32_t> d_dup_index(dups);
       thrust::copy_if(policy, Count(0), Count(uint32_t(n)), d_dup.data(), d_dup_index.data(), IsSet{});
       DeviceBuffer<uint32_t> d_pairs(2 * dups);
-      kernels::duplicate_lines(d_dup_index.data(), dups, d_kept.data(), sorted->line.data(), d_pairs.data(), stream);
+      kernels::duplicate_lines(d_dup_index.data(), dups, d_twin.data(), sorted->line.data(), d_pairs.data(), stream);
       check_launch();
       std::vector<uint32_t> pairs(2 * dups);
       download_bytes(pairs.data(), d_pairs.data(), pairs.size() * sizeof(uint32_t), stream);

@@ -58,6 +58,7 @@ ScoreModel obtain_model(const ScoreJobOptions& o, const Workspace& ws, RejectLog
     TrainOptions t;
     t.time_budget_s = o.time_budget_s;
     t.backend = o.backend;
+    t.device = o.scorer.cuda.device;
     t.base.als.threads = o.scorer.cpu.threads;
     const TrainingData data = prepare_training_data(ws, o.input, t, rejects);
     TrainedModel trained = train_model(ws.titles, data.train, data.heldout, data.all, t, nullptr);
@@ -77,7 +78,7 @@ ScoreModel obtain_model(const ScoreJobOptions& o, const Workspace& ws, RejectLog
                           "--model {}: nobody watched anything, there is no behaviour to learn from",
                           model_kind_name(o.model));
     }
-    out.model->fit(ws.titles, all, choose_als_trainer(o.backend));
+    out.model->fit(ws.titles, all, choose_als_trainer(o.backend, o.scorer.cuda.device));
     out.description = describe_params(o.model, params);
   }
   spdlog::info("model: {} ready in {:.1f} s", out.description, seconds_since(t0));
@@ -154,7 +155,9 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
   const ResultFormat format = check_score_options(o);
 
   RejectLog rejects(rejects_path_for(o.common, o.out_path), o.common.strict, o.common.max_reject_rate);
-  Workspace ws = open_workspace(o.input, rejects);
+  InputOptions input = o.input;
+  input.profile_device = o.scorer.cuda.device;  // --device: profiles are built where scoring runs
+  Workspace ws = open_workspace(input, rejects);
   const size_t n_titles = ws.catalog.num_titles();
   MARQUEE_CHECK_ARG(o.k <= n_titles, "--top {} is larger than the catalogue ({} titles)", o.k, n_titles);
   // Artwork variants live in the tag space whatever --model ranks by: the choice uses the user's

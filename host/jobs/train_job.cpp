@@ -53,7 +53,7 @@ TrainedModel train_model(const TitleMatrix& tags, const UserProfiles& train,
   so.time_budget_s = o.time_budget_s;
   so.max_validation_users = o.max_validation_users;
   so.base = o.base;
-  so.trainer = choose_als_trainer(o.backend);
+  so.trainer = choose_als_trainer(o.backend, o.device);
   if (!o.quiet)
     so.on_trial = [](const SearchTrial& t, double elapsed, double budget) {
       spdlog::info("train: {} -> NDCG@10 {:.4f} HR@10 {:.4f} ({:.1f} s; {:.0f} of {:.0f} s budget)", t.label,

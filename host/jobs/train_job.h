@@ -27,6 +27,7 @@ struct TrainOptions {
   size_t max_validation_users = 3000;
   ModelParams base;                 // fixed values (seed, threads) and the starting point
   Backend backend = Backend::Auto;  // where ALS trains
+  int device = 0;                   // the GPU twin's device (score's --device; train has no flag yet)
   uint64_t seed = 42;               // the profiles-file split's hash seed
   bool quiet = false;               // no table and no progress lines (score's in-memory training logs one line)
 };

@@ -60,14 +60,14 @@ Workspace open_catalog(const std::string& catalog_dir, RejectLog& rejects) {
 
 UserProfiles build_profiles_from_file(const Catalog& catalog, const TitleMatrix& titles, const std::string& events_path,
                                       const EngagementOptions& engagement, RejectLog& rejects, size_t* rows,
-                                      ProfileBuildStats* stats, Backend backend) {
+                                      ProfileBuildStats* stats, Backend backend, int device) {
   LoadedEvents loaded = load_events(events_path, catalog, rejects, engagement.as_of);
   if (rows) *rows = loaded.rows;
   ProfileBuildStats local;
   // Chosen once, here: the GPU twin when asked for, or with auto when a device is present.
   const bool gpu = resolve_backend(backend, Capability::Profiles).on_gpu();
   UserProfiles p = gpu ? cuda::build_profiles(catalog, titles, std::move(loaded.events), std::move(loaded.user_ids),
-                                              engagement, &local)
+                                              engagement, &local, device)
                        : build_profiles(catalog, titles, std::move(loaded.events), std::move(loaded.user_ids),
                                         engagement, &local);
   spdlog::info("profiles built on the {}", gpu ? "GPU" : "CPU");
@@ -85,7 +85,8 @@ Workspace open_workspace(const InputOptions& options, RejectLog& rejects) {
   if (!options.events_path.empty()) {
     ws.profiles = std::make_unique<MemoryProfiles>(build_profiles_from_file(ws.catalog, ws.titles, options.events_path,
                                                                             options.engagement, rejects, &ws.event_rows,
-                                                                            &ws.build_stats, options.profile_backend));
+                                                                            &ws.build_stats, options.profile_backend,
+                                                                            options.profile_device));
   } else {
     auto file = std::make_unique<FileProfiles>(options.profiles_path);
     file->reader().check_catalog(ws.catalog.fingerprint(), ws.catalog.num_titles(), ws.titles.dim());

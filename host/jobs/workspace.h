@@ -41,6 +41,7 @@ class MemoryProfiles final : public ProfileSource {
 struct InputOptions {
   std::string catalog_dir;
   Backend profile_backend = Backend::Cpu;  // where profiles are built from events (auto|cpu|cuda)
+  int profile_device = 0;                  // the GPU twin's device (score's --device)
   std::string events_path;    // exactly one of events_path / profiles_path
   std::string profiles_path;
   EngagementOptions engagement;
@@ -64,7 +65,7 @@ Workspace open_workspace(const InputOptions& options, RejectLog& rejects);
 /// Builds profiles from an events file: loads, reports rejects and duplicates, builds.
 UserProfiles build_profiles_from_file(const Catalog& catalog, const TitleMatrix& titles, const std::string& events_path,
                                       const EngagementOptions& engagement, RejectLog& rejects, size_t* rows,
-                                      ProfileBuildStats* stats, Backend backend = Backend::Cpu);
+                                      ProfileBuildStats* stats, Backend backend = Backend::Cpu, int device = 0);
 
 /// Copies users [first, first + count) of in-memory profiles.
 UserProfiles slice_profiles(const UserProfiles& all, size_t first, size_t count);
