@@ -4,6 +4,11 @@
 // in-process (server_fixture.h); Gate holds the batch worker.
 #include "server_fixture.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -15,6 +20,30 @@ using namespace marquee;
 using namespace marquee::server;
 using namespace marquee::test;
 using json = nlohmann::json;
+
+namespace {
+// Sends `request` as bytes on a fresh loopback connection and returns everything answered.
+std::string raw_exchange(int port, const std::string& request) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(uint16_t(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      send(fd, request.data(), request.size(), 0) == ssize_t(request.size())) {
+    timeval tv{10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[4096];
+    for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;) {
+      out.append(buf, size_t(n));
+      if (out.find("\r\n\r\n") != std::string::npos && out.back() == '}') break;  // our answers are JSON objects
+    }
+  }
+  close(fd);
+  return out;
+}
+}  // namespace
 using namespace std::chrono_literals;
 
 // ---------------------------------------------------------------------------------------------
@@ -176,4 +205,56 @@ TEST_F(ServerTest, MetricsReportRoutesLatencyBatchesAndQueue) {
            "# TYPE marquee_batch_size histogram", "marquee_batch_size_count", "marquee_queue_depth 0",
            "marquee_queue_limit 64", "marquee_users 300", "marquee_titles 400", "marquee_snapshot_generation 1"})
     EXPECT_NE(t.find(want), std::string::npos) << "missing: " << want;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile or careless bodies get 400 with a reason, never 500 (issue #15, item 5)
+
+TEST_F(ServerTest, MalformedValuesAre400WithAReasonNot500) {
+  TestServer s(engine_options(), http_options());
+  auto cli = s.client();
+  // A number that overflows a double.
+  expect_error(cli.Post("/v1/query", R"({"vector": [1e400], "k": 3})", "application/json"), 400,
+               "JSON numbers cannot hold");
+  // A non-string title_id in /v1/audience.
+  const std::string tag = s.engine->snapshot()->catalog.tag(0).name;
+  expect_error(cli.Post("/v1/audience", json{{"tags", {tag}}, {"title_id", 42}}.dump(), "application/json"), 400,
+               "wrong type");
+  // An id that is not UTF-8 in the path: a JSON 404 (the id replaced), not a failed dump.
+  const auto r = cli.Get("/v1/users/%FF%FE/recommendations");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+  EXPECT_NO_THROW((void)json::parse(r->body)) << r->body;
+  // A POST without Content-Length (sent raw: client libraries add one): the reason, not "HTTP 400"
+  // (the server answers when its 5 s read timeout ends).
+  const std::string answer = raw_exchange(s.port, "POST /v1/query HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(answer.find("400"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("Content-Length"), std::string::npos) << answer;
+  EXPECT_EQ(answer.find("HTTP 400\""), std::string::npos) << answer;
+}
+
+TEST_F(ServerTest, OneUsersHeldEventsAreBoundedWithAReason) {
+  EngineOptions eo = engine_options();
+  const auto want = read_recs(recs_path("watched"));
+  const std::string user = want.begin()->first;
+  {
+    TestServer probe(engine_options(), http_options());
+    eo.max_user_events = probe.engine->snapshot()->users.find(user)->events.size() + 2;
+  }
+  TestServer s(eo, http_options());
+  auto cli = s.client();
+  json evs = json::array();
+  for (int i = 0; i < 4; ++i)
+    evs.push_back({{"ts", fmt::format("2026-06-0{}T20:00:00Z", i + 1)}, {"user_id", user}, {"title_id", "t000002"},
+                   {"event", "play"}, {"position_s", 0}});
+  httplib::Headers auth{{"Authorization", "Bearer " + kToken}};
+  const auto r = cli.Post("/v1/events", auth, json{{"events", evs}}.dump(), "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const json b = body_of(r);
+  EXPECT_EQ(b["accepted"], 2);
+  ASSERT_EQ(b["rejected"].size(), 2u);
+  EXPECT_EQ(b["rejected"][0]["index"], 2);
+  EXPECT_NE(b["rejected"][0]["reason"].get<std::string>().find("--max-user-events"), std::string::npos) << r->body;
+  EXPECT_EQ(s.engine->snapshot()->users.find(user)->events.size(), eo.max_user_events);
 }

@@ -36,6 +36,9 @@ void add_serve(CLI::App& app, int& exit_code) {
   cmd->add_option("--max-body-bytes", serve.http.max_body_bytes, "larger request bodies get 413")->capture_default_str();
   cmd->add_option("--max-k", serve.http.max_k, "largest k (0 = the catalogue size)")->capture_default_str();
   cmd->add_option("--max-events", serve.http.max_events, "events per POST /v1/events")->capture_default_str();
+  cmd->add_option("--max-user-events", serve.engine.max_user_events,
+                  "events held per user; a user's further online events are rejected")
+      ->capture_default_str();
   cmd->add_option("--index", serve.engine.index_factory, "FAISS index_factory string (HNSW32, IVF4096,Flat, Flat); default: exact");
   cmd->add_option("--index-path", serve.engine.index_path, "load the index from here, or build and save it here");
   cmd->add_option("--index-params", serve.engine.index_params, "FAISS search parameters, e.g. nprobe=32 or efSearch=128");

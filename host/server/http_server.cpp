@@ -108,7 +108,8 @@ std::string client_message(const std::string& what) {
 
 void send_json(httplib::Response& res, int status, const json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  // Ids echoed from a request may not be UTF-8 (a %FF in the path): replaced, never a failed dump.
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
 }
 
 void send_error(httplib::Response& res, int status, const std::string& message) {
@@ -175,6 +176,8 @@ json parse_body(const httplib::Request& req) {
     return json::parse(req.body);
   } catch (const json::parse_error& e) {
     fail(400, fmt::format("the request body is not valid JSON: {}", e.what()));
+  } catch (const json::exception& e) {  // e.g. out_of_range: a number like 1e400 that overflows a double
+    fail(400, fmt::format("the request body has a value JSON numbers cannot hold: {}", e.what()));
   }
 }
 
@@ -570,6 +573,9 @@ struct HttpServer::Impl {
         send_error(res, e.status, e.what());
       } catch (const ArgumentError& e) {
         send_error(res, 400, client_message(e.what()));
+      } catch (const json::exception& e) {
+        // A field of the wrong type (e.g. a number where a string id belongs): the client's mistake.
+        send_error(res, 400, fmt::format("a field of the request has the wrong type or value: {}", e.what()));
       } catch (const std::exception& e) {
         spdlog::error("serve: {} {}: {}", req.method, req.path, e.what());
         send_error(res, 500, client_message(e.what()));
@@ -628,6 +634,11 @@ struct HttpServer::Impl {
           break;
         case 404: msg = fmt::format("no route {} {} (see docs/openapi.yaml)", req.method, req.path); break;
         case 414: msg = "the request URI is too long"; break;
+        case 400:
+          msg = req.method == "POST" && !req.has_header("Content-Length") && req.get_header_value("Transfer-Encoding").empty()
+                    ? "a POST needs a body with a Content-Length header (or chunked transfer encoding)"
+                    : "the request could not be read as HTTP/1.1 (malformed request line, headers or body)";
+          break;
         default: msg = fmt::format("HTTP {}", res.status);
       }
       send_error(res, res.status, msg);

@@ -210,6 +210,8 @@ ServingEngine::ServingEngine(EngineOptions options) : options_(std::move(options
   MARQUEE_CHECK_ARG(options_.max_batch >= 1 && options_.max_batch <= kMaxBatchUsers,
                     "--max-batch must be between 1 and {}; got {}", kMaxBatchUsers, options_.max_batch);
   MARQUEE_CHECK_ARG(options_.queue_limit >= 1, "--queue-limit must be at least 1; got {}", options_.queue_limit);
+  MARQUEE_CHECK_ARG(options_.max_user_events >= 1, "--max-user-events must be at least 1; got {}",
+                    options_.max_user_events);
   MARQUEE_CHECK_ARG(options_.deadline_ms >= 1, "--deadline-ms must be at least 1; got {}", options_.deadline_ms);
   MARQUEE_CHECK_ARG(options_.max_wait_us <= 1'000'000, "--max-wait-us must be at most 1000000 (1 s); got {}",
                     options_.max_wait_us);
@@ -477,9 +479,17 @@ IngestReport ServingEngine::ingest(const std::vector<RawEvent>& raw) {
     snap = snapshot_;
   }
   std::vector<JournalEntry> accepted;
+  std::unordered_map<std::string, size_t> accepted_per_user;
   for (size_t i = 0; i < raw.size(); ++i) {
     JournalEntry entry;
     std::string reason = validate_event(snap->catalog, raw[i], entry.event);
+    if (reason.empty()) {
+      const auto old = snap->users.find(raw[i].user_id);
+      const size_t held = (old ? old->events.size() : 0) + accepted_per_user[raw[i].user_id];
+      if (held >= options_.max_user_events)
+        reason = fmt::format("user '{}' already has {} events held; the limit is {} (--max-user-events)",
+                             raw[i].user_id, held, options_.max_user_events);
+    }
     if (reason.empty()) {
       // An exact duplicate of a known event or of an earlier one in this request is dropped, as
       // build_profiles drops duplicates in a file.
@@ -497,6 +507,7 @@ IngestReport ServingEngine::ingest(const std::vector<RawEvent>& raw) {
     }
     entry.user_id = raw[i].user_id;
     entry.title_id = raw[i].title_id;
+    ++accepted_per_user[entry.user_id];
     accepted.push_back(std::move(entry));
   }
   apply_events(*snap, accepted, &report);

@@ -74,6 +74,10 @@ struct EngineOptions {
   size_t queue_limit = 64;          // queued searches beyond this are refused (Overloaded)
   uint32_t deadline_ms = 100;       // a search still queued after this is dropped (DeadlineExceeded)
 
+  /// Online events kept per user (POST /v1/events): past it a user's further events are rejected
+  /// with the reason, so one user (or a client looping) cannot grow the store without bound.
+  size_t max_user_events = 20000;
+
   /// Called by the worker with the batch size before each batch runs (tests use it to hold the
   /// worker; instrumentation may too). Empty: nothing.
   std::function<void(size_t)> on_batch;
