@@ -612,8 +612,18 @@ struct HttpServer::Impl {
     svr.set_write_timeout(5, 0);
     svr.set_payload_max_length(options.max_body_bytes);
 
-    svr.set_pre_routing_handler([this](const httplib::Request&, httplib::Response& res) {
+    svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       t_request_start = Clock::now();
+      // Runs before the body is read. cpp-httplib holds a chunked body to no limit (a 512 MiB chunked
+      // POST was read whole), so bodies must say their length, which --max-body-bytes then bounds.
+      if (req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos) {
+        res.set_header("Connection", "close");
+        send_error(res, 411,
+                   fmt::format("chunked request bodies are not accepted: send the body with a Content-Length "
+                               "(at most {} bytes, --max-body-bytes)",
+                               options.max_body_bytes));
+        return httplib::Server::HandlerResponse::Handled;
+      }
       if (t_shedding) {
         res.set_header("Connection", "close");
         res.set_header("Retry-After", "1");
