@@ -437,13 +437,14 @@ json run_project_job(const ProjectJobOptions& o, std::FILE* summary_to) {
   // --model-dir: the saved model's factors; the hybrid space then fits no ALS anywhere.
   std::unique_ptr<Model> saved;
   std::string saved_version;
+  std::optional<BehaviourFactors> behaviour;
   ProjectJobOptions opts = o;
   if (!o.model_dir.empty()) {
     MARQUEE_CHECK_ARG(o.space == ProjectionSpace::Hybrid, "--model-dir projects in the hybrid space; drop --space tags");
     LoadedModel loaded = load_model_dir(o.model_dir, ws.catalog, ws.titles);
     saved = std::move(loaded.model);
     saved_version = loaded.version;
-    (void)BehaviourFactors(*saved);  // a model without factors (tags, ease) is refused here, before any work
+    behaviour.emplace(*saved);  // a model without factors (tags, ease) is refused here, before any work
     opts.calibration.saved_model = saved.get();
     spdlog::info("projecting with the {} model {} from {} (no ALS fit)", model_kind_name(saved->kind()),
                  loaded.version, o.model_dir);
@@ -454,9 +455,7 @@ json run_project_job(const ProjectJobOptions& o, std::FILE* summary_to) {
   RecommenderModel model;
   const unsigned mask = projection_features(o.space);
   const Calibration cal = calibrate_projection(opts, ws, source, in.held_out, mask, all_users, model);
-  std::optional<BehaviourFactors> behaviour;
-  if (saved) behaviour.emplace(*saved);
-  else if (o.space == ProjectionSpace::Hybrid) behaviour.emplace(model);
+  if (!saved && o.space == ProjectionSpace::Hybrid) behaviour.emplace(model);
   const BehaviourFactors* model_ptr = behaviour ? &*behaviour : nullptr;
   const CalibratedModel& cm = cal.model(mask);
   log_calibration(cal, cm, mask, seconds_since(t_cal));

@@ -66,16 +66,7 @@ UserProfiles read_sample(ProfileSource& source, size_t target, size_t batch, boo
     const size_t count = std::min(batch, n - first);
     const UserProfiles p = source.read(first, count);
     out.dim = p.dim;
-    // A non-finite vector (a damaged profiles file) would poison the mean and every centroid; it is
-    // the input that is wrong (exit 3), not the k-means call.
-    for (size_t u = 0; u < count; ++u) {
-      const float* v = p.vector(u);
-      for (size_t j = 0; j < p.dim; ++j)
-        MARQUEE_CHECK_INPUT(std::isfinite(v[j]),
-                            "user '{}' has a non-finite profile vector ({} in dimension {}): the profiles are "
-                            "damaged; rebuild them with `marquee profile`",
-                            p.user_ids[u], v[j], j);
-    }
+    // Non-finite vectors never get here: ProfileReader::read refuses them (exit 3, naming the user).
     if (mean) mean->add(p);
     for (size_t u = 0; u < count; ++u) {
       if ((first + u) % stride != 0 || (usable_only && !p.summaries[u].usable)) continue;
