@@ -38,6 +38,16 @@ class ModelCli : public ::testing::Test {
     fs::copy(dir() + "/ease", to, fs::copy_options::recursive);
     return to;
   }
+  // A behaviour model, trained once by whichever test needs it first.
+  static std::string behaviour_model() {
+    const std::string beh = dir() + "/behaviour";
+    if (!fs::exists(beh + "/manifest.json")) {
+      const auto t = run_marquee("train --catalog " + catalog() + " --events " + events() +
+                                 " --model behaviour --time-budget 20 --backend cpu --out " + beh);
+      EXPECT_EQ(t.exit_code, 0) << t.out;
+    }
+    return beh;
+  }
   static CommandResult score_with(const std::string& model, const std::string& out) {
     return run_marquee("score --catalog " + catalog() + " --events " + events() + " --model-dir " + model +
                        " -k 5 --backend cpu --out " + out);
@@ -203,10 +213,7 @@ TEST_F(ModelCli, DaypartFitsForTheSavedModelsScoresAndScoreChecksItIsThatModel) 
 }
 
 TEST_F(ModelCli, ProjectWithASavedBehaviourModelFitsNoAlsAndRefusesAModelWithoutFactors) {
-  const std::string beh = dir() + "/behaviour";
-  const auto t = run_marquee("train --catalog " + catalog() + " --events " + events() +
-                             " --model behaviour --time-budget 20 --backend cpu --out " + beh);
-  ASSERT_EQ(t.exit_code, 0) << t.out;
+  const std::string beh = behaviour_model();
   const std::string base = "project --catalog " + catalog() + " --events " + events() +
                            " --title t000005 --as-new --backend cpu --calibration-titles 16 --out " + dir();
   const auto p = run_marquee(base + "/p_model.json --model-dir " + beh);
@@ -224,6 +231,34 @@ TEST_F(ModelCli, ProjectWithASavedBehaviourModelFitsNoAlsAndRefusesAModelWithout
   EXPECT_EQ(ease.exit_code, 2) << ease.out;
   EXPECT_NE(ease.out.find("the ease model has no behaviour factors"), std::string::npos) << ease.out;
   EXPECT_FALSE(fs::exists(dir() + "/p_ease.json"));
+}
+
+TEST_F(ModelCli, EvalProjectionWithASavedModelFoldsUsersInAndRecordsTheVersion) {
+  const std::string beh = behaviour_model();
+  const std::string base = "eval-projection --catalog " + catalog() + " --events " + events() +
+                           " --titles 3 --min-viewers 10 --calibration-titles 16 --backend cpu";
+  const auto r = run_marquee(base + " --model-dir " + beh + " --out " + dir() + "/evp.json");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("(no ALS fit)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("3/3 titles"), std::string::npos) << r.out;  // progress with rate and ETA
+  const nlohmann::json j = nlohmann::json::parse(read_text(dir() + "/evp.json"));
+  EXPECT_EQ(j["model_version"], manifest(beh)["version"]);
+  std::set<std::string> models;
+  for (const auto& m : j["summary"]) {
+    models.insert(m["model"].get<std::string>());
+    const double auc = m["mean_auc"].get<double>();
+    EXPECT_GT(auc, 0.5) << m.dump();  // every model tells viewers from non-viewers better than chance
+    EXPECT_LE(auc, 1.0) << m.dump();
+  }
+  EXPECT_EQ(models.count("projection-hybrid"), 1u);
+  EXPECT_EQ(j["rows"].size(), 3u);
+
+  const auto tags_only = run_marquee(base + " --space tags --model-dir " + beh);
+  EXPECT_EQ(tags_only.exit_code, 2) << tags_only.out;
+  EXPECT_NE(tags_only.out.find("--model-dir is used by the hybrid space"), std::string::npos) << tags_only.out;
+  const auto ease = run_marquee(base + " --model-dir " + dir() + "/ease");
+  EXPECT_EQ(ease.exit_code, 2) << ease.out;
+  EXPECT_NE(ease.out.find("the ease model has no behaviour factors"), std::string::npos) << ease.out;
 }
 
 TEST_F(ModelCli, ExplainWithTheModelGivesTheRankScoreRankedIt) {

@@ -26,6 +26,9 @@ void add_eval_projection(CLI::App& app) {
   cmd->add_option("--min-viewers", evp.min_viewers, "viewers a held-out title needs")->capture_default_str();
   cmd->add_option("--seed", evp.seed, "held-out title draw seed")->capture_default_str();
   cmd->add_option("--space", evp.space, "tags|hybrid|both")->capture_default_str();
+  cmd->add_option("--model-dir", evp.model_dir,
+                  "saved behaviour/hybrid model (marquee train): the hybrid space fits no ALS")
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("--backend", f->backend, "auto|cpu|cuda")->capture_default_str();
   cmd->add_option("--calibration-titles", evp.calibration.titles, "calibration titles")->capture_default_str();
   cmd->add_option("--calibration-users", evp.calibration.users, "calibration users")->capture_default_str();

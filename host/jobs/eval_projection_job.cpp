@@ -4,6 +4,7 @@
 #include "engine/error.h"
 #include "host/backend/resolver.h"
 #include "host/io/atomic_file.h"
+#include "host/io/model_dir.h"
 #include "host/jobs/projection_common.h"
 #include "host/jobs/workspace.h"
 
@@ -88,14 +89,16 @@ std::map<ProjectionSpace, Calibration> calibrate_spaces(const EvalProjectionOpti
 }
 
 // The raw features of every user (n x kNumFeatures) for one held-out title in space `sp`, from
-// profiles without that title (for the hybrid space, a behaviour model fitted on them).
+// profiles without that title (for the hybrid space, a behaviour model fitted on them, or the saved
+// model folding them in).
 std::vector<float> title_features(const EvalProjectionOptions& o, const TitleMatrix& titles, const UserProfiles& ph,
                                   const std::vector<std::vector<float>>& vec, ProjectionSpace sp) {
   const size_t n = ph.size();
+  const Model* saved = o.calibration.saved_model;
   RecommenderModel model;
-  if (sp == ProjectionSpace::Hybrid)
+  if (sp == ProjectionSpace::Hybrid && !saved)
     model = fit_recommender(titles, ph, o.calibration.als, HybridWeights{1.0f, 0.0f, 0.0f});
-  const BehaviourFactors behaviour(model);
+  const BehaviourFactors behaviour = saved ? BehaviourFactors(*saved) : BehaviourFactors(model);
   const BehaviourFactors* mp = sp == ProjectionSpace::Hybrid ? &behaviour : nullptr;
   const FeatureSpace fs = make_feature_space(sp, titles, vec, mp);
   ScorerChoice choice = choose_scorer(o.backend, fs.rows, o.scorer);
@@ -183,8 +186,9 @@ json model_summary_json(const ModelSpec& spec, size_t m, const std::vector<Row>&
 
 json eval_projection_json(const EvalProjectionOptions& o, const Catalog& catalog, size_t n, size_t held_out,
                           const std::map<ProjectionSpace, Calibration>& cals, const std::vector<ModelSpec>& specs,
-                          const std::vector<Row>& rows) {
+                          const std::vector<Row>& rows, const std::string& model_version) {
   json j{{"users", n},
+         {"model_version", model_version.empty() ? json(nullptr) : json(model_version)},
          {"titles", catalog.num_titles()},
          {"held_out", held_out},
          {"min_viewers", o.min_viewers},
@@ -234,8 +238,20 @@ json run_eval_projection_job(const EvalProjectionOptions& o, std::FILE* table_to
   MARQUEE_CHECK_ARG(o.titles >= 1, "--titles must be at least 1");
   MARQUEE_CHECK_ARG(o.space == "tags" || o.space == "hybrid" || o.space == "both",
                     "unknown --space '{}': expected tags, hybrid or both", o.space);
+  MARQUEE_CHECK_ARG(o.model_dir.empty() || o.space != "tags",
+                    "--model-dir is used by the hybrid space; drop --space tags or --model-dir");
   RejectLog rejects(o.common.rejects_path, o.common.strict, o.common.max_reject_rate);
   Workspace ws = open_catalog(o.catalog_dir, rejects);
+  // --model-dir: loaded (and refused when it has no behaviour factors) before the events are read.
+  LoadedModel loaded;
+  EvalProjectionOptions opts = o;
+  if (!o.model_dir.empty()) {
+    loaded = load_model_dir(o.model_dir, ws.catalog, ws.titles);
+    const BehaviourFactors check(*loaded.model);  // tags and ease models have no factors: refused here
+    opts.calibration.saved_model = loaded.model.get();
+    spdlog::info("eval-projection: the hybrid space folds users into the {} model {} (no ALS fit)",
+                 model_kind_name(loaded.model->kind()), loaded.version);
+  }
   const UserProfiles all =
       build_profiles_from_file(ws.catalog, ws.titles, o.events_path, o.engagement, rejects, nullptr, nullptr);
   rejects.finish();
@@ -244,13 +260,19 @@ json run_eval_projection_job(const EvalProjectionOptions& o, std::FILE* table_to
 
   std::vector<uint32_t> viewers(T, 0);
   for (const SeenTitle& s : all.seen) ++viewers[s.title];
-  const std::vector<uint32_t> held = draw_held_out_titles(o, ws.titles, viewers);
-  const std::vector<ModelSpec> specs = model_specs(o);
-  const std::map<ProjectionSpace, Calibration> cals = calibrate_spaces(o, ws.titles, all, held, specs);
+  const std::vector<uint32_t> held = draw_held_out_titles(opts, ws.titles, viewers);
+  const std::vector<ModelSpec> specs = model_specs(opts);
+  const std::map<ProjectionSpace, Calibration> cals = calibrate_spaces(opts, ws.titles, all, held, specs);
   std::vector<Row> rows;
-  for (uint32_t h : held) rows.push_back(evaluate_title(o, ws, all, h, viewers[h], specs, cals));
+  const auto t_titles = Clock::now();
+  for (uint32_t h : held) {
+    rows.push_back(evaluate_title(opts, ws, all, h, viewers[h], specs, cals));
+    const double elapsed = seconds_since(t_titles), done = double(rows.size());
+    spdlog::info("eval-projection: {}/{} titles, {:.2f} titles/s, ETA {:.0f} s", rows.size(), held.size(),
+                 done / std::max(elapsed, 1e-9), elapsed / done * double(held.size() - rows.size()));
+  }
 
-  json j = eval_projection_json(o, ws.catalog, n, held.size(), cals, specs, rows);
+  json j = eval_projection_json(opts, ws.catalog, n, held.size(), cals, specs, rows, loaded.version);
   if (table_to) print_eval_projection_table(table_to, o, ws.catalog, n, specs, rows, j);
   if (!o.out_path.empty()) write_file_atomically(o.out_path, j.dump(2) + "\n");
   if (!o.rows_path.empty()) write_file_atomically(o.rows_path, rows_csv(ws.catalog, specs, rows));

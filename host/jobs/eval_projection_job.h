@@ -24,6 +24,9 @@ struct EvalProjectionOptions {
   size_t min_viewers = 20;               // a held-out title needs this many viewers
   uint64_t seed = 7;
   std::string space = "both";            // tags | hybrid | both
+  /// A saved behaviour/hybrid model (`--model-dir`): the hybrid space folds users in against it (no
+  /// ALS fit per held-out title); held-out titles still get factors from their tags only.
+  std::string model_dir;
   Backend backend = Backend::Auto;
   ScorerOptions scorer;
   CalibrationOptions calibration;
