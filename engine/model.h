@@ -20,6 +20,7 @@
 #include "engine/recommender.h"
 #include "engine/title_matrix.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +32,24 @@ struct ModelParams {
   AlsOptions als;            // behaviour, hybrid
   HybridWeights weights;     // hybrid
   float ease_lambda = 200;   // ease: L2 penalty on the item-item weights
+};
+
+/// Inverts a symmetric positive definite n x n matrix in place. In: the upper triangle in row-major
+/// order (= the lower triangle column-major, as LAPACK sees it); out: the inverse's upper triangle,
+/// the same way (the other triangle is left undefined). Throws InputError when the matrix is not
+/// positive definite.
+using SpdInverse = std::function<void(size_t n, float* a)>;
+
+/// The CPU SpdInverse: LAPACK spotrf + spotri (OpenBLAS, every core).
+void cpu_spd_inverse(size_t n, float* a);
+
+/// Where the heavy steps of fitting run, chosen once at the edge (host/backend/resolver.h,
+/// choose_fit_backend). Empty members mean the CPU; a model uses the members it needs.
+struct FitBackend {
+  AlsTrainer als;           // behaviour, hybrid: the ALS trainer
+  SpdInverse spd_inverse;   // ease: (X^T X + lambda I)^-1
+  FitBackend() = default;
+  FitBackend(AlsTrainer trainer) : als(std::move(trainer)) {}  // NOLINT: an ALS trainer alone is a backend
 };
 
 /// A float32 array a model saves (row-major; shape {n} or {rows, cols}).
@@ -47,9 +66,9 @@ class Model {
   virtual ModelKind kind() const = 0;
   const ModelParams& params() const { return params_; }
 
-  /// Fits on the profiles' engagement against the catalogue's tag vectors. `trainer` trains ALS
-  /// where the backend resolver said (empty: the CPU trainer); other families ignore it.
-  virtual void fit(const TitleMatrix& tags, const UserProfiles& profiles, const AlsTrainer& trainer = {}) = 0;
+  /// Fits on the profiles' engagement against the catalogue's tag vectors. `backend` says where the
+  /// heavy steps run (ALS training, EASE's inverse), as the backend resolver chose (empty: the CPU).
+  virtual void fit(const TitleMatrix& tags, const UserProfiles& profiles, const FitBackend& backend = {}) = 0;
 
   /// The title side of the inner product (num_titles x dim()).
   virtual const TitleMatrix& titles() const = 0;

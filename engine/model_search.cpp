@@ -53,7 +53,7 @@ class Search {
       return -1;
     }
     std::unique_ptr<Model> model;
-    SearchTrial t = evaluate_model(kind, p, tags_, train_, validation_, heldout_, o_.trainer, &model);
+    SearchTrial t = evaluate_model(kind, p, tags_, train_, validation_, heldout_, o_.backend, &model);
     // Keep the best behaviour model: the hybrid search reuses its title side instead of refitting.
     const SearchTrial* b = best(kind);
     if (kind == ModelKind::Behaviour && (!b || better(t.metrics, b->metrics))) best_behaviour_ = std::move(model);
@@ -216,14 +216,14 @@ std::string describe_params(ModelKind kind, const ModelParams& p) {
 
 SearchTrial evaluate_model(ModelKind kind, const ModelParams& params, const TitleMatrix& tags, const UserProfiles& train,
                            const UserProfiles& validation, const std::vector<std::vector<uint32_t>>& heldout,
-                           const AlsTrainer& trainer, std::unique_ptr<Model>* fitted) {
+                           const FitBackend& backend, std::unique_ptr<Model>* fitted) {
   const auto t0 = Clock::now();
   SearchTrial t;
   t.kind = kind;
   t.params = params;
   t.label = describe_params(kind, params);
   auto model = make_model(kind, params);
-  model->fit(tags, train, trainer);
+  model->fit(tags, train, backend);
   t.metrics = measure(t.label, model->titles(), model->user_vectors(validation), validation, heldout);
   t.seconds = seconds_since(t0);
   if (fitted) *fitted = std::move(model);

@@ -35,7 +35,7 @@ struct SearchOptions {
   size_t max_validation_users = 3000;
   size_t max_ease_titles = 25000;   // above this EASE is skipped (titles^2 memory and time)
   ModelParams base;                 // starting point (and fixed values such as the seed, threads)
-  AlsTrainer trainer;               // where ALS trains (empty: the CPU)
+  FitBackend backend;               // where ALS and EASE's inverse run (empty: the CPU)
   std::function<void(const SearchTrial&, double elapsed_s, double budget_s)> on_trial;  // progress
 };
 
@@ -56,7 +56,7 @@ SearchResult search_models(const TitleMatrix& tags, const UserProfiles& train,
 /// model is handed back through `fitted` when given.
 SearchTrial evaluate_model(ModelKind kind, const ModelParams& params, const TitleMatrix& tags, const UserProfiles& train,
                            const UserProfiles& validation, const std::vector<std::vector<uint32_t>>& validation_heldout,
-                           const AlsTrainer& trainer = {}, std::unique_ptr<Model>* fitted = nullptr);
+                           const FitBackend& backend = {}, std::unique_ptr<Model>* fitted = nullptr);
 
 /// Measures a fitted model on every user with held-out titles (`heldout[u]` for user u of `train`),
 /// excluding their training titles. Users are folded in batch by batch (bounded memory).

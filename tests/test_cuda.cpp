@@ -108,6 +108,12 @@ TEST(CudaBackend, AskingForCudaWithoutADeviceIsABackendError) {
   const ScorerChoice auto_choice = choose_scorer(Backend::Auto, m);  // falls back to the CPU and says why
   EXPECT_NE(auto_choice.scorer->describe().find("cpu"), std::string::npos);
   EXPECT_NE(auto_choice.reason.find("auto:"), std::string::npos);
+  // Fitting: cuda is refused up front, auto and cpu leave EASE's inverse on the CPU.
+  EXPECT_THROW(choose_fit_backend(Backend::Cuda), BackendError);
+  EXPECT_FALSE(bool(choose_fit_backend(Backend::Auto).spd_inverse));
+  EXPECT_FALSE(bool(choose_fit_backend(Backend::Cpu).spd_inverse));
+  std::vector<float> spd{2.0f, 0.0f, 0.0f, 2.0f};
+  EXPECT_THROW(cuda::spd_inverse(2, spd.data()), BackendError);
 }
 
 struct GpuCase {
@@ -301,4 +307,56 @@ TEST(CudaBackend, EveryEntryPointRefusesADeviceThatDoesNotExist) {
   EXPECT_THROW(cuda::spherical_kmeans(x.data(), 8, 4, ko, missing), ArgumentError);
   EXPECT_THROW(choose_kmeans_backend(Backend::Cuda, missing).train(x.data(), 8, 4, ko), ArgumentError);
   EXPECT_THROW(choose_als_trainer(Backend::Cuda, missing)(3, 20, {{0, 1, 1.0f}}, ao), ArgumentError);
+  std::vector<float> spd{2.0f, 0.0f, 0.0f, 2.0f};
+  EXPECT_THROW(cuda::spd_inverse(2, spd.data(), missing), ArgumentError);
+}
+
+namespace {
+// A random symmetric positive definite n x n matrix (row-major, both triangles): A A^T / n + I.
+std::vector<float> random_spd(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> gauss;
+  std::vector<float> a(n * n), g(n * n, 0.0f);
+  for (auto& x : a) x = gauss(rng);
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = i; j < n; ++j) {
+      double s = 0;
+      for (size_t k = 0; k < n; ++k) s += double(a[i * n + k]) * a[j * n + k];
+      g[i * n + j] = g[j * n + i] = float(s / double(n) + (i == j ? 1.0 : 0.0));
+    }
+  return g;
+}
+}  // namespace
+
+// EASE's inverse (host/cuda/cuda_solver.cu) against LAPACK on the same matrix, upper triangle.
+TEST(CudaSpdInverse, MatchesLapack) {
+  SKIP_WITHOUT_DEVICE();
+  for (size_t n : {size_t(1), size_t(37), size_t(700), size_t(2500)}) {
+    const std::vector<float> g = random_spd(n, n);
+    std::vector<float> cpu = g, gpu = g;
+    cpu_spd_inverse(n, cpu.data());
+    ASSERT_TRUE(cuda::spd_inverse(n, gpu.data()));
+    double worst = 0;
+    for (size_t i = 0; i < n; ++i)
+      for (size_t j = i; j < n; ++j)
+        worst = std::max(worst, std::fabs(double(gpu[i * n + j]) - cpu[i * n + j]) / (1e-3 + std::fabs(cpu[i * n + j])));
+    EXPECT_LT(worst, 1e-3) << "n " << n;
+  }
+  std::vector<float> indefinite{1.0f, 2.0f, 2.0f, 1.0f};  // eigenvalues 3 and -1
+  EXPECT_THROW(cuda::spd_inverse(2, indefinite.data()), InputError);
+}
+
+// The resolver's fit backend puts EASE's inverse on the GPU (from 2,048 titles) and the fitted
+// weights match the CPU fit's.
+TEST(CudaSpdInverse, EaseFittedOnTheGpuMatchesTheCpu) {
+  SKIP_WITHOUT_DEVICE();
+  const size_t n = 2100;
+  const std::vector<float> g = random_spd(n, 5);
+  std::vector<float> cpu = g, gpu = g;
+  cpu_spd_inverse(n, cpu.data());
+  const FitBackend fb = choose_fit_backend(Backend::Cuda);
+  ASSERT_TRUE(bool(fb.spd_inverse));
+  fb.spd_inverse(n, gpu.data());
+  for (size_t i = 0; i < n; i += 97)
+    for (size_t j = i; j < n; j += 89) ASSERT_NEAR(gpu[i * n + j], cpu[i * n + j], 1e-3 * (1e-3 + std::fabs(cpu[i * n + j])) + 1e-5);
 }

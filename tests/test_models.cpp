@@ -143,7 +143,9 @@ TEST_P(EveryModel, ExcludesWhatEachUserWatchedAndIsDeterministic) {
       const uint32_t t = r.titles[u * 15 + i];
       for (const SeenTitle* s = p.seen_begin(u); s != p.seen_end(u); ++s) EXPECT_NE(s->title, t) << "user " << u;
       // Ties go to the lower title index.
-      if (i > 0 && r.scores[u * 15 + i] == r.scores[u * 15 + i - 1]) EXPECT_LT(r.titles[u * 15 + i - 1], t);
+      if (i > 0 && r.scores[u * 15 + i] == r.scores[u * 15 + i - 1]) {
+        EXPECT_LT(r.titles[u * 15 + i - 1], t);
+      }
       EXPECT_TRUE(std::isfinite(r.scores[u * 15 + i]));
     }
   }
@@ -288,6 +290,35 @@ TEST(EaseModel, ScoresMatchANaiveClosedFormInDoublePrecision) {
     }
   // Titles nobody watched score 0 for everyone.
   for (size_t j = 0; j < n; ++j) EXPECT_EQ(m->titles().row(39)[j], 0.0f);
+}
+
+// EASE's n^3 step goes through the fit backend (the GPU twin plugs in there): a spy that runs the
+// CPU inverse gives the default fit's weights exactly, and is called once with the catalogue size;
+// an inverse that answers wrongly changes the weights, so the default path is not taken behind it.
+TEST(EaseModel, TheInverseRunsWhereTheFitBackendSays) {
+  const Data d = make_data(7);
+  auto plain = make_model(ModelKind::Ease, small_params());
+  plain->fit(d.tags, d.profiles);
+  std::vector<size_t> calls;
+  FitBackend spy;
+  spy.spd_inverse = [&calls](size_t n, float* a) {
+    calls.push_back(n);
+    cpu_spd_inverse(n, a);
+  };
+  auto spied = make_model(ModelKind::Ease, small_params());
+  spied->fit(d.tags, d.profiles, spy);
+  EXPECT_EQ(calls, std::vector<size_t>{kTitles});
+  EXPECT_EQ(spied->titles().dense(), plain->titles().dense());
+  FitBackend wrong;
+  wrong.spd_inverse = [](size_t n, float* a) {
+    cpu_spd_inverse(n, a);
+    a[1] += 1.0f;  // P_01 off by one: B_01 and B_10 change
+  };
+  auto off = make_model(ModelKind::Ease, small_params());
+  off->fit(d.tags, d.profiles, wrong);
+  EXPECT_NE(off->titles().dense(), plain->titles().dense());
+  std::vector<float> indefinite{1.0f, 2.0f, 2.0f, 1.0f};
+  EXPECT_THROW(cpu_spd_inverse(2, indefinite.data()), InputError);
 }
 
 TEST(ModelParams, BadValuesAreArgumentErrors) {

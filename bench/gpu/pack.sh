@@ -38,13 +38,14 @@ for b in "$carry"/bin/*; do
 done | sort -u | while read -r lib; do
   case "$(basename "$lib")" in
     libc.so*|libm.so*|libpthread.so*|libdl.so*|librt.so*|ld-linux*|libcublas*|libcudart*|libcuda.so*) ;;
+    libcusolver*|libcusparse*|libnvJitLink*) ;;  # the toolkit's too (EASE's inverse)
     *) cp -L "$lib" "$carry/lib/" ;;
   esac
 done
 {
   echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo ' + uncommitted changes')"
   echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ) in $build, sm_90, $(/usr/local/cuda/bin/nvcc --version 2>/dev/null | tail -1)"
-  echo "needs from the device machine: $(for b in "$carry"/bin/*; do ldd "$b"; done | awk '/libcublas/{print $1}' | sort -u | tr '\n' ' ')"
+  echo "needs from the device machine: $(for b in "$carry"/bin/*; do ldd "$b"; done | awk '/libcublas|libcusolver/{print $1}' | sort -u | tr '\n' ' ')"
 } >"$carry/MANIFEST.txt"
 # The device tool carries at most 64 MiB with the working tree: one compressed archive (OpenBLAS
 # alone is 35 MiB raw). check.sh unpacks it.

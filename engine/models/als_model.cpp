@@ -23,8 +23,8 @@ class AlsFamilyModel final : public Model {
   }
   ModelKind kind() const override { return kind_; }
 
-  void fit(const TitleMatrix& tags, const UserProfiles& profiles, const AlsTrainer& trainer) override {
-    model_ = fit_recommender(tags, profiles, params_.als, params_.weights, trainer);
+  void fit(const TitleMatrix& tags, const UserProfiles& profiles, const FitBackend& backend) override {
+    model_ = fit_recommender(tags, profiles, params_.als, params_.weights, backend.als);
     model_.als.user_factors.clear();  // users are folded in when scored; the model keeps titles only
     model_.als.users = 0;
     prepare(tags);

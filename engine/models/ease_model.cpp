@@ -11,6 +11,7 @@
 #include <omp.h>
 
 #include <cmath>
+#include <limits>
 
 extern "C" void spotrf_(const char* uplo, const int* n, float* a, const int* lda, int* info);
 extern "C" void spotri_(const char* uplo, const int* n, float* a, const int* lda, int* info);
@@ -28,7 +29,7 @@ class EaseModel final : public Model {
   }
   ModelKind kind() const override { return ModelKind::Ease; }
 
-  void fit(const TitleMatrix& tags, const UserProfiles& profiles, const AlsTrainer&) override {
+  void fit(const TitleMatrix& tags, const UserProfiles& profiles, const FitBackend& backend) override {
     const size_t n = tags.num_titles();
     MARQUEE_CHECK_ARG(n <= kMaxEaseTitles, "EASE needs a {} x {} Gram matrix; the limit is {} titles", n, n,
                       kMaxEaseTitles);
@@ -43,13 +44,8 @@ class EaseModel final : public Model {
         for (size_t b = a; b < liked.size(); ++b) g[size_t(liked[a]) * n + liked[b]] += 1.0f;
     }
     for (size_t t = 0; t < n; ++t) g[t * n + t] += params_.ease_lambda;
-    // Row-major upper = column-major lower: LAPACK sees the same symmetric matrix.
-    const int dim = int(n);
-    int info = 0;
-    spotrf_("L", &dim, g.data(), &dim, &info);
-    MARQUEE_CHECK_INPUT(info == 0, "EASE: the Gram matrix is not positive definite (LAPACK info {})", info);
-    spotri_("L", &dim, g.data(), &dim, &info);
-    MARQUEE_CHECK_INPUT(info == 0, "EASE: the Gram matrix could not be inverted (LAPACK info {})", info);
+    // The n^3 step: on the GPU when the resolver chose it (cuSOLVER), else LAPACK.
+    (backend.spd_inverse ? backend.spd_inverse : cpu_spd_inverse)(n, g.data());
     // g now holds P's upper triangle in row-major order; row t of the title side is -P[t, :] / P[t, t].
     std::vector<float> rows(n * n);
 #pragma omp parallel for schedule(static)
@@ -98,6 +94,17 @@ class EaseModel final : public Model {
 };
 
 }  // namespace
+
+void cpu_spd_inverse(size_t n, float* a) {
+  MARQUEE_CHECK_ARG(n <= size_t(std::numeric_limits<int>::max()), "a {} x {} matrix is past LAPACK's int sizes", n, n);
+  // Row-major upper = column-major lower: LAPACK sees the same symmetric matrix.
+  const int dim = int(n);
+  int info = 0;
+  spotrf_("L", &dim, a, &dim, &info);
+  MARQUEE_CHECK_INPUT(info == 0, "EASE: the Gram matrix is not positive definite (LAPACK info {})", info);
+  spotri_("L", &dim, a, &dim, &info);
+  MARQUEE_CHECK_INPUT(info == 0, "EASE: the Gram matrix could not be inverted (LAPACK info {})", info);
+}
 
 std::unique_ptr<Model> make_ease_model(const ModelParams& params) { return std::make_unique<EaseModel>(params); }
 

@@ -47,7 +47,7 @@ class TagsModel final : public Model {
  public:
   explicit TagsModel(const ModelParams& p) : Model(p) {}
   ModelKind kind() const override { return ModelKind::Tags; }
-  void fit(const TitleMatrix& tags, const UserProfiles&, const AlsTrainer&) override { titles_ = tags; }
+  void fit(const TitleMatrix& tags, const UserProfiles&, const FitBackend&) override { titles_ = tags; }
   const TitleMatrix& titles() const override { return titles_; }
   std::vector<float> user_vectors(const UserProfiles& batch) const override {
     MARQUEE_CHECK_ARG(batch.dim == titles_.dim(), "profiles of {} tags for a model of {} tags", batch.dim,

@@ -16,6 +16,7 @@ bool built_with(Capability capability) {
     case Capability::Als: return cuda::als_available();
     case Capability::KMeans: return cuda::kmeans_available();
     case Capability::Artwork: return cuda::artwork_available();
+    case Capability::SpdInverse: return cuda::spd_inverse_available();
   }
   return false;
 }
@@ -27,7 +28,8 @@ const char* capability_name(Capability capability) {
                                                     {Capability::Profiles, "GPU profile building"},
                                                     {Capability::Als, "GPU ALS"},
                                                     {Capability::KMeans, "GPU k-means"},
-                                                    {Capability::Artwork, "GPU artwork choice"}};
+                                                    {Capability::Artwork, "GPU artwork choice"},
+                                                    {Capability::SpdInverse, "GPU EASE inverse"}};
   return enum_name(kNames, capability);
 }
 
@@ -77,6 +79,26 @@ AlsTrainer choose_als_trainer(Backend backend, int device) {
     }
     return cuda::train_als(users, titles, in, a, {}, device);
   };
+}
+
+FitBackend choose_fit_backend(Backend backend, int device) {
+  FitBackend fb(choose_als_trainer(backend, device));
+  const BackendResolution where = resolve_backend(backend, Capability::SpdInverse);
+  if (!where.on_gpu()) return fb;
+  const bool fall_back = backend == Backend::Auto;
+  fb.spd_inverse = [device, fall_back](size_t n, float* a) {
+    constexpr size_t kGpuFrom = 2048;  // below: LAPACK takes milliseconds, less than the copies
+    if (n < kGpuFrom) return cpu_spd_inverse(n, a);
+    if (cuda::spd_inverse(n, a, device)) return;
+    if (!fall_back)
+      MARQUEE_THROW_AS(BackendError,
+                       "--backend cuda: EASE's {} x {} inverse does not fit in device {}'s memory; use --backend cpu "
+                       "or auto",
+                       n, n, device);
+    spdlog::warn("EASE inverse of {} titles does not fit in device {}'s memory; inverting on the CPU", n, device);
+    cpu_spd_inverse(n, a);  // `a` still holds the input
+  };
+  return fb;
 }
 
 KMeansResult KMeansBackend::train(const float* x, size_t n, size_t dim, const KMeansOptions& o) const {

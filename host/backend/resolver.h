@@ -6,6 +6,7 @@
 
 #include "engine/artwork.h"
 #include "engine/backend.h"
+#include "engine/model.h"
 #include "engine/recommender.h"
 #include "engine/scorer.h"
 #include "engine/segments.h"
@@ -16,7 +17,7 @@
 namespace marquee {
 
 /// What a job wants to run; each has its own CUDA implementation (or none in this build).
-enum class Capability { Scoring, Profiles, Als, KMeans, Artwork };
+enum class Capability { Scoring, Profiles, Als, KMeans, Artwork, SpdInverse };
 const char* capability_name(Capability capability);  // "GPU scoring", "GPU k-means", ...
 
 struct BackendResolution {
@@ -48,6 +49,11 @@ std::unique_ptr<ArtworkChooser> choose_artwork_chooser(const ScorerChoice& score
 /// (for options it solves: w0 = 1, nu = 0; the CPU trainer otherwise), else the CPU trainer (an
 /// empty AlsTrainer, fit_recommender's default). The GPU twin trains on `device` (--device).
 AlsTrainer choose_als_trainer(Backend backend, int device = 0);
+
+/// Where model fitting runs (engine/model.h FitBackend): ALS as choose_als_trainer says, and EASE's
+/// inverse on the GPU (cuSOLVER) when resolved to cuda — on the CPU below 2,048 titles, where the
+/// copies cost more than LAPACK, and, under `auto`, when the device runs out of memory.
+FitBackend choose_fit_backend(Backend backend, int device = 0);
 
 /// Spherical k-means of `segment` and `project --trailers`: FAISS on the CPU, or the GPU twin.
 struct KMeansBackend {

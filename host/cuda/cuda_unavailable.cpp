@@ -36,6 +36,12 @@ SelfTestResult self_test(int) { return SelfTestResult{false, false, query_device
 
 bool als_available() { return false; }
 
+bool spd_inverse_available() { return false; }
+
+bool spd_inverse(size_t, float*, int) {
+  MARQUEE_THROW_AS(BackendError, "GPU EASE inverse: {}; use --backend cpu or auto", query_devices().error);
+}
+
 bool kmeans_available() { return false; }
 
 KMeansResult spherical_kmeans(const float*, size_t, size_t, const KMeansOptions&, int) {

@@ -54,6 +54,14 @@ bool als_available();
 AlsModel train_als(size_t users, size_t titles, const std::vector<Interaction>& interactions, const AlsOptions& options,
                    const std::function<void(size_t)>& progress = {}, int device = 0);
 
+/// Whether this build can invert symmetric positive definite matrices on the GPU (cuSOLVER).
+bool spd_inverse_available();
+/// GPU twin of marquee::cpu_spd_inverse (engine/model.h; EASE's (X^T X + lambda I)^-1): cuSOLVER
+/// potrf + potri on `device`, the same layout in and out. Returns false, with `a` untouched, when
+/// n x n floats and cuSOLVER's workspace do not fit in the device's memory. Throws InputError when
+/// the matrix is not positive definite, BackendError without a usable device.
+bool spd_inverse(size_t n, float* a, int device = 0);
+
 /// Whether this build can build profiles on the GPU.
 bool profiles_available();
 

@@ -78,7 +78,7 @@ ScoreModel obtain_model(const ScoreJobOptions& o, const Workspace& ws, RejectLog
                           "--model {}: nobody watched anything, there is no behaviour to learn from",
                           model_kind_name(o.model));
     }
-    out.model->fit(ws.titles, all, choose_als_trainer(o.backend, o.scorer.cuda.device));
+    out.model->fit(ws.titles, all, choose_fit_backend(o.backend, o.scorer.cuda.device));
     out.description = describe_params(o.model, params);
   }
   spdlog::info("model: {} ready in {:.1f} s", out.description, seconds_since(t0));

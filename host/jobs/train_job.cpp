@@ -53,7 +53,7 @@ TrainedModel train_model(const TitleMatrix& tags, const UserProfiles& train,
   so.time_budget_s = o.time_budget_s;
   so.max_validation_users = o.max_validation_users;
   so.base = o.base;
-  so.trainer = choose_als_trainer(o.backend, o.device);
+  so.backend = choose_fit_backend(o.backend, o.device);
   if (!o.quiet)
     so.on_trial = [](const SearchTrial& t, double elapsed, double budget) {
       spdlog::info("train: {} -> NDCG@10 {:.4f} HR@10 {:.4f} ({:.1f} s; {:.0f} of {:.0f} s budget)", t.label,
@@ -67,7 +67,7 @@ TrainedModel train_model(const TitleMatrix& tags, const UserProfiles& train,
                best.label, best.metrics.ndcg10, out.search.popularity.ndcg10, all.size());
   const auto t_fit = Clock::now();
   out.model = make_model(best.kind, best.params);
-  out.model->fit(tags, all, so.trainer);
+  out.model->fit(tags, all, so.backend);
   json table = json::array();
   for (const SearchTrial& t : out.search.trials)
     table.push_back({{"model", t.label},
