@@ -21,6 +21,8 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -499,12 +501,62 @@ TEST(HardeningFiles, DamagedProfilesFilesAreInputErrorsNamingTheUser) {
     std::memcpy(&bytes[id_offsets + n * 8], &bad, 8);
     write_text(dir / "ids.bin", bytes);
   }
+  // Refused when the file is opened, by the section's checksum (format version 2), before any
+  // offset is used.
   r = run_marquee(score + dir / "ids.bin");
   EXPECT_EQ(r.exit_code, 3) << r.out;
-  EXPECT_TRUE(contains(r.out, "ids.bin: corrupt id offsets")) << r.out;
+  EXPECT_TRUE(contains(r.out, "ids.bin: the id_offsets section fails its checksum")) << r.out;
   r = run_marquee("explain --catalog " + dir / "cat" + " --profiles " + dir / "ids.bin" + " --user u3 --title a");
   EXPECT_EQ(r.exit_code, 3) << r.out;
-  EXPECT_TRUE(contains(r.out, "ids.bin: corrupt id offsets")) << r.out;
+  EXPECT_TRUE(contains(r.out, "ids.bin: the id_offsets section fails its checksum")) << r.out;
+}
+
+// Item 8: every bit flip is refused when the file is opened (format version 2: a CRC-32 per section
+// and one over the header). Before: 24 of 30 random flips went unnoticed and 9 changed
+// recommendations. Seeded; 200 flips over the whole file, each in a fresh copy.
+TEST(HardeningFiles, EveryBitFlipInAProfilesFileIsRefusedNamingTheSection) {
+  TempDir dir;
+  write_small_catalog(dir / "cat");
+  write_text(dir / "events.csv", good_events());
+  RejectLog rejects("", true);
+  Workspace ws = open_catalog(dir / "cat", rejects);
+  const UserProfiles good =
+      build_profiles_from_file(ws.catalog, ws.titles, dir / "events.csv", {}, rejects, nullptr, nullptr);
+  write_profiles(dir / "good.bin", good, ws.catalog.num_titles(), ws.catalog.fingerprint());
+  const std::string bytes = read_text(dir / "good.bin");
+  EXPECT_NO_THROW(ProfileReader(dir / "good.bin"));
+  std::mt19937_64 rng(8);
+  std::map<std::string, size_t> refused_by;
+  for (int i = 0; i < 200; ++i) {
+    std::string bad = bytes;
+    const size_t at = (i < 6 ? size_t(i) * 23 : rng() % bad.size());  // the header's fields too
+    bad[at] = char(bad[at] ^ (1 << (rng() % 8)));
+    write_text(dir / "bad.bin", bad);
+    try {
+      ProfileReader r(dir / "bad.bin");
+      ADD_FAILURE() << "a flip at byte " << at << " of " << bad.size() << " was not noticed";
+    } catch (const InputError& e) {
+      const std::string what = e.what();
+      const size_t s = what.find("the "), f = what.find(" fails its checksum");
+      refused_by[s != std::string::npos && f != std::string::npos && s < f ? what.substr(s + 4, f - s - 4)
+                                                                        : what.substr(0, 40)]++;
+    }
+  }
+  // Every section was hit and named (the summaries are most of this small file's bytes).
+  for (const char* section : {"header", "vectors section", "seen section", "summaries section", "ids section"})
+    EXPECT_GT(refused_by[section], 0u) << section;
+
+  // A version 1 file (no checksums) is refused with what to do.
+  std::string v1 = bytes;
+  const uint32_t one = 1;
+  std::memcpy(&v1[8], &one, 4);
+  write_text(dir / "v1.bin", v1);
+  const auto r = run_marquee("score --model tags --catalog " + dir / "cat" + " -k 2 --out " + dir / "r.csv --profiles " +
+                             dir / "v1.bin");
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_TRUE(contains(r.out, "has profiles format version 1; this build reads version 2: rebuild it with `marquee "
+                              "profile`"))
+      << r.out;
 }
 
 TEST(HardeningFiles, StaleTemporaryFilesOfKilledRunsAreRemoved) {

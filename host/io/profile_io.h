@@ -28,8 +28,9 @@ void write_profiles(const std::string& path, const UserProfiles& profiles, size_
 
 class ProfileReader {
  public:
-  /// Opens and validates the header and section sizes; throws InputError for a file that is not a
-  /// Marquee profiles file, has another version, or is truncated.
+  /// Opens and validates the header, the section sizes and every section's CRC-32 (one streaming
+  /// pass over the file); throws InputError for a file that is not a Marquee profiles file, has
+  /// another version, is truncated, or fails a checksum (naming the section).
   explicit ProfileReader(std::string path);
 
   const ProfileFileInfo& info() const { return info_; }
@@ -46,6 +47,7 @@ class ProfileReader {
 
  private:
   void read_at(uint64_t offset, void* data, size_t bytes);
+  void verify_sections(const uint32_t* stored_crcs);
   /// The id offsets of users [first, first + count], checked to rise and stay inside the file.
   std::vector<uint64_t> read_id_offsets(size_t first, size_t count);
   uint64_t read_u64(uint64_t section, size_t index);
