@@ -7,6 +7,7 @@
 #include "host/io/catalog_io.h"
 #include "host/io/daypart_file.h"
 #include "host/io/events_io.h"
+#include "host/io/npy.h"
 #include "host/io/profile_io.h"
 #include "host/io/record_reader.h"
 #include "host/io/segments_io.h"
@@ -557,6 +558,37 @@ TEST(HardeningFiles, EveryBitFlipInAProfilesFileIsRefusedNamingTheSection) {
   EXPECT_TRUE(contains(r.out, "has profiles format version 1; this build reads version 2: rebuild it with `marquee "
                               "profile`"))
       << r.out;
+}
+
+// Found by tests/fuzz/fuzz_npy: a shape whose element count overflows wrapped to a size that matched
+// the data (none), so a 2^62-element array was "read" (std::length_error, exit 1) or a 2^64-element
+// one accepted empty. Now an InputError naming the file; a well-formed array still reads.
+TEST(HardeningFiles, NpyShapesPastTheFileSizeAreInputErrors) {
+  auto npy = [](const std::string& shape, const std::string& data) {
+    std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + shape + "), }";
+    while ((10 + dict.size() + 1) % 64 != 0) dict += ' ';
+    dict += '\n';
+    std::string b = std::string("\x93NUMPY\x01\x00", 8);
+    b += char(dict.size() & 0xff);
+    b += char(dict.size() >> 8);
+    return b + dict + data;
+  };
+  std::vector<size_t> shape;
+  std::vector<float> values;
+  for (const char* bad : {"2147483648, 2147483648", "65536, 65536, 65536, 65536", "100000000000000,"}) {
+    try {
+      parse_npy_float32(npy(bad, ""), "w.npy", shape, values);
+      ADD_FAILURE() << "shape (" << bad << ") was accepted";
+    } catch (const InputError& e) {
+      EXPECT_TRUE(contains(e.what(), "w.npy: .npy shape")) << e.what();
+    }
+  }
+  const float two[2] = {1.5f, -2.0f};
+  parse_npy_float32(npy("1, 2", std::string(reinterpret_cast<const char*>(two), 8)), "ok.npy", shape, values);
+  EXPECT_EQ(shape, (std::vector<size_t>{1, 2}));
+  EXPECT_EQ(values, (std::vector<float>{1.5f, -2.0f}));
+  parse_npy_float32(npy("0, 3", ""), "empty.npy", shape, values);
+  EXPECT_TRUE(values.empty());
 }
 
 TEST(HardeningFiles, StaleTemporaryFilesOfKilledRunsAreRemoved) {

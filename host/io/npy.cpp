@@ -75,6 +75,11 @@ void parse_npy_float32(const std::string& bytes, const std::string& what, std::v
     while (end < dims.size() && dims[end] >= '0' && dims[end] <= '9') ++end;
     MARQUEE_CHECK_INPUT(end > pos && end - pos < 16, "{}: bad .npy shape '{}'", what, dims);
     shape.push_back(std::stoull(dims.substr(pos, end - pos)));
+    // The element count may not exceed what the file can hold: a product that overflows would
+    // otherwise wrap to a size that matches the data (found by tests/fuzz/fuzz_npy).
+    const size_t most = bytes.size() / sizeof(float);
+    MARQUEE_CHECK_INPUT(shape.back() == 0 || n <= most / shape.back(),
+                        "{}: .npy shape '{}' holds more values than the file's {} bytes", what, dims, bytes.size());
     n *= shape.back();
     pos = end;
   }
