@@ -105,6 +105,8 @@ TEST_F(ServerTest, AFailedReloadKeepsServingThePreviousSnapshot) {
 
 TEST_F(ServerTest, TheServeCommandReloadsOnSighupAndStopsOnSigterm) {
   const std::string log = dir() + "/serve.log";
+  const std::string token_file = dir() + "/token";
+  write_text(token_file, "  " + kToken + " \r\nsecond line ignored\n");  // the token, not in `ps`
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
@@ -113,7 +115,7 @@ TEST_F(ServerTest, TheServeCommandReloadsOnSighupAndStopsOnSigterm) {
     dup2(fd, 2);
     const std::string cat = catalog(), ev = events();
     execl(MARQUEE_BIN, MARQUEE_BIN, "serve", "--catalog", cat.c_str(), "--events", ev.c_str(), "--port", "0",
-          "--backend", "cpu", "--token", kToken.c_str(), static_cast<char*>(nullptr));
+          "--backend", "cpu", "--token-file", token_file.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   // The port from the log line "listening on http://127.0.0.1:PORT".
@@ -133,6 +135,14 @@ TEST_F(ServerTest, TheServeCommandReloadsOnSighupAndStopsOnSigterm) {
   const auto want = read_recs(recs_path("watched"));
   const std::string user = want.begin()->first;
   EXPECT_EQ(items_of(body_of(cli.Get(("/v1/users/" + user + "/recommendations?k=10").c_str()))), want.at(user));
+  // The token from --token-file (blanks and the line end trimmed) authorises writes.
+  expect_error(cli.Post("/v1/events", "{\"events\": []}", "application/json"), 401, "needs a bearer token");
+  const json one = {{"events",
+                     {{{"ts", "2026-06-01T20:00:00Z"}, {"user_id", "u-token-file-check"}, {"title_id", "t000001"}, {"event", "play"},
+                       {"position_s", 0}}}}};
+  const auto posted = cli.Post("/v1/events", {{"Authorization", "Bearer " + kToken}}, one.dump(), "application/json");
+  ASSERT_TRUE(posted);
+  EXPECT_EQ(posted->status, 200) << posted->body;
   kill(pid, SIGHUP);
   json ready;
   for (int i = 0; i < 3000; ++i) {

@@ -249,3 +249,27 @@ TEST_F(ServerTest, AudienceEqualsTheProjectorCalledDirectly) {
   EXPECT_EQ(got["daypart"].size(), 24u);
   EXPECT_FALSE(got["comparables"].empty());
 }
+
+// Without a token, writes are refused unless the operator started the server with
+// --anonymous-writes (docs/serving.md, "Authentication"); reads are never affected.
+TEST_F(ServerTest, WritesWithoutATokenAreRefusedUnlessAnonymousWritesWereAsked) {
+  const std::string body = R"({"events": [{"ts": "2026-06-01T20:00:00Z", "user_id": "uX", "title_id": "t000001",
+                               "event": "play", "position_s": 0}]})";
+  server::HttpOptions closed = http_options();
+  closed.token.clear();
+  TestServer s(engine_options(), closed);
+  httplib::Client cli("127.0.0.1", s.port);
+  expect_error(cli.Post("/v1/events", body, "application/json"), 403, "writes are disabled");
+  expect_error(cli.Post("/v1/admin/reload", "{}", "application/json"), 403, "--anonymous-writes");
+  const auto read = cli.Get("/readyz");
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->status, 200);
+
+  server::HttpOptions open = closed;
+  open.anonymous_writes = true;
+  TestServer t(engine_options(), open);
+  httplib::Client cli2("127.0.0.1", t.port);
+  const auto posted = cli2.Post("/v1/events", body, "application/json");
+  ASSERT_TRUE(posted);
+  EXPECT_EQ(posted->status, 200) << posted->body;
+}

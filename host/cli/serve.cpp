@@ -2,8 +2,10 @@
 #include "engine/backend.h"
 #include "host/cli/commands.h"
 #include "host/cli/input_flags.h"
+#include "engine/error.h"
 #include "host/server/serve.h"
 
+#include <fstream>
 #include <memory>
 #include <string>
 
@@ -14,8 +16,21 @@ struct ServeFlags {
   server::ServeOptions serve;
   InputFlags in;
   std::string backend = "auto";
+  std::string token_file;
 };
 }  // namespace
+
+// The first line of --token-file, without its line end and surrounding blanks.
+std::string read_token_file(const std::string& path) {
+  std::ifstream in(path);
+  MARQUEE_CHECK_INPUT(in.is_open(), "cannot read --token-file {}", path);
+  std::string line;
+  std::getline(in, line);
+  const size_t first = line.find_first_not_of(" \t\r"), last = line.find_last_not_of(" \t\r");
+  const std::string token = first == std::string::npos ? "" : line.substr(first, last - first + 1);
+  MARQUEE_CHECK_ARG(!token.empty(), "--token-file {}: the first line is empty", path);
+  return token;
+}
 
 void add_serve(CLI::App& app, int& exit_code) {
   auto f = std::make_shared<ServeFlags>();
@@ -28,7 +43,16 @@ void add_serve(CLI::App& app, int& exit_code) {
   cmd->add_option("--threads", serve.engine.scorer.cpu.threads, "CPU scoring threads (0 = all cores)")->capture_default_str();
   cmd->add_option("--title-shards", serve.engine.title_shards, "CPU: title ranges searched in parallel (0 = one per thread)")->capture_default_str();
   cmd->add_option("--http-threads", serve.http.threads, "connection threads")->capture_default_str();
-  cmd->add_option("--token", serve.http.token, "bearer token required for writes (/v1/events, reload)");
+  auto* token = cmd->add_option("--token", serve.http.token,
+                                "bearer token required for writes (/v1/events, reload); visible in `ps`: prefer "
+                                "--token-file");
+  auto* token_file = cmd->add_option("--token-file", f->token_file, "file whose first line is the bearer token for writes")
+                         ->check(CLI::ExistingFile)
+                         ->excludes(token);
+  cmd->add_flag("--anonymous-writes", serve.http.anonymous_writes,
+                "without a token, accept writes from anyone who can reach the port (default: refused, 403)")
+      ->excludes(token)
+      ->excludes(token_file);
   cmd->add_option("--max-batch", serve.engine.max_batch, "searches per micro-batch")->capture_default_str();
   cmd->add_option("--max-wait-us", serve.engine.max_wait_us, "how long a batch waits for company (µs)")->capture_default_str();
   cmd->add_option("--queue-limit", serve.engine.queue_limit, "queued searches beyond which requests get 503")->capture_default_str();
@@ -59,6 +83,7 @@ void add_serve(CLI::App& app, int& exit_code) {
     serve.engine.strict = f->in.common.strict;
     serve.engine.max_reject_rate = f->in.common.max_reject_rate;
     serve.engine.backend = parse_backend(f->backend);
+    if (!f->token_file.empty()) serve.http.token = read_token_file(f->token_file);
     exit_code = server::run_serve(serve);
   });
 }

@@ -226,7 +226,14 @@ struct HttpServer::Impl {
   }
 
   void require_token(const httplib::Request& req) const {
-    if (options.token.empty()) return;
+    // Writes change what everyone is recommended: without a token they are off unless the operator
+    // said this host is trusted (docs/serving.md, "Authentication").
+    if (options.token.empty()) {
+      if (options.anonymous_writes) return;
+      fail(403,
+           "writes are disabled: this server was started without --token or --token-file (start it with one, "
+           "or with --anonymous-writes on a trusted host)");
+    }
     const std::string auth = req.get_header_value("Authorization");
     if (auth.empty()) fail(401, "this route needs a bearer token: send 'Authorization: Bearer <token>'");
     const std::string want = "Bearer " + options.token;

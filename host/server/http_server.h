@@ -20,6 +20,7 @@ struct HttpOptions {
   std::string bind = "127.0.0.1";
   int port = 8080;                     // 0: an ephemeral port (see port())
   std::string token;                   // non-empty: writes need "Authorization: Bearer TOKEN"
+  bool anonymous_writes = false;       // no token: writes are refused (403) unless this is set
   size_t max_body_bytes = 1 << 20;     // larger request bodies: 413
   size_t max_k = 0;                    // K above min(max_k, titles): 400; 0 = the catalogue size
   size_t max_events = 10000;           // events per POST /v1/events; more: 413

@@ -35,10 +35,14 @@ int run_serve(const ServeOptions& options) {
     ~RestoreMask() { pthread_sigmask(SIG_SETMASK, &mask, nullptr); }
   } restore{previous};
 
-  if (options.http.bind != "127.0.0.1" && options.http.bind != "localhost" && options.http.bind != "::1" &&
-      options.http.token.empty())
-    spdlog::warn("serve: listening on {} without --token: anyone who can reach it can post events and reload",
-                 options.http.bind);
+  if (options.http.token.empty()) {
+    if (!options.http.anonymous_writes)
+      spdlog::info("serve: no --token: writes (POST /v1/events, /v1/admin/reload) are refused with 403; "
+                   "SIGHUP still reloads");
+    else if (options.http.bind != "127.0.0.1" && options.http.bind != "localhost" && options.http.bind != "::1")
+      spdlog::warn("serve: listening on {} with --anonymous-writes: anyone who can reach it can post events and reload",
+                   options.http.bind);
+  }
 
   ServingEngine engine(options.engine);
   HttpServer http(engine, options.http);
