@@ -20,8 +20,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <map>
+#include <unordered_set>
 
 namespace marquee::server {
 namespace {
@@ -53,10 +55,20 @@ std::string validate_event(const Catalog& catalog, const RawEvent& r, Event& ev)
   return parse_event(catalog, {r.ts, r.title_id, r.event, r.position_s, r.seek_to_s ? &*r.seek_to_s : nullptr}, ev);
 }
 
-// build_profiles' notion of an exact duplicate (engine/profiles.cpp).
-bool same_event(const Event& a, const Event& b) {
-  return a.title == b.title && a.ts == b.ts && a.type == b.type && a.position_s == b.position_s &&
-         (a.type != EventType::Seek || a.seek_to_s == b.seek_to_s);
+// build_profiles' notion of an exact duplicate (engine/profiles.cpp) as a hashable key: two events
+// are duplicates exactly when title, time, type and position agree, and the seek target for seeks
+// (floats normalised so that -0 and 0 agree, as == says).
+std::string event_key(const Event& e) {
+  const float position = e.position_s + 0.0f, seek = e.type == EventType::Seek ? e.seek_to_s + 0.0f : 0.0f;
+  const uint8_t type = uint8_t(e.type);
+  std::string key(sizeof e.title + sizeof e.ts + sizeof type + 2 * sizeof(float), '\0');
+  char* at = key.data();
+  for (auto [p, n] : {std::pair<const void*, size_t>{&e.title, sizeof e.title}, {&e.ts, sizeof e.ts},
+                      {&type, sizeof type}, {&position, sizeof position}, {&seek, sizeof seek}}) {
+    std::memcpy(at, p, n);
+    at += n;
+  }
+  return key;
 }
 
 std::shared_ptr<UserState> state_from(const UserProfiles& p, size_t u) {
@@ -480,6 +492,10 @@ IngestReport ServingEngine::ingest(const std::vector<RawEvent>& raw) {
   }
   std::vector<JournalEntry> accepted;
   std::unordered_map<std::string, size_t> accepted_per_user;
+  // Duplicate checks in O(1) per event: each touched user's held events are hashed once per request
+  // (they are at most --max-user-events), and this request's accepted events as they come. Before,
+  // every event was compared with all held and all accepted ones: O(n^2) in a 10,000-event post.
+  std::unordered_map<std::string, std::unordered_set<std::string>> held_keys, request_keys;
   for (size_t i = 0; i < raw.size(); ++i) {
     JournalEntry entry;
     std::string reason = validate_event(snap->catalog, raw[i], entry.event);
@@ -493,13 +509,16 @@ IngestReport ServingEngine::ingest(const std::vector<RawEvent>& raw) {
     if (reason.empty()) {
       // An exact duplicate of a known event or of an earlier one in this request is dropped, as
       // build_profiles drops duplicates in a file.
-      const auto old = snap->users.find(raw[i].user_id);
-      if (old && std::any_of(old->events.begin(), old->events.end(),
-                             [&](const Event& e) { return same_event(e, entry.event); }))
-        reason = "duplicate event (already received)";
-      for (size_t j = 0; reason.empty() && j < accepted.size(); ++j)
-        if (accepted[j].user_id == raw[i].user_id && same_event(accepted[j].event, entry.event))
-          reason = "duplicate event (same as an earlier one in this request)";
+      const std::string key = event_key(entry.event);
+      auto held = held_keys.find(raw[i].user_id);
+      if (held == held_keys.end()) {
+        held = held_keys.emplace(raw[i].user_id, std::unordered_set<std::string>{}).first;
+        if (const auto old = snap->users.find(raw[i].user_id))
+          for (const Event& e : old->events) held->second.insert(event_key(e));
+      }
+      if (held->second.count(key)) reason = "duplicate event (already received)";
+      else if (!request_keys[raw[i].user_id].insert(key).second)
+        reason = "duplicate event (same as an earlier one in this request)";
     }
     if (!reason.empty()) {
       report.rejected.emplace_back(i, std::move(reason));
@@ -548,11 +567,15 @@ ReloadReport ServingEngine::reload(const std::optional<std::string>& model_dir) 
     // The files may already hold some of these events (appended by the pipeline): skip exact
     // duplicates of what the new profiles were built from.
     std::vector<JournalEntry> fresh_only;
+    std::unordered_map<std::string, std::unordered_set<std::string>> held_keys;  // per user, hashed once
     for (auto& e : replay) {
-      const auto old = fresh->users.find(e.user_id);
-      if (old && std::any_of(old->events.begin(), old->events.end(),
-                             [&](const Event& x) { return same_event(x, e.event); }))
-        continue;
+      auto held = held_keys.find(e.user_id);
+      if (held == held_keys.end()) {
+        held = held_keys.emplace(e.user_id, std::unordered_set<std::string>{}).first;
+        if (const auto old = fresh->users.find(e.user_id))
+          for (const Event& x : old->events) held->second.insert(event_key(x));
+      }
+      if (held->second.count(event_key(e.event))) continue;
       fresh_only.push_back(std::move(e));
     }
     apply_events(*fresh, fresh_only, nullptr);
