@@ -85,6 +85,7 @@ BENCHMARK(BM_CpuDense)
 void BM_TopKPushRow(benchmark::State& state) {
   const size_t n_titles = size_t(state.range(0));
   const size_t k = size_t(state.range(1));
+  const TopKStrategy strategy = state.range(2) == 0 ? TopKStrategy::Heap : TopKStrategy::Buffer;
   const Fixture& f = fixture(256, n_titles, 500);
   std::vector<std::vector<float>> rows(64, std::vector<float>(n_titles));
   for (size_t u = 0; u < rows.size(); ++u) {
@@ -98,12 +99,14 @@ void BM_TopKPushRow(benchmark::State& state) {
     for (uint64_t p = f.users.exclusions.offsets[u]; p < f.users.exclusions.offsets[u + 1]; ++p)
       rows[u][f.users.exclusions.titles[p]] = -INFINITY;
   }
-  TopKSelector sel(k);
+  TopKSelector sel(k, strategy);
   std::vector<ScoredTitle> buf;
   size_t u = 0;
   for (auto _ : state) {
     sel.reset(k);
-    sel.push_row(0, rows[u].data(), n_titles);
+    // In tiles, as the dense scorer feeds it (kDenseTitles-sized pieces).
+    for (size_t t0 = 0; t0 < n_titles; t0 += 1024)
+      sel.push_row(uint32_t(t0), rows[u].data() + t0, std::min<size_t>(1024, n_titles - t0));
     sel.take_sorted(buf);
     benchmark::DoNotOptimize(buf.data());
     u = (u + 1) % rows.size();
@@ -111,11 +114,11 @@ void BM_TopKPushRow(benchmark::State& state) {
   state.counters["rows_per_s"] = benchmark::Counter(1.0, benchmark::Counter::kIsIterationInvariantRate);
   state.SetItemsProcessed(int64_t(state.iterations()) * int64_t(n_titles));  // scores scanned per second
 }
+// titles, K, strategy (0 heap, 1 buffer): where the buffer starts to win sets
+// TopKSelector::kBufferFromK (docs/benchmarks.md).
 BENCHMARK(BM_TopKPushRow)
-    ->ArgNames({"titles", "k"})
-    ->Args({20000, 10})
-    ->Args({20000, 50})
-    ->Args({20000, 1000})
+    ->ArgNames({"titles", "k", "buffer"})
+    ->ArgsProduct({{20000}, {10, 50, 100, 128, 256, 1000, 5000}, {0, 1}})
     ->Unit(benchmark::kMicrosecond);
 
 }  // namespace

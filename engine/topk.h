@@ -19,24 +19,49 @@ inline bool ranks_before(const ScoredTitle& a, const ScoredTitle& b) {
   return a.score > b.score || (a.score == b.score && a.title < b.title);
 }
 
+/// How a TopKSelector keeps its candidates. Both give identical results.
+///   Heap:   a K-entry max-heap of the worst kept; one compare rejects most candidates, each accepted
+///           one costs O(log K). Best for small K.
+///   Buffer: candidates that beat a threshold go into a 2K buffer; when it fills, nth_element keeps
+///           the K best and their worst becomes the threshold (amortised O(1) per accepted
+///           candidate). Best for K in the hundreds and thousands, where a heap's log K and its
+///           cache misses dominate (the rule in kBufferFromK; docs/benchmarks.md).
+enum class TopKStrategy { Auto, Heap, Buffer };
+
 class TopKSelector {
  public:
-  explicit TopKSelector(size_t k = 1) : k_(k) { heap_.reserve(k); }
+  /// Auto takes the buffer from this K on (measured: bench_scoring BM_TopKPushRow).
+  static constexpr size_t kBufferFromK = 100;
+
+  explicit TopKSelector(size_t k = 1, TopKStrategy strategy = TopKStrategy::Auto) : strategy_(strategy) { reset(k); }
 
   void reset(size_t k) {
     k_ = k;
+    buffered_ = strategy_ == TopKStrategy::Buffer || (strategy_ == TopKStrategy::Auto && k >= kBufferFromK);
     heap_.clear();
-    heap_.reserve(k);
+    heap_.reserve(buffered_ ? 2 * k : k);
+    has_bar_ = false;
   }
-  void clear() { heap_.clear(); }
+  void clear() {
+    heap_.clear();
+    has_bar_ = false;
+  }
   size_t k() const { return k_; }
-  size_t size() const { return heap_.size(); }
-  bool full() const { return heap_.size() == k_; }
-  /// The worst kept entry (only meaningful when full()).
-  const ScoredTitle& worst() const { return heap_.front(); }
+  /// Heap: the K-th best so far is known. Buffer: a threshold (the K-th best at the last
+  /// compaction, a lower bound of the current one) is known.
+  bool full() const { return buffered_ ? has_bar_ : heap_.size() == k_; }
+  /// The worst kept entry (heap), or the threshold (buffer); only meaningful when full(). Anything
+  /// that does not rank before it can be dropped by the caller.
+  const ScoredTitle& worst() const { return buffered_ ? bar_ : heap_.front(); }
 
   /// Offers one candidate. The common case (not better than the worst kept) costs one compare.
   void push(uint32_t title, float score) {
+    if (buffered_) {
+      if (has_bar_ ? !ranks_before({title, score}, bar_) : score != score) return;  // also NaN
+      heap_.push_back({title, score});
+      if (heap_.size() == 2 * k_) compact();
+      return;
+    }
     if (heap_.size() < k_) {
       if (score != score) return;  // NaN
       heap_.push_back({title, score});
@@ -58,8 +83,15 @@ class TopKSelector {
   void take_sorted(std::vector<ScoredTitle>& out);
 
  private:
-  size_t k_;
-  std::vector<ScoredTitle> heap_;  // max-heap under ranks_before: front() is the worst kept
+  /// Buffer: keeps the K best of the buffer; their worst becomes the threshold.
+  void compact();
+
+  TopKStrategy strategy_;
+  size_t k_ = 1;
+  bool buffered_ = false;
+  std::vector<ScoredTitle> heap_;  // heap: max-heap under ranks_before, front() the worst kept; buffer: candidates
+  ScoredTitle bar_;                // buffer: the threshold (valid when has_bar_)
+  bool has_bar_ = false;
 };
 
 }  // namespace marquee
