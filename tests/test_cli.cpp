@@ -267,6 +267,56 @@ TEST_F(CliTest, EverySubcommandHasHelp) {
   }
 }
 
+// Issue #19, items 1-4: a mistyped subcommand or flag is named with a suggestion (before: "A
+// subcommand is required", "--title is required"); global flags work after the subcommand; --quiet;
+// error messages carry no source path unless --log-level debug.
+TEST_F(CliTest, MistakesAreNamedWithSuggestionsAndMessagesHaveNoSourcePaths) {
+  auto r = run_marquee("scor --catalog " + catalog());
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("unknown subcommand 'scor': did you mean 'score'?"), std::string::npos) << r.out;
+  r = run_marquee("frobnicate");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("unknown subcommand 'frobnicate' (`marquee --help` lists them)"), std::string::npos) << r.out;
+  r = run_marquee("similar --catalog " + catalog() + " --titel t000001");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("unknown flag '--titel' for `marquee similar`: did you mean '--title'?"), std::string::npos)
+      << r.out;
+  r = run_marquee("score --catalog " + catalog() + " --profiles " + dir() + "/profiles.bin --k 20 --out " + dir() +
+                  "/k.csv");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("unknown flag '--k' for `marquee score`: did you mean '-k'?"), std::string::npos) << r.out;
+  r = run_marquee("--verbose similar");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("unknown option '--verbose'"), std::string::npos) << r.out;
+  // Values that look like negative numbers are values, not flags.
+  r = run_marquee("score --catalog " + catalog() + " --profiles " + dir() + "/profiles.bin --model hybrid " +
+                  "--hybrid-tags -1 -k 2 --out " + dir() + "/neg.csv");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_EQ(r.out.find("unknown flag"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("hybrid-tags"), std::string::npos) << r.out;
+
+  // Global flags after the subcommand, and --quiet.
+  const std::string similar = "similar --catalog " + catalog() + " --title t000001 -k 3";
+  r = run_marquee(similar + " --log-level warn");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out.find("[info]"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(" info]"), std::string::npos) << r.out;
+  r = run_marquee(similar);
+  EXPECT_NE(r.out.find(" info]"), std::string::npos) << r.out;  // the catalogue line, at info
+  r = run_marquee(similar + " -q");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out.find(" info]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("t000001"), std::string::npos) << r.out;  // the answer itself
+
+  // No "[.../similar.cpp:30]" in what a person reads; --log-level debug shows where.
+  r = run_marquee("similar --catalog " + catalog() + " --title nope");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("unknown title_id 'nope'"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(".cpp:"), std::string::npos) << r.out;
+  r = run_marquee("similar --catalog " + catalog() + " --title nope --log-level debug");
+  EXPECT_NE(r.out.find(".cpp:"), std::string::npos) << r.out;
+}
+
 TEST(CliBadInput, RejectsAreCountedWrittenAndStrictFails) {
   TempDir dir;
   write_small_catalog(dir / "cat");

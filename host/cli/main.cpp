@@ -4,6 +4,7 @@
 #include "engine/error.h"
 #include "host/cli/commands.h"
 #include "host/cli/guards.h"
+#include "host/cli/usage_help.h"
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -24,11 +25,17 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "marquee 0.1.0");
   std::string log_level = "info";
-  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")->capture_default_str();
+  bool quiet = false;
+  // Global flags work before or after the subcommand (`marquee similar ... --log-level warn`).
+  app.fallthrough();
+  auto* level_opt = app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")
+                        ->capture_default_str()
+                        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.add_flag("--quiet,-q", quiet, "warnings and errors only (--log-level warn)")->excludes(level_opt);
   // Runs once the whole command line has parsed and been checked, before the subcommand's callback.
   // It also refuses an output path that would overwrite an input (host/cli/guards.h).
-  app.parse_complete_callback([&log_level, &app] {
-    spdlog::set_level(spdlog::level::from_str(log_level));
+  app.parse_complete_callback([&log_level, &quiet, &app] {
+    spdlog::set_level(spdlog::level::from_str(quiet ? "warn" : log_level));
     check_output_paths(app);
   });
 
@@ -49,23 +56,32 @@ int main(int argc, char** argv) {
   add_serve(app, exit_code);
   add_value_checks(app);  // the number checks every subcommand shares (host/cli/guards.h)
 
+  // A mistyped subcommand or flag is named, with a suggestion, before CLI11 reports something else
+  // (a misspelt required flag as a missing one).
+  if (const auto problem = check_command_line(app, argc, argv)) {
+    spdlog::error("{}", *problem);
+    return kExitUsage;
+  }
+  // Errors for people: without the source location the engine appends ("[.../x.cpp:58]"), which
+  // `--log-level debug` still shows.
+  auto report = [](const std::exception& e, int code) {
+    spdlog::debug("{}", e.what());
+    spdlog::error("{}", without_source_location(e.what()));
+    return code;
+  };
   // Parsing runs the chosen subcommand (its callback); errors from either end here.
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : kExitUsage;
   } catch (const ArgumentError& e) {
-    spdlog::error("{}", e.what());
-    return kExitUsage;
+    return report(e, kExitUsage);
   } catch (const InputError& e) {
-    spdlog::error("{}", e.what());
-    return kExitInput;
+    return report(e, kExitInput);
   } catch (const BackendError& e) {
-    spdlog::error("{}", e.what());
-    return kExitBackend;
+    return report(e, kExitBackend);
   } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
-    return kExitRuntime;
+    return report(e, kExitRuntime);
   }
   return exit_code;
 }
