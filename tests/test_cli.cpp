@@ -7,6 +7,7 @@
 #include "test_util.h"
 
 #include <cmath>
+#include <filesystem>
 #include <map>
 
 using namespace marquee;
@@ -315,6 +316,27 @@ TEST_F(CliTest, MistakesAreNamedWithSuggestionsAndMessagesHaveNoSourcePaths) {
   EXPECT_EQ(r.out.find(".cpp:"), std::string::npos) << r.out;
   r = run_marquee("similar --catalog " + catalog() + " --title nope --log-level debug");
   EXPECT_NE(r.out.find(".cpp:"), std::string::npos) << r.out;
+}
+
+// Issue #19, item 7: side files only when they have rows. A clean run leaves no empty
+// <out>.rejects.csv or <out>.unscored.csv, and removes an earlier run's (they would be taken for this
+// run's); a rejects file the user named with --rejects is always written.
+TEST_F(CliTest, SideFilesAppearOnlyWhenTheyHaveRows) {
+  const std::string out = dir() + "/clean.csv";
+  write_text(out + ".rejects.csv", "file,line,reason,row\nold.csv,1,stale,x\n");
+  write_text(out + ".unscored.csv", "user_id,reason\nu-old,no usable events\n");
+  auto r = run_marquee("score --model tags --catalog " + catalog() + " --events " + dir() + "/data/events.csv -k 3 --out " +
+                       out);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(std::filesystem::exists(out));
+  EXPECT_FALSE(std::filesystem::exists(out + ".rejects.csv")) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(out + ".unscored.csv")) << r.out;
+  EXPECT_NE(r.out.find("0 rows rejected"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("rejects.csv"), std::string::npos) << r.out;  // no path to a file that is not there
+  r = run_marquee("score --model tags --catalog " + catalog() + " --events " + dir() + "/data/events.csv -k 3 --out " +
+                  out + " --rejects " + dir() + "/named_rejects.csv");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(read_text(dir() + "/named_rejects.csv"), "file,line,reason,row\n");
 }
 
 TEST(CliBadInput, RejectsAreCountedWrittenAndStrictFails) {

@@ -75,6 +75,16 @@ void AtomicFile::commit() {
   committed_ = true;
 }
 
+void AtomicFile::commit_if(bool has_rows) {
+  if (has_rows) return commit();
+  if (file_) std::fclose(file_);
+  file_ = nullptr;
+  std::remove(temp_.c_str());
+  committed_ = true;  // nothing left to clean up
+  if (std::remove(path_.c_str()) != 0 && errno != ENOENT)
+    MARQUEE_THROW_AS(InputError, "removing the stale {} failed: {}", path_, std::strerror(errno));
+}
+
 void write_file_atomically(const std::string& path, std::string_view content) {
   AtomicFile f(path);
   f.write(content);

@@ -21,6 +21,10 @@ class AtomicFile {
   void write(const void* data, size_t bytes);
   /// Flushes, fsyncs and renames over the target. Throws on any I/O error.
   void commit();
+  /// A side file (rejects, unscored users): commits it when `has_rows`, and otherwise drops the
+  /// temporary file and removes an old file of that name, so that an earlier run's rows cannot be
+  /// taken for this run's.
+  void commit_if(bool has_rows);
 
   const std::string& path() const { return path_; }
   const std::string& temp_path() const { return temp_; }

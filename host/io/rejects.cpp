@@ -16,8 +16,13 @@ std::string csv_field(std::string_view value) {
   return out;
 }
 
-RejectLog::RejectLog(std::string rejects_path, bool strict, double max_reject_rate, size_t max_logged)
-    : path_(std::move(rejects_path)), strict_(strict), max_rate_(max_reject_rate), max_logged_(max_logged) {
+RejectLog::RejectLog(std::string rejects_path, bool strict, double max_reject_rate, size_t max_logged,
+                     bool only_with_rows)
+    : path_(std::move(rejects_path)),
+      strict_(strict),
+      max_rate_(max_reject_rate),
+      max_logged_(max_logged),
+      only_with_rows_(only_with_rows) {
   MARQUEE_CHECK_ARG(max_rate_ >= 0 && max_rate_ <= 1, "--max-reject-rate must be between 0 and 1; got {}", max_rate_);
   if (!path_.empty()) {
     file_ = std::make_unique<AtomicFile>(path_);
@@ -49,7 +54,7 @@ std::string RejectLog::reasons() const {
 std::string RejectLog::summary() const {
   std::string s = fmt::format("{} row{} rejected", count_, count_ == 1 ? "" : "s");
   if (count_ > 0) s += " (" + reasons() + ")";
-  if (!path_.empty()) s += " -> " + path_;
+  if (!path_.empty() && (count_ > 0 || !only_with_rows_)) s += " -> " + path_;
   return s;
 }
 
@@ -79,7 +84,7 @@ void RejectLog::check_rate(const std::string& file) {
 
 void RejectLog::finish() {
   if (file_) {
-    file_->commit();
+    file_->commit_if(count_ > 0 || !only_with_rows_);
     file_.reset();
   }
 }

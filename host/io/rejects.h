@@ -19,9 +19,12 @@ constexpr double kDefaultMaxRejectRate = 0.5;
 class RejectLog {
  public:
   /// `rejects_path` empty: count and log only. `strict`: the first rejection throws InputError.
+  /// `only_with_rows`: the file is written only when a row was rejected (an old one is removed);
+  /// for the `<out>.rejects.csv` the jobs derive. A path the user named is always written.
   /// `max_reject_rate` in [0, 1]: check_rate() fails a file whose rejected share of rows exceeds it
   /// (1, the default here: no limit; the jobs pass --max-reject-rate, kDefaultMaxRejectRate unless given).
-  RejectLog(std::string rejects_path, bool strict, double max_reject_rate = 1.0, size_t max_logged = 10);
+  RejectLog(std::string rejects_path, bool strict, double max_reject_rate = 1.0, size_t max_logged = 10,
+            bool only_with_rows = false);
 
   void reject(const std::string& file, size_t line, const std::string& reason, std::string_view row);
 
@@ -33,7 +36,8 @@ class RejectLog {
   std::string summary() const;
   /// "2 unknown title_id, 1 unparseable timestamp": every rejected row, counted by reason.
   std::string reasons() const;
-  /// Commits the rejects file (header only when nothing was rejected, so no stale file misleads).
+  /// Commits the rejects file (header only when nothing was rejected, so no stale file misleads;
+  /// with only_with_rows, no file at all then).
   void finish();
 
   /// Records that `rows` data rows of `file` were read and checks the reject rate: more than
@@ -50,6 +54,7 @@ class RejectLog {
   bool strict_;
   double max_rate_;
   size_t max_logged_;
+  bool only_with_rows_;
   size_t count_ = 0;
   std::map<std::string, size_t> by_reason_;
   std::map<std::string, size_t> by_file_;  // rejected rows per file

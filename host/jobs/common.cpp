@@ -19,6 +19,10 @@ std::string rejects_path_for(const CommonOptions& c, const std::string& out_path
   return c.rejects_path.empty() ? out_path + ".rejects.csv" : c.rejects_path;
 }
 
+RejectLog job_rejects(const CommonOptions& c, const std::string& out_path) {
+  return RejectLog(rejects_path_for(c, out_path), c.strict, c.max_reject_rate, 10, c.rejects_path.empty());
+}
+
 void print_recommendations(std::FILE* to, const Workspace& ws, const UserProfiles& batch, size_t u,
                            const uint32_t* titles, const float* scores, size_t count) {
   const UserSummary& sum = batch.summaries[u];

@@ -20,6 +20,9 @@ struct CommonOptions {
 
 /// The rejects file of a job: --rejects, or "<out>.rejects.csv".
 std::string rejects_path_for(const CommonOptions& common, const std::string& out_path);
+/// The job's RejectLog: --rejects FILE (always written), or `<out_path>.rejects.csv`, written only
+/// when a row was rejected.
+RejectLog job_rejects(const CommonOptions& common, const std::string& out_path);
 
 /// Limits shared by the CLI and the server.
 constexpr size_t kMaxBatchUsers = 1'000'000;

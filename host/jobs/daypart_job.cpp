@@ -74,7 +74,7 @@ DaypartFitReport run_daypart_job(const DaypartJobOptions& options, std::FILE* ta
   DaypartJobOptions o = options;
   const auto t0 = std::chrono::steady_clock::now();
   MARQUEE_CHECK_ARG(!o.out_path.empty(), "--out is required");
-  RejectLog rejects(rejects_path_for(o.common, o.out_path), o.common.strict, o.common.max_reject_rate);
+  RejectLog rejects = job_rejects(o.common, o.out_path);
   Workspace ws = open_catalog(o.catalog_dir, rejects);
   LoadedEvents loaded = load_events(o.events_path, ws.catalog, rejects, o.engagement.as_of);
   rejects.finish();

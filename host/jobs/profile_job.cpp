@@ -12,7 +12,7 @@ ProfileJobSummary run_profile_job(const ProfileJobOptions& o) {
   const auto t0 = Clock::now();
   MARQUEE_CHECK_ARG(!o.input.events_path.empty(), "profile needs --events FILE");
   MARQUEE_CHECK_ARG(!o.out_path.empty(), "profile needs --out FILE");
-  RejectLog rejects(rejects_path_for(o.common, o.out_path), o.common.strict, o.common.max_reject_rate);
+  RejectLog rejects = job_rejects(o.common, o.out_path);
   Workspace ws = open_catalog(o.input.catalog_dir, rejects);
   ProfileJobSummary s;
   ProfileBuildStats stats;

@@ -423,7 +423,7 @@ void print_title_summary(std::FILE* summary_to, const json& jt, size_t n_users) 
 json run_project_job(const ProjectJobOptions& o, std::FILE* summary_to) {
   const auto t0 = Clock::now();
   check_project_options(o);
-  RejectLog rejects(rejects_path_for(o.common, o.out_path), o.common.strict, o.common.max_reject_rate);
+  RejectLog rejects = job_rejects(o.common, o.out_path);
   Workspace ws = open_catalog(o.input.catalog_dir, rejects);
   const Catalog& catalog = ws.catalog;
 

@@ -140,8 +140,8 @@ double choose_batch_artwork(ArtworkChooser& chooser, const UserProfiles& p, cons
 
 void log_score_summary(const ScoreJobOptions& o, const ScoreJobSummary& s, bool artwork, double artwork_seconds,
                        const RejectLog& rejects) {
-  spdlog::info("score: {} users scored, {} without usable events (-> {}.unscored.csv), {} rows -> {} in {:.1f} s",
-               s.scored, s.unscored, o.out_path, s.rows, o.out_path, s.seconds);
+  spdlog::info("score: {} users scored, {} without usable events{}, {} rows -> {} in {:.1f} s", s.scored, s.unscored,
+               s.unscored ? fmt::format(" (-> {}.unscored.csv)", o.out_path) : "", s.rows, o.out_path, s.seconds);
   if (artwork)
     spdlog::info("score: artwork chosen for {} rows in {:.3f} s, {} rows of titles without variants keep their default "
                  "artwork", s.rows - s.artwork_default, artwork_seconds, s.artwork_default);
@@ -154,7 +154,7 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
   const auto t0 = Clock::now();
   const ResultFormat format = check_score_options(o);
 
-  RejectLog rejects(rejects_path_for(o.common, o.out_path), o.common.strict, o.common.max_reject_rate);
+  RejectLog rejects = job_rejects(o.common, o.out_path);
   InputOptions input = o.input;
   input.profile_device = o.scorer.cuda.device;  // --device: profiles are built where scoring runs
   Workspace ws = open_workspace(input, rejects);
@@ -212,7 +212,7 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
     }
   }
   out.commit();
-  unscored.commit();
+  unscored.commit_if(s.unscored > 0);  // users without usable events, if any
   rejects.finish();
   s.scored = n_users - s.unscored;
   s.rows = out.rows();

@@ -113,7 +113,7 @@ json run_segment_job(const SegmentJobOptions& o, std::FILE* summary_to) {
   MARQUEE_CHECK_ARG(o.batch >= 1 && o.batch <= kMaxBatchUsers, "--batch must be between 1 and {}; got {}",
                     kMaxBatchUsers, o.batch);
   const KMeansBackend backend = choose_kmeans_backend(o.backend);  // before any work: cuda may be unusable
-  RejectLog rejects(rejects_path_for(o.common, o.out_path), o.common.strict, o.common.max_reject_rate);
+  RejectLog rejects = job_rejects(o.common, o.out_path);
   Workspace ws = open_workspace(o.input, rejects);
   ProfileSource& source = *ws.profiles;
   const KMeansResult km = train_segments(source, o.kmeans, o.batch, backend);

@@ -128,7 +128,7 @@ json run_train_job(const TrainJobOptions& o, std::FILE* table_to) {
   MARQUEE_CHECK_ARG(!o.out_dir.empty(), "train needs --out MODEL_DIR");
   MARQUEE_CHECK_ARG(o.train.time_budget_s > 0 && o.train.time_budget_s < 1e7,
                     "--time-budget must be between 0 and 10^7 seconds; got {}", o.train.time_budget_s);
-  RejectLog rejects(rejects_path_for(o.common, o.out_dir), o.common.strict, o.common.max_reject_rate);
+  RejectLog rejects = job_rejects(o.common, o.out_dir);
   InputOptions input = o.input;
   Workspace ws = input.events_path.empty() ? open_workspace(input, rejects) : open_catalog(input.catalog_dir, rejects);
   TrainingData data = prepare_training_data(ws, input, o.train, rejects);
