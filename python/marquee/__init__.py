@@ -24,7 +24,7 @@ from ._marquee import (  # noqa: F401
     set_log_level,
 )
 from . import _wrappers
-from ._wrappers import Reject, project, train  # noqa: F401
+from ._wrappers import Reject, project, segments, train  # noqa: F401
 
 # The constructors with the CLI's defaults (python/marquee/_wrappers.py).
 Catalog.load = staticmethod(_wrappers.load_catalog)
@@ -34,5 +34,5 @@ Model.recommend_all = _wrappers.recommend_all
 
 __all__ = [
     "BackendError", "Catalog", "Error", "Events", "InputError", "Model", "Profiles", "Reject",
-    "__version__", "devices", "knn", "project", "set_log_level", "train",
+    "__version__", "devices", "knn", "project", "segments", "set_log_level", "train",
 ]

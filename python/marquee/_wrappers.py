@@ -141,3 +141,28 @@ def project(catalog, events=None, profiles=None, new_titles=None, as_new=(), out
                                    comparables, cohorts, min_fans, fan_weight, kmeans_seed, half_life_days, as_of,
                                    rejects, strict, max_reject_rate)
     return result
+
+
+def segments(catalog, k, events=None, profiles=None, out=None, seed=1234, iterations=25, center=True,
+             backend="auto", batch=16384, half_life_days=0.0, as_of=None, strict=False,
+             max_reject_rate=DEFAULT_MAX_REJECT_RATE, rejects_path=None):
+    """``marquee segment``: spherical k-means of the users into ``k`` segments. Returns the JSON
+    summary as a dict (each segment's size, top tags and titles; centroids) with two more keys:
+    ``user_ids`` (list) and ``segment`` (int64 array, -1 for users without usable signal), read from
+    the user_id,segment CSV (written to ``out`` too when given, with its side files)."""
+    import numpy as np
+    catalog_dir = catalog.dir if isinstance(catalog, _marquee.Catalog) else os.fspath(catalog)
+    fs = lambda p: "" if p is None else os.fspath(p)
+    with tempfile.TemporaryDirectory(prefix="marquee-segment-") as tmp:
+        out_path = fs(out) or os.path.join(tmp, "segments.csv")
+        rejects = fs(rejects_path) or os.path.join(tmp, "segments.rejects.csv")
+        result = _marquee._segment(catalog_dir, fs(events), fs(profiles), k, out_path, seed, iterations, center,
+                                   backend, batch, half_life_days, as_of, rejects, strict, max_reject_rate)
+        with open(out_path, newline="") as f:
+            rows = list(csv.DictReader(f))
+    if out is None:  # the files named there were temporary and are gone
+        for key in ("assignments", "centroids", "mean"):
+            result.pop(key, None)
+    result["user_ids"] = [r["user_id"] for r in rows]
+    result["segment"] = np.array([int(r["segment"]) for r in rows], dtype=np.int64)
+    return result

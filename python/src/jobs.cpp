@@ -1,9 +1,11 @@
-// marquee.project: the `marquee project` job (host/jobs/project_job.h) with its result as a dict.
+// marquee.project and marquee.segments: the `marquee project` and `marquee segment` jobs
+// (host/jobs/project_job.h, segment_job.h) with their results as dicts.
 #include "common.h"
 
 #include "engine/error.h"
 #include "engine/projection.h"
 #include "host/jobs/project_job.h"
+#include "host/jobs/segment_job.h"
 
 namespace marquee::python {
 
@@ -65,9 +67,42 @@ py::object project(const ProjectArgs& a, py::handle as_of) {
   return to_python(result);
 }
 
+py::object segment(const std::string& catalog_dir, const std::string& events, const std::string& profiles, size_t k,
+                   const std::string& out, uint64_t seed, size_t iterations, bool center, const std::string& backend,
+                   size_t batch, double half_life_days, py::handle as_of, const std::string& rejects, bool strict,
+                   double max_reject_rate) {
+  // What the CLI's flags and guards check before the job (host/cli/segment.cpp, guards.cpp).
+  MARQUEE_CHECK_ARG(events.empty() != profiles.empty(), "segments needs exactly one of events= or profiles=");
+  MARQUEE_CHECK_ARG(!out.empty(), "segments needs out= (the user_id,segment CSV)");
+  MARQUEE_CHECK_ARG(max_reject_rate >= 0 && max_reject_rate <= 1, "max_reject_rate must be in [0, 1]; got {}",
+                    max_reject_rate);
+  SegmentJobOptions o;
+  o.input.catalog_dir = catalog_dir;
+  o.input.events_path = events;
+  o.input.profiles_path = profiles;
+  o.input.engagement = engagement_options(half_life_days, as_of);
+  o.out_path = out;
+  o.kmeans.k = k;
+  o.kmeans.seed = seed;
+  o.kmeans.iterations = iterations;
+  o.kmeans.center = center;
+  o.backend = parse_backend(backend);
+  o.batch = batch;
+  o.common.rejects_path = rejects;
+  o.common.strict = strict;
+  o.common.max_reject_rate = max_reject_rate;
+  nlohmann::json result;
+  {
+    py::gil_scoped_release nogil;
+    result = run_segment_job(o, nullptr);
+  }
+  return to_python(result);
+}
+
 }  // namespace
 
 void bind_jobs(py::module_& m) {
+  m.def("_segment", &segment);
   m.def("_project", [](const std::string& catalog_dir, const std::string& events, const std::string& profiles,
                        const std::string& new_titles, const std::vector<std::string>& as_new, const std::string& out,
                        const std::string& users_out, size_t top, bool all_users, const std::string& segments,

@@ -28,3 +28,28 @@ def test_project_errors(catalog, data, tmp_path):
     bad.write_text("title_id,tag,weight\nnew1,no-such-tag,0.5\n")
     with pytest.raises(marquee.InputError):
         marquee.project(catalog, events=data / "events.csv", new_titles=bad, strict=True)
+
+
+def test_segments_equal_cli(catalog, data, tmp_path, cli):
+    result = marquee.segments(catalog, 4, events=data / "events.csv", seed=9, backend="cpu")
+    cli("segment", "--catalog", data / "catalog", "--events", data / "events.csv", "-k", 4, "--seed", 9,
+        "--backend", "cpu", "--out", tmp_path / "s.csv")
+    rows = (tmp_path / "s.csv").read_text().splitlines()[1:]
+    assert result["user_ids"] == [r.split(",")[0] for r in rows]
+    assert result["segment"].tolist() == [int(r.split(",")[1]) for r in rows]
+    assert set(result["segment"].tolist()) <= {-1, 0, 1, 2, 3}
+    assert len(set(result["segment"].tolist()) - {-1}) == 4  # every segment has users
+    summary = json.loads((tmp_path / "s.json").read_text())
+    for key in ("user_ids", "segment"):
+        result.pop(key)
+    for key in ("assignments", "centroids", "mean"):  # files of the CLI's run; the package's were temporary
+        assert key not in result
+        summary.pop(key, None)
+    assert result == summary
+
+
+def test_segments_errors(catalog, data):
+    with pytest.raises(ValueError):
+        marquee.segments(catalog, 4)  # no events or profiles
+    with pytest.raises(ValueError):
+        marquee.segments(catalog, 0, events=data / "events.csv")
