@@ -31,6 +31,8 @@ Catalog.load = staticmethod(_wrappers.load_catalog)
 Events.read = staticmethod(_wrappers.read_events)
 Profiles.build = staticmethod(_wrappers.build_profiles)
 Model.recommend_all = _wrappers.recommend_all
+_wrappers._fold_in_profiles = Model.fold_in
+Model.fold_in = _wrappers.fold_in
 
 __all__ = [
     "BackendError", "Catalog", "Error", "Events", "InputError", "Model", "Profiles", "Reject",

@@ -166,3 +166,19 @@ def segments(catalog, k, events=None, profiles=None, out=None, seed=1234, iterat
     result["user_ids"] = [r["user_id"] for r in rows]
     result["segment"] = np.array([int(r["segment"]) for r in rows], dtype=np.int64)
     return result
+
+
+_fold_in_profiles = None  # the binding's Model.fold_in(users, profiles=None), set by __init__
+
+
+def fold_in(self, users, profiles=None, events=None, half_life_days=0.0, as_of=None):
+    """The users' vectors in the model's space (n x dim float32), folded in from their engagement:
+    the exact ALS user half-step for behaviour and hybrid (implicit's recalculate_user), the
+    interaction row for EASE, the tag profile for tags. ``events``: an Events or an events file
+    whose users are folded in (today's events against last week's model); else ``profiles``, else
+    the users the model was trained or loaded with."""
+    if events is not None:
+        if profiles is not None:
+            raise ValueError("fold_in takes events= or profiles=, not both")
+        profiles = build_profiles(self.catalog, events, half_life_days=half_life_days, as_of=as_of)
+    return _fold_in_profiles(self, users, profiles)

@@ -164,3 +164,24 @@ def test_concurrent_recommend_equals_serial(tags_model):
         t.join()
     for titles, scores in results:
         assert np.array_equal(titles, expected[0]) and np.array_equal(scores, expected[1])
+
+
+def test_fold_in_from_events_of_a_user_the_model_has_not_seen(tags_model, profiles, data, tmp_path):
+    # Today's events of a new member: user 3's rows under a new id fold in to user 3's vector.
+    user = profiles.user_ids[3]
+    with open(data / "events.csv") as f:
+        header, *rows = f.read().splitlines()
+    uid = header.split(",").index("user_id")
+    mine = [r.split(",") for r in rows if r.split(",")[uid] == user]
+    assert mine
+    for r in mine:
+        r[uid] = "u-new"
+    (tmp_path / "today.csv").write_text("\n".join([header] + [",".join(r) for r in mine]) + "\n")
+    v_new = tags_model.fold_in("u-new", events=tmp_path / "today.csv")
+    v_old = tags_model.fold_in([3])
+    assert v_new.shape == (1, tags_model.dim)
+    assert np.allclose(v_new, v_old, atol=1e-6)
+    with pytest.raises(ValueError):
+        tags_model.fold_in("u-new", events=tmp_path / "today.csv", profiles=profiles)
+    with pytest.raises(ValueError):
+        tags_model.fold_in("nobody", events=tmp_path / "today.csv")
