@@ -339,6 +339,27 @@ TEST_F(CliTest, SideFilesAppearOnlyWhenTheyHaveRows) {
   EXPECT_EQ(read_text(dir() + "/named_rejects.csv"), "file,line,reason,row\n");
 }
 
+// Issue #19, item 6: before, `--out r.parquet` wrote CSV under that name.
+TEST_F(CliTest, OutputNamesMustMatchTheFormatWritten) {
+  const std::string base = "score --model tags --catalog " + catalog() + " --profiles " + dir() + "/profiles.bin -k 2 --out ";
+  auto r = run_marquee(base + dir() + "/r.parquet");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("'.parquet' is not a format marquee writes"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(dir() + "/r.parquet"));
+  r = run_marquee(base + dir() + "/r.csv.gz");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  r = run_marquee(base + dir() + "/r.jsonl --format csv");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("--format csv contradicts --out"), std::string::npos) << r.out;
+  // Explicit formats under other names, and names without an extension, are the user's choice.
+  EXPECT_EQ(run_marquee(base + dir() + "/r.txt --format jsonl").exit_code, 0);
+  EXPECT_EQ(read_text(dir() + "/r.txt").front(), '{');
+  EXPECT_EQ(run_marquee(base + dir() + "/recs_noext").exit_code, 0);
+  EXPECT_EQ(read_text(dir() + "/recs_noext").rfind("user_id,rank,title_id,score", 0), 0u);
+  EXPECT_EQ(run_marquee(base + dir() + "/R.JSONL").exit_code, 0);
+  EXPECT_EQ(read_text(dir() + "/R.JSONL").front(), '{');
+}
+
 TEST(CliBadInput, RejectsAreCountedWrittenAndStrictFails) {
   TempDir dir;
   write_small_catalog(dir / "cat");

@@ -6,13 +6,32 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
+
 namespace marquee {
 
 ResultFormat parse_result_format(const std::string& text, const std::string& path) {
-  if (text == "csv") return ResultFormat::Csv;
-  if (text == "jsonl") return ResultFormat::Jsonl;
-  MARQUEE_CHECK_ARG(text == "auto", "unknown output format '{}': expected auto, csv or jsonl", text);
-  return is_jsonl_path(path) ? ResultFormat::Jsonl : ResultFormat::Csv;
+  MARQUEE_CHECK_ARG(text == "auto" || text == "csv" || text == "jsonl",
+                    "unknown output format '{}': expected auto, csv or jsonl", text);
+  // The file name's extension, lower-cased ("" without one).
+  const std::string name = path.substr(path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/') + 1);
+  std::string ext = name.find('.') == std::string::npos ? "" : name.substr(name.find_last_of('.'));
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  const bool csv_name = ext == ".csv", jsonl_name = ext == ".jsonl" || ext == ".ndjson" || ext == ".json";
+  if (text == "auto") {
+    // A name that promises another format (r.parquet, r.csv.gz) must not get plain CSV under it.
+    MARQUEE_CHECK_ARG(ext.empty() || csv_name || jsonl_name,
+                      "--out {}: '{}' is not a format marquee writes: name it .csv (CSV) or .jsonl (JSON Lines), or "
+                      "give --format csv|jsonl to write that format under this name",
+                      path, ext);
+    return jsonl_name ? ResultFormat::Jsonl : ResultFormat::Csv;
+  }
+  const ResultFormat f = text == "csv" ? ResultFormat::Csv : ResultFormat::Jsonl;
+  MARQUEE_CHECK_ARG(!(f == ResultFormat::Csv && jsonl_name) && !(f == ResultFormat::Jsonl && csv_name),
+                    "--format {} contradicts --out {}: name the file .{} or drop --format", text, path,
+                    f == ResultFormat::Csv ? "csv" : "jsonl");
+  return f;
 }
 
 ResultsWriter::ResultsWriter(const std::string& path, ResultFormat format, const Artwork* artwork)
