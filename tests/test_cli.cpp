@@ -358,6 +358,13 @@ TEST_F(CliTest, OutputNamesMustMatchTheFormatWritten) {
   EXPECT_EQ(read_text(dir() + "/recs_noext").rfind("user_id,rank,title_id,score", 0), 0u);
   EXPECT_EQ(run_marquee(base + dir() + "/R.JSONL").exit_code, 0);
   EXPECT_EQ(read_text(dir() + "/R.JSONL").front(), '{');
+  // A missing folder is named for the output typed, not for a side file's temporary name.
+  r = run_marquee(base + dir() + "/nodir/r.csv");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("--out " + dir() + "/nodir/r.csv: the folder " + dir() + "/nodir does not exist"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find(".tmp."), std::string::npos) << r.out;
 }
 
 TEST(CliBadInput, RejectsAreCountedWrittenAndStrictFails) {

@@ -143,6 +143,12 @@ PathRoles path_roles(const CLI::App& sub) {
 void check_output_paths(const PathRoles& roles) {
   for (size_t i = 0; i < roles.outputs.size(); ++i) {
     const auto& out = roles.outputs[i];
+    // Said up front, naming the output the user typed: before, the first file opened failed, often
+    // a side file ("r.csv.rejects.csv.tmp.15668: No such file or directory").
+    const std::filesystem::path parent = std::filesystem::path(out.path).parent_path();
+    std::error_code ec;
+    MARQUEE_CHECK_ARG(parent.empty() || std::filesystem::is_directory(parent, ec),
+                      "{} {}: the folder {} does not exist (create it first)", out.flag, out.path, parent.string());
     for (const auto& in : roles.inputs) {
       MARQUEE_CHECK_ARG(!same_path(out.path, in.path),
                         "{} {} is the input {} {}: writing it would destroy the input. Choose another output path",
