@@ -367,6 +367,35 @@ TEST_F(CliTest, OutputNamesMustMatchTheFormatWritten) {
   EXPECT_EQ(r.out.find(".tmp."), std::string::npos) << r.out;
 }
 
+// Issue #19, item 10: explain's columns stay aligned when a tag name is longer than 24 characters.
+TEST(CliReadable, ExplainAlignsLongTagNames) {
+  TempDir dir;
+  write_small_catalog(dir / "cat");
+  // "paris" becomes a 41-character name.
+  const std::string long_tag = "setting:paris_and_the_surrounding_region";
+  for (const char* f : {"/tags.csv", "/title_tags.csv"}) {
+    std::string text = read_text(dir / "cat" + f);
+    for (size_t at = 0; (at = text.find("paris", at)) != std::string::npos;) {
+      text.replace(at, 5, long_tag);
+      at += long_tag.size();  // past the new name, which contains "paris" itself
+    }
+    write_text(dir / "cat" + f, text);
+  }
+  write_text(dir / "events.csv",
+             "ts,user_id,title_id,event,position_s,seek_to_s\n"
+             "2026-01-01T20:00:00Z,u1,a,play,0,\n2026-01-01T21:00:00Z,u1,a,complete,3600,\n"
+             "2026-01-02T20:00:00Z,u1,c,play,0,\n2026-01-02T20:30:00Z,u1,c,complete,1800,\n");
+  const auto r = run_command(kBin + " explain --catalog " + dir / "cat" + " --events " + dir / "events.csv" +
+                             " --user u1 --title a --as-of 2026-01-03T00:00:00Z");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::vector<size_t> plus_at;
+  for (const auto& line : lines(r.out))
+    if (line.rfind("  tag ", 0) == 0) plus_at.push_back(line.find(" +"));
+  ASSERT_GE(plus_at.size(), 2u) << r.out;
+  for (size_t col : plus_at) EXPECT_EQ(col, plus_at[0]) << r.out;
+  EXPECT_NE(r.out.find(long_tag + " "), std::string::npos) << r.out;
+}
+
 TEST(CliBadInput, RejectsAreCountedWrittenAndStrictFails) {
   TempDir dir;
   write_small_catalog(dir / "cat");

@@ -74,9 +74,16 @@ void run_explain(ExplainFlags& f, CLI::App* cmd) {
     fmt::print("{} for {}: score {:.4f}{}\n", title_label(ws.catalog, *t), f.user, ex.score,
                seen ? " (already watched)" : "");
     if (!p.summaries[0].usable) fmt::print("  this user has no usable events: nothing to explain\n");
+    // Columns as wide as the longest name shown (real taxonomies have long tag names).
+    size_t name_w = 24, cat_w = 8;
+    for (const auto& c : ex.tags) {
+      name_w = std::max(name_w, ws.catalog.tag(c.tag).name.size());
+      cat_w = std::max(cat_w, ws.catalog.tag(c.tag).category.size());
+    }
     for (const auto& c : ex.tags)
-      fmt::print("  tag {:<24} {:<8} +{:.4f} ({:.0f}% of the score)\n", ws.catalog.tag(c.tag).name,
-                 ws.catalog.tag(c.tag).category, c.contribution, ex.score > 0 ? 100.0 * c.contribution / ex.score : 0.0);
+      fmt::print("  tag {:<{}} {:<{}} +{:.4f} ({:.0f}% of the score)\n", ws.catalog.tag(c.tag).name, name_w,
+                 ws.catalog.tag(c.tag).category, cat_w, c.contribution,
+                 ex.score > 0 ? 100.0 * c.contribution / ex.score : 0.0);
     for (const auto& b : ex.because)
       fmt::print("  because you watched {} (similarity {:.3f}, engagement {:.2f})\n", title_label(ws.catalog, b.title),
                  b.similarity, b.weight);

@@ -383,6 +383,10 @@ void write_users_file(const std::string& path, const std::vector<NewTitle>& titl
   users_out.commit();
 }
 
+// An expected count for people: whole numbers from 10 up, one decimal below ("0.2 expected viewers",
+// not "0" beside 27 fans).
+std::string expected_count(double x) { return x >= 10 ? fmt::format("{:.0f}", x) : fmt::format("{:.1f}", x); }
+
 void print_title_summary(std::FILE* summary_to, const json& jt, size_t n_users) {
   const json& a = jt["audience"];
   fmt::print(summary_to, "{}{}: projected audience {:.0f} of {} users ({:.2f} %)\n", jt["title_id"].get<std::string>(),
@@ -398,12 +402,12 @@ void print_title_summary(std::FILE* summary_to, const json& jt, size_t n_users) 
                           c["similarity"].get<double>(), c["viewers"].get<size_t>());
   fmt::print(summary_to, "  comparable titles: {}\n", line);
   for (const json& c : jt["cohorts"])
-    fmt::print(summary_to, "  fans of {}: lift {:.2f} ({} fans, {:.0f} expected viewers)\n",
+    fmt::print(summary_to, "  fans of {}: lift {:.2f} ({} fans, {} expected viewers)\n",
                c["name"].get<std::string>(), c["lift"].get<double>(), c["fans"].get<size_t>(),
-               c["expected_fans"].get<double>());
+               expected_count(c["expected_fans"].get<double>()));
   for (const json& s : jt["segments"])
-    fmt::print(summary_to, "  segment {}: {} users, {:.0f} expected viewers, lift {:.2f}\n", s["segment"].get<int>(),
-               s["users"].get<size_t>(), s["expected"].get<double>(), s["lift"].get<double>());
+    fmt::print(summary_to, "  segment {}: {} users, {} expected viewers, lift {:.2f}\n", s["segment"].get<int>(),
+               s["users"].get<size_t>(), expected_count(s["expected"].get<double>()), s["lift"].get<double>());
   if (jt.contains("trailers"))
     for (const json& s : jt["trailers"]) {
       std::string tags;

@@ -98,8 +98,8 @@ void print_segment_summary(std::FILE* to, const SegmentJobOptions& o, const Cata
     for (size_t i = 0; i < d.titles.size() && i < 3; ++i)
       ts += (ts.empty() ? "" : "; ") + title_label(catalog, d.titles[i].title);
     const size_t peak = size_t(std::max_element(d.daypart.begin(), d.daypart.end()) - d.daypart.begin());
-    fmt::print(to, "  segment {}: {} users; tags: {}; titles: {}; peak {:02d}:00\n", d.segment, d.users, tags,
-               ts, peak);
+    fmt::print(to, "  segment {}: {} users; tags: {}; titles: {}; peak {:02d}:00\n", d.segment, d.users,
+               tags.empty() ? "(none over-weighted)" : tags, ts.empty() ? "(none)" : ts, peak);
   }
   fmt::print(to, "-> {}, {}.centroids.csv{}, {}.json\n", o.out_path, run.stem,
              run.has_mean ? ", " + run.stem + ".mean.csv" : std::string(), run.stem);
