@@ -29,5 +29,6 @@ echo
 echo "== titles most like $(sed -n 2p "$out/catalog/titles.csv" | cut -d, -f1)"
 ./build/marquee similar --catalog "$out/catalog" --title "$(sed -n 2p "$out/catalog/titles.csv" | cut -d, -f1)" --top 5
 echo
+rejects="$out/recommendations.csv.rejects.csv"
 echo "Full output: $out/recommendations.csv ($(($(wc -l < "$out/recommendations.csv") - 1)) rows);" \
-  "rejected input rows: $out/recommendations.csv.rejects.csv"
+  "$([ -f "$rejects" ] && echo "rejected input rows: $rejects" || echo "no input row was rejected")"
