@@ -286,6 +286,8 @@ TEST_F(CliTest, MistakesAreNamedWithSuggestionsAndMessagesHaveNoSourcePaths) {
                   "/k.csv");
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_NE(r.out.find("unknown flag '--k' for `marquee score`: did you mean '-k'?"), std::string::npos) << r.out;
+  r = run_marquee("similar --catalog " + catalog() + " --title t000001 -k3");  // a short flag with its value attached
+  EXPECT_EQ(r.exit_code, 0) << r.out;
   r = run_marquee("--verbose similar");
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_NE(r.out.find("unknown option '--verbose'"), std::string::npos) << r.out;

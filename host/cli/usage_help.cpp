@@ -88,7 +88,8 @@ std::optional<std::string> check_command_line(const CLI::App& app, int argc, con
       continue;
     }
     if (!looks_like_flag(arg)) continue;
-    const std::string name = arg.substr(0, arg.find('='));
+    std::string name = arg.substr(0, arg.find('='));
+    if (name[1] != '-' && name.size() > 2) name = name.substr(0, 2);  // -k5: the short flag -k with its value
     if (name == "--help" || name == "-h" || has_flag(*sub, name) || has_flag(app, name)) continue;
     std::vector<std::string> names = flag_names(*sub);
     for (const auto& g : flag_names(app)) names.push_back(g);
