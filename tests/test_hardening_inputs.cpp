@@ -589,6 +589,11 @@ TEST(HardeningFiles, NpyShapesPastTheFileSizeAreInputErrors) {
   EXPECT_EQ(values, (std::vector<float>{1.5f, -2.0f}));
   parse_npy_float32(npy("0, 3", ""), "empty.npy", shape, values);
   EXPECT_TRUE(values.empty());
+  // A zero after large dimensions is still an empty array (a first version of the check refused it).
+  parse_npy_float32(npy("5, 8, 0, 0, 0", ""), "empty5.npy", shape, values);
+  EXPECT_EQ(shape, (std::vector<size_t>{5, 8, 0, 0, 0}));
+  EXPECT_TRUE(values.empty());
+  EXPECT_THROW(parse_npy_float32(npy("4611686018427, 4611686018427, 0", ""), "absurd.npy", shape, values), InputError);
 }
 
 TEST(HardeningFiles, StaleTemporaryFilesOfKilledRunsAreRemoved) {

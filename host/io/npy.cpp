@@ -75,14 +75,19 @@ void parse_npy_float32(const std::string& bytes, const std::string& what, std::v
     while (end < dims.size() && dims[end] >= '0' && dims[end] <= '9') ++end;
     MARQUEE_CHECK_INPUT(end > pos && end - pos < 16, "{}: bad .npy shape '{}'", what, dims);
     shape.push_back(std::stoull(dims.substr(pos, end - pos)));
-    // The element count may not exceed what the file can hold: a product that overflows would
-    // otherwise wrap to a size that matches the data (found by tests/fuzz/fuzz_npy).
-    const size_t most = bytes.size() / sizeof(float);
-    MARQUEE_CHECK_INPUT(shape.back() == 0 || n <= most / shape.back(),
-                        "{}: .npy shape '{}' holds more values than the file's {} bytes", what, dims, bytes.size());
-    n *= shape.back();
     pos = end;
   }
+  // The element count may not exceed what the file can hold: a product that overflows would
+  // otherwise wrap to a size that matches the data (found by tests/fuzz/fuzz_npy). A zero
+  // dimension makes an empty array; dimensions whose product overflows are refused even then.
+  bool zero = false, overflow = false;
+  for (size_t d : shape) {
+    if (d == 0) zero = true;
+    else if (__builtin_mul_overflow(n, d, &n)) overflow = true;
+  }
+  if (zero) n = 0;
+  MARQUEE_CHECK_INPUT(!overflow && n <= bytes.size() / sizeof(float),
+                      "{}: .npy shape '{}' holds more values than the file's {} bytes", what, dims, bytes.size());
   const size_t body = bytes.size() - 10 - header_len;
   MARQUEE_CHECK_INPUT(body == n * sizeof(float), "{}: {} bytes of data for shape {} (expected {}): truncated or corrupt",
                       what, body, shape_text(shape), n * sizeof(float));
