@@ -77,7 +77,11 @@ for t in "${targets[@]}"; do
   set +e
   # -timeout: one input taking 10 s is a hang; -rss_limit_mb/-malloc_limit_mb: a reader asking for
   # more memory than a file of this size can justify is a finding, not a slow run.
-  TMPDIR=$scratch "$dir/tests/fuzz/$t" "$corpus" "${dict[@]}" -max_total_time="$seconds" -timeout=10 \
+  # --ci: a fixed seed, so that CI explores the same inputs on every run (a finding there is new
+  # code's, and reproducible); longer runs take a random seed to explore further.
+  seed=()
+  [ "$ci" = 1 ] && seed=(-seed=1)
+  TMPDIR=$scratch "$dir/tests/fuzz/$t" "$corpus" "${dict[@]}" "${seed[@]}" -max_total_time="$seconds" -timeout=10 \
     -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_len=65536 -print_final_stats=1 \
     -artifact_prefix="$out/$t/" ${MARQUEE_FUZZ_FLAGS:-} > "$log" 2>&1
   rc=$?
