@@ -94,22 +94,8 @@ namespace {
 // Solves every row of X against the fixed Y (see als.h).
 void solve_side(const Csr& csr, const std::vector<float>& y, size_t k, const AlsOptions& o, int threads,
                 std::vector<float>& x) {
-  const size_t rows = csr.ptr.size() - 1;
   const AlsHalfStep step(y.data(), y.size() / k, k, o);
-  const SingleThreadedBlas one_blas_thread;  // the rows are the parallelism
-  int failures = 0;
-#pragma omp parallel num_threads(threads) reduction(+ : failures)
-  {
-    std::vector<float> a(k * k), b(k);
-#pragma omp for schedule(dynamic, 64)
-    for (size_t r = 0; r < rows; ++r) {
-      const uint64_t p = csr.ptr[r], n = csr.ptr[r + 1] - p;
-      if (!step.solve_row(csr.col.data() + p, csr.confidence.data() + p, csr.preference.data() + p, n,
-                          x.data() + r * k, a.data(), b.data()))
-        ++failures;
-    }
-  }
-  MARQUEE_ASSERT(failures == 0);  // lambda > 0 keeps every system positive definite
+  MARQUEE_ASSERT(als_solve_rows(step, csr, x.data(), threads) == 0);  // lambda > 0 keeps every system positive definite
 }
 
 }  // namespace
@@ -166,6 +152,25 @@ bool AlsHalfStep::solve_row(const uint32_t* cols, const float* confidence, const
   }
   std::copy(b, b + k, x);
   return true;
+}
+
+size_t als_solve_rows(const AlsHalfStep& step, const AlsCsr& csr, float* x, int threads) {
+  const size_t rows = csr.ptr.size() - 1, k = step.factors;
+  if (threads <= 0) threads = omp_get_max_threads();
+  const SingleThreadedBlas one_blas_thread;  // the rows are the parallelism
+  size_t failures = 0;
+#pragma omp parallel num_threads(threads) reduction(+ : failures) if (rows > 1)
+  {
+    std::vector<float> a(k * k), b(k);
+#pragma omp for schedule(dynamic, 64)
+    for (size_t r = 0; r < rows; ++r) {
+      const uint64_t p = csr.ptr[r], n = csr.ptr[r + 1] - p;
+      if (!step.solve_row(csr.col.data() + p, csr.confidence.data() + p, csr.preference.data() + p, n, x + r * k,
+                          a.data(), b.data()))
+        ++failures;
+    }
+  }
+  return failures;
 }
 
 std::vector<float> als_fold_in(const AlsHalfStep& step, const std::vector<std::pair<uint32_t, float>>& seen,

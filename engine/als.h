@@ -90,6 +90,15 @@ struct AlsHalfStep {
                  float* a, float* b) const;
 };
 
+/// Solves every row of `rows` (a CSR of build_als_csr) against `step` into x (rows x factors), as
+/// AlsHalfStep::solve_row does row by row. The CPU one runs the rows on `threads` OpenMP threads
+/// (0: the default) and returns how many systems were not positive definite.
+size_t als_solve_rows(const AlsHalfStep& step, const AlsCsr& rows, float* x, int threads = 0);
+
+/// Where many rows are solved at once (folding a batch of users in): empty means the CPU
+/// (als_solve_rows above); the GPU twin comes from the backend resolver (choose_als_row_solver).
+using AlsRowSolver = std::function<void(const AlsHalfStep& step, const AlsCsr& rows, float* x)>;
+
 /// A user's factors from their (title, engagement weight) pairs against trained title factors: the
 /// exact ALS user half-step (duplicates summed and clamped to [-1, 1], zero sums dropped, as in
 /// training). `step` holds the title side.
@@ -102,7 +111,5 @@ std::vector<float> als_fold_in(const AlsHalfStep& step, const std::vector<std::p
 AlsModel train_als(size_t users, size_t titles, const std::vector<Interaction>& interactions,
                    const AlsOptions& options, const std::function<void(size_t)>& progress = {});
 
-/// Whether the options are those of Hu et al. (w0 = 1, nu = 0), the only ones the GPU twin solves.
-inline bool als_options_are_classic(const AlsOptions& o) { return o.unobserved_weight == 1.0f && o.reg_exponent == 0.0f; }
 
 }  // namespace marquee

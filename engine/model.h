@@ -92,9 +92,15 @@ class Model {
   /// families throw ArgumentError.
   virtual std::vector<float> user_factors(const UserProfiles& batch) const;
 
+  /// Where batches of users are folded in (behaviour, hybrid; others ignore it), as the backend
+  /// resolver chose (choose_als_row_solver): empty, the default, means the CPU. Single users (the
+  /// server's fold-in per request) always run on the caller's thread.
+  void set_fold_in_solver(AlsRowSolver solver) { fold_in_solver_ = std::move(solver); }
+
  protected:
   explicit Model(const ModelParams& params) : params_(params) {}
   ModelParams params_;
+  AlsRowSolver fold_in_solver_;
 };
 
 /// A fresh (unfitted) model of `kind` with `params`. Throws ArgumentError for bad parameters.

@@ -9,6 +9,7 @@
 #include "reference.h"
 #include "host/backend/resolver.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -206,30 +207,72 @@ TEST(CudaScorer, TinyMemoryBudgetStillWorksOrSaysWhy) {
   EXPECT_THROW(run(*cuda::make_scorer(d.titles, o), d, 20), ArgumentError);
 }
 
-TEST(CudaAls, MatchesTheCpuTrainer) {
-  SKIP_WITHOUT_DEVICE();
+namespace {
+std::vector<Interaction> als_interactions() {
   std::mt19937_64 rng(21);
   std::vector<Interaction> in;
   for (uint32_t u = 0; u < 300; ++u)
     for (int i = 0; i < 12; ++i)
       in.push_back({u, uint32_t(rng() % 200), float(int(rng() % 200) - 60) / 140.0f});
   in.push_back({0, 0, 0.5f});  // a duplicate pair, summed by both
-  for (size_t factors : {size_t(8), size_t(33), size_t(64)}) {
+  return in;
+}
+}  // namespace
+
+// Every path of the kernel: small systems in shared memory, >48 KiB of shared memory (opt-in, 128
+// factors), and the global-memory workspace (256 factors); Hu et al.'s options and Rendle et al.'s
+// (w0 < 1, frequency-scaled lambda).
+TEST(CudaAls, MatchesTheCpuTrainer) {
+  SKIP_WITHOUT_DEVICE();
+  const std::vector<Interaction> in = als_interactions();
+  struct Case {
+    size_t factors;
+    float w0, nu;
+  };
+  for (const Case c : {Case{8, 1, 0}, Case{33, 1, 0}, Case{64, 0.25f, 0.5f}, Case{128, 0.1f, 1.0f},
+                       Case{256, 0.5f, 0.25f}}) {
     AlsOptions o;
-    o.factors = factors;
+    o.factors = c.factors;
     o.iterations = 4;
+    o.unobserved_weight = c.w0;
+    o.reg_exponent = c.nu;
+    o.regularization = c.nu > 0 ? 0.05f : 20.0f;
     const AlsModel cpu = train_als(300, 210, in, o);  // titles 200..209 have no interactions
     const AlsModel gpu = cuda::train_als(300, 210, in, o);
+    const std::string what = fmt::format("factors {} w0 {} nu {}", c.factors, c.w0, c.nu);
     ASSERT_EQ(gpu.user_factors.size(), cpu.user_factors.size());
     for (size_t i = 0; i < cpu.user_factors.size(); ++i)
-      ASSERT_NEAR(gpu.user_factors[i], cpu.user_factors[i], 1e-3) << "factors " << factors << " user value " << i;
+      ASSERT_NEAR(gpu.user_factors[i], cpu.user_factors[i], 1e-3) << what << " user value " << i;
     for (size_t i = 0; i < cpu.title_factors.size(); ++i)
-      ASSERT_NEAR(gpu.title_factors[i], cpu.title_factors[i], 1e-3) << "factors " << factors << " title value " << i;
+      ASSERT_NEAR(gpu.title_factors[i], cpu.title_factors[i], 1e-3) << what << " title value " << i;
     EXPECT_EQ(gpu.title_seen, cpu.title_seen);
   }
   AlsOptions too_many;
-  too_many.factors = 97;
+  too_many.factors = 1025;
   EXPECT_THROW(cuda::train_als(300, 210, in, too_many), ArgumentError);
+}
+
+// The fold-in twin solves a batch of users exactly as the CPU does, and keeps working when the
+// half-step changes under it (another model).
+TEST(CudaAls, FoldInMatchesTheCpu) {
+  SKIP_WITHOUT_DEVICE();
+  const std::vector<Interaction> in = als_interactions();
+  const AlsRowSolver gpu = cuda::make_als_row_solver();
+  for (const size_t factors : {size_t(32), size_t(160)}) {
+    AlsOptions o;
+    o.factors = factors;
+    o.iterations = 3;
+    o.unobserved_weight = 0.3f;
+    o.reg_exponent = 0.5f;
+    o.regularization = 0.1f;
+    const AlsModel m = train_als(300, 210, in, o);
+    const AlsHalfStep step(m.title_factors.data(), m.titles, factors, o);
+    const AlsCsr rows = build_als_csr(300, in, true, o.alpha);
+    std::vector<float> cpu(300 * factors), dev(300 * factors);
+    ASSERT_EQ(als_solve_rows(step, rows, cpu.data()), 0u);
+    gpu(step, rows, dev.data());
+    for (size_t i = 0; i < cpu.size(); ++i) ASSERT_NEAR(dev[i], cpu[i], 1e-3) << "factors " << factors << " value " << i;
+  }
 }
 
 // The block path's queue merge is decided by the whole block (kernels/select_k_block.cu): with a

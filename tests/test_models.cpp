@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <numeric>
 #include <random>
 
 using namespace marquee;
@@ -203,6 +204,32 @@ TEST(BehaviourModel, FoldInReproducesTheTrainedUserVectors) {
   const std::vector<float> folded = m->user_vectors(d.profiles);
   for (size_t u = 0; u < kUsers; ++u)
     EXPECT_GT(cosine(folded.data() + u * p.als.factors, trained.user(u), p.als.factors), 0.99) << "user " << u;
+}
+
+// A batch of users goes to the fold-in solver the backend chose (the GPU twin in a CUDA run); the
+// CPU's batch solver gives exactly the per-user fold-in; small batches stay on the caller's thread.
+TEST(BehaviourModel, BatchesAreFoldedInWhereTheSolverSays) {
+  const Data d = make_data(5);
+  for (const ModelKind kind : {ModelKind::Behaviour, ModelKind::Hybrid}) {
+    auto m = make_model(kind, small_params());
+    m->fit(d.tags, d.profiles);
+    const std::vector<float> per_user = m->user_vectors(d.profiles);
+    std::vector<size_t> calls;
+    m->set_fold_in_solver([&calls](const AlsHalfStep& step, const AlsCsr& rows, float* x) {
+      calls.push_back(rows.ptr.size() - 1);
+      EXPECT_EQ(als_solve_rows(step, rows, x), 0u);
+    });
+    EXPECT_EQ(m->user_vectors(d.profiles), per_user) << model_kind_name(kind);
+    EXPECT_EQ(calls, std::vector<size_t>{kUsers});
+    std::vector<size_t> few(10);
+    std::iota(few.begin(), few.end(), size_t(0));
+    m->user_vectors(select_users(d.profiles, few));
+    EXPECT_EQ(calls.size(), 1u) << "10 users: folded in on the caller's thread";
+    m->set_fold_in_solver([](const AlsHalfStep& step, const AlsCsr& rows, float* x) {
+      std::fill(x, x + (rows.ptr.size() - 1) * step.factors, 0.5f);  // a wrong solver shows in the vectors
+    });
+    EXPECT_NE(m->user_vectors(d.profiles), per_user);
+  }
 }
 
 TEST(Als, RowSolveMatchesTheNormalEquationsWithUnobservedWeightAndFrequencyScaling) {

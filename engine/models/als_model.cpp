@@ -13,6 +13,9 @@
 namespace marquee {
 namespace {
 
+// Batches from this size go to the fold-in solver (a GPU pays for batches, not single users).
+constexpr size_t kSolverBatchFrom = 64;
+
 class AlsFamilyModel final : public Model {
  public:
   AlsFamilyModel(ModelKind kind, const ModelParams& p) : Model(p), kind_(kind) {
@@ -56,6 +59,18 @@ class AlsFamilyModel final : public Model {
   std::vector<float> user_factors(const UserProfiles& batch) const override {
     const size_t f = model_.als.factors;
     std::vector<float> out(batch.size() * f, 0.0f);
+    if (fold_in_solver_ && batch.size() >= kSolverBatchFrom) {
+      std::vector<Interaction> in;
+      in.reserve(batch.seen.size());
+      for (size_t u = 0; u < batch.size(); ++u)
+        for (const SeenTitle* s = batch.seen_begin(u); s != batch.seen_end(u); ++s) {
+          MARQUEE_CHECK_ARG(s->title < step_->y_rows, "title index {} outside the model's {} titles", s->title,
+                            step_->y_rows);
+          in.push_back({uint32_t(u), s->title, s->weight});
+        }
+      fold_in_solver_(*step_, build_als_csr(batch.size(), in, true, params_.als.alpha), out.data());
+      return out;
+    }
     const int threads = params_.als.threads > 0 ? params_.als.threads : omp_get_max_threads();
     const SingleThreadedBlas one_blas_thread;  // the users are the parallelism
     // One user (the server's fold-in per request) runs on the caller's thread: no team to wake.

@@ -70,15 +70,13 @@ std::unique_ptr<ArtworkChooser> choose_artwork_chooser(const ScorerChoice& score
 AlsTrainer choose_als_trainer(Backend backend, int device) {
   if (!resolve_backend(backend, Capability::Als).on_gpu()) return {};
   return [device](size_t users, size_t titles, const std::vector<Interaction>& in, const AlsOptions& a) {
-    // The GPU twin solves Hu et al.'s system only (w0 = 1, nu = 0); other options train on the CPU,
-    // which solves them exactly, rather than being ignored.
-    if (!als_options_are_classic(a)) {
-      spdlog::debug("ALS with w0 = {} and nu = {}: trained on the CPU (the GPU twin solves w0 = 1, nu = 0)",
-                    a.unobserved_weight, a.reg_exponent);
-      return train_als(users, titles, in, a);
-    }
     return cuda::train_als(users, titles, in, a, {}, device);
   };
+}
+
+AlsRowSolver choose_als_row_solver(Backend backend, int device) {
+  if (!resolve_backend(backend, Capability::Als).on_gpu()) return {};
+  return cuda::make_als_row_solver(device);
 }
 
 FitBackend choose_fit_backend(Backend backend, int device) {

@@ -45,10 +45,14 @@ ScorerChoice choose_scorer(Backend backend, const TitleMatrix& titles, const Sco
 std::unique_ptr<ArtworkChooser> choose_artwork_chooser(const ScorerChoice& scorer, const Artwork& artwork,
                                                        const ScorerOptions& options = {});
 
-/// Where ALS trains, so that it trains where scoring will run: the GPU twin when resolved to cuda
-/// (for options it solves: w0 = 1, nu = 0; the CPU trainer otherwise), else the CPU trainer (an
-/// empty AlsTrainer, fit_recommender's default). The GPU twin trains on `device` (--device).
+/// Where ALS trains, so that it trains where scoring will run: the GPU twin when resolved to cuda,
+/// else the CPU trainer (an empty AlsTrainer, fit_recommender's default). The GPU twin trains on
+/// `device` (--device).
 AlsTrainer choose_als_trainer(Backend backend, int device = 0);
+
+/// Where batches of users are folded into a behaviour or hybrid model (Model::set_fold_in_solver):
+/// the GPU twin on `device` when resolved to cuda, else empty (the CPU).
+AlsRowSolver choose_als_row_solver(Backend backend, int device = 0);
 
 /// Where model fitting runs (engine/model.h FitBackend): ALS as choose_als_trainer says, and EASE's
 /// inverse on the GPU (cuSOLVER) when resolved to cuda — on the CPU below 2,048 titles, where the

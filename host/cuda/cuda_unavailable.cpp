@@ -59,4 +59,8 @@ AlsModel train_als(size_t, size_t, const std::vector<Interaction>&, const AlsOpt
   MARQUEE_THROW_AS(BackendError, "GPU ALS: {}; train on the CPU", query_devices().error);
 }
 
+AlsRowSolver make_als_row_solver(int) {
+  MARQUEE_THROW_AS(BackendError, "GPU fold-in: {}; fold users in on the CPU", query_devices().error);
+}
+
 }  // namespace marquee::cuda

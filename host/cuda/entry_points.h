@@ -48,11 +48,15 @@ std::unique_ptr<Scorer> make_scorer(const TitleMatrix& titles, const CudaScorerO
 
 /// Whether this build can train ALS on the GPU.
 bool als_available();
-/// GPU twin of marquee::train_als (engine/als.h) on `device`: the same algorithm and starting point,
-/// results within float tolerance. Throws BackendError without a usable device, ArgumentError above
-/// 96 factors or for a device that does not exist.
+/// GPU twin of marquee::train_als (engine/als.h) on `device`: the same algorithm, options (w0, nu,
+/// up to 1,024 factors) and starting point, results within float tolerance. Throws BackendError
+/// without a usable device, ArgumentError for a device that does not exist.
 AlsModel train_als(size_t users, size_t titles, const std::vector<Interaction>& interactions, const AlsOptions& options,
                    const std::function<void(size_t)>& progress = {}, int device = 0);
+/// GPU twin of marquee::als_solve_rows (folding a batch of users in) on `device`. The solver keeps
+/// a device copy of the half-step's title factors and Gram matrix between calls (re-uploaded when
+/// the step changes); calls are serialised. Throws BackendError without a usable device.
+AlsRowSolver make_als_row_solver(int device = 0);
 
 /// Whether this build can invert symmetric positive definite matrices on the GPU (cuSOLVER).
 bool spd_inverse_available();

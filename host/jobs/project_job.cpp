@@ -447,6 +447,7 @@ json run_project_job(const ProjectJobOptions& o, std::FILE* summary_to) {
     MARQUEE_CHECK_ARG(o.space == ProjectionSpace::Hybrid, "--model-dir projects in the hybrid space; drop --space tags");
     LoadedModel loaded = load_model_dir(o.model_dir, ws.catalog, ws.titles);
     saved = std::move(loaded.model);
+    saved->set_fold_in_solver(choose_als_row_solver(o.backend, o.scorer.cuda.device));  // the users' half-step
     saved_version = loaded.version;
     behaviour.emplace(*saved);  // a model without factors (tags, ease) is refused here, before any work
     opts.calibration.saved_model = saved.get();

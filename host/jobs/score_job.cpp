@@ -176,6 +176,8 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
   s.backend = choice.scorer->describe();
   s.model = model.description;
   spdlog::info("scoring with {} [{}]", s.backend, choice.reason);
+  // Users are folded in where they are scored: a batch's ALS half-step on the same device.
+  if (choice.on_gpu) model.model->set_fold_in_solver(choose_als_row_solver(o.backend, o.scorer.cuda.device));
   std::unique_ptr<ArtworkChooser> chooser;
   if (artwork) {
     chooser = choose_artwork_chooser(choice, *artwork, o.scorer);
