@@ -10,6 +10,8 @@
 #include "engine/scorer.h"
 #include "engine/topk.h"
 
+#include "engine/blas_cores.h"
+
 #include <benchmark/benchmark.h>
 
 #include <map>
@@ -123,4 +125,13 @@ BENCHMARK(BM_TopKPushRow)
 
 }  // namespace
 
-BENCHMARK_MAIN();
+// BENCHMARK_MAIN, after choosing OpenBLAS's kernels as the CLI does (engine/blas_cores.h).
+int main(int argc, char** argv) {
+  const marquee::BlasCores blas = marquee::tune_blas_cores();
+  benchmark::AddCustomContext("openblas_kernels", blas.after);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

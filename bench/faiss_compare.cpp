@@ -9,6 +9,7 @@
 // untimed warm-up batch; with --repeat N every method runs N times, interleaved, and the best counts. Exit status: 0 when every path agrees with FAISS and with the naive
 // reference, 1 otherwise, 2 on bad arguments.
 #include "bench/synthetic.h"
+#include "engine/blas_cores.h"
 #include "engine/clock.h"
 
 #include "engine/scorer.h"
@@ -322,6 +323,11 @@ nlohmann::json agreement_json(const Agreement& g) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // OpenBLAS's kernels as the CLI chooses them (engine/blas_cores.h); FAISS shares the library, so
+  // both sides of the comparison get the same ones.
+  const marquee::BlasCores blas = marquee::tune_blas_cores();
+  std::printf("openblas kernels: %s%s (%s)\n", blas.before.c_str(), blas.changed() ? (" -> " + blas.after).c_str() : "",
+              blas.reason.c_str());
   size_t n_users = 100000, n_titles = 20000, n_tags = 500, k = 50, batch = 16384, naive_users = 200;
   uint64_t seed = 1;
   int threads = 0, repeat = 1;

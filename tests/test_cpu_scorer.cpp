@@ -1,4 +1,5 @@
 // The CPU backend against the naive reference, on random data with the seed printed.
+#include "engine/blas_cores.h"
 #include "engine/error.h"
 #include "engine/scorer.h"
 #include "engine/title_matrix.h"
@@ -142,4 +143,29 @@ TEST(CpuScorer, EmptyBatchIsFine) {
   TopKResult r;
   make_cpu_scorer(m)->search(UserBatchView{0, 5, nullptr, nullptr}, 3, r);
   EXPECT_TRUE(r.counts.empty());
+}
+
+TEST(BlasCores, CoreNamesHaveInstructionSetLevels) {
+  EXPECT_EQ(blas_core_level("Prescott"), 1);
+  EXPECT_EQ(blas_core_level("haswell"), 3);  // OpenBLAS matches names without case
+  EXPECT_EQ(blas_core_level("SkylakeX"), 4);
+  EXPECT_EQ(blas_core_level("Cooperlake"), 5);
+  EXPECT_EQ(blas_core_level("Frobnicator"), 0);  // unknown: left alone
+  EXPECT_STREQ(blas_core_for_level(4), "SkylakeX");
+  EXPECT_STREQ(blas_core_for_level(3), "Haswell");
+  EXPECT_GE(cpu_blas_level(), 1);
+}
+
+// What the CLI does at start (engine/blas_cores.h): never narrower kernels than before, the CPU's
+// widest when it changed them, and the dense path (SGEMM tiles) still equals the naive reference.
+TEST(BlasCores, TheChosenKernelsStillMatchTheNaiveReference) {
+  const BlasCores b = tune_blas_cores();
+  EXPECT_GE(blas_core_level(b.after), blas_core_level(b.before)) << b.reason;
+  if (b.changed()) EXPECT_EQ(blas_core_level(b.after), cpu_blas_level()) << b.reason;
+  EXPECT_EQ(tune_blas_cores().after, b.after) << "a second call returns the first answer";
+  uint64_t seed = 20261203;
+  for (const Case& c : {Case{70, 301, 40, 12, 10}, Case{100, 2100, 128, 128, 50}, Case{3, 5000, 64, 64, 7}}) {
+    run_case(c, CpuScoringPath::Dense, seed++);
+    if (HasFailure()) return;
+  }
 }

@@ -1,6 +1,7 @@
 // `marquee`: the command line. Subcommands and their flags are a contract (docs/cli.md); add
 // flags freely, never change the meaning of existing ones. Each subcommand lives in its own file
 // (commands.h lists them); this file holds the global flags and maps errors to exit codes.
+#include "engine/blas_cores.h"
 #include "engine/error.h"
 #include "host/cli/commands.h"
 #include "host/cli/guards.h"
@@ -36,6 +37,9 @@ int main(int argc, char** argv) {
   // It also refuses an output path that would overwrite an input (host/cli/guards.h).
   app.parse_complete_callback([&log_level, &quiet, &app] {
     spdlog::set_level(spdlog::level::from_str(quiet ? "warn" : log_level));
+    // Before any BLAS work: the widest OpenBLAS kernels this CPU runs (engine/blas_cores.h).
+    const BlasCores blas = tune_blas_cores();
+    spdlog::debug("OpenBLAS kernels: {}{} ({})", blas.before, blas.changed() ? " -> " + blas.after : "", blas.reason);
     check_output_paths(app);
   });
 
