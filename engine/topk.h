@@ -94,4 +94,12 @@ class TopKSelector {
   bool has_bar_ = false;
 };
 
+namespace detail {
+/// The selection's vector scan (engine/topk.cpp), exposed for tests: the first i in [from, n) with
+/// scores[i] >= threshold (NaN never), or n. The AVX-512 one runs only where supported.
+size_t scan_avx2(const float* scores, size_t from, size_t n, float threshold);
+size_t scan_avx512(const float* scores, size_t from, size_t n, float threshold);
+bool scan_avx512_supported();
+}  // namespace detail
+
 }  // namespace marquee

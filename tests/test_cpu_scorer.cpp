@@ -161,7 +161,9 @@ TEST(BlasCores, CoreNamesHaveInstructionSetLevels) {
 TEST(BlasCores, TheChosenKernelsStillMatchTheNaiveReference) {
   const BlasCores b = tune_blas_cores();
   EXPECT_GE(blas_core_level(b.after), blas_core_level(b.before)) << b.reason;
-  if (b.changed()) EXPECT_EQ(blas_core_level(b.after), cpu_blas_level()) << b.reason;
+  if (b.changed()) {
+    EXPECT_EQ(blas_core_level(b.after), cpu_blas_level()) << b.reason;
+  }
   EXPECT_EQ(tune_blas_cores().after, b.after) << "a second call returns the first answer";
   uint64_t seed = 20261203;
   for (const Case& c : {Case{70, 301, 40, 12, 10}, Case{100, 2100, 128, 128, 50}, Case{3, 5000, 64, 64, 7}}) {

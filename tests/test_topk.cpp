@@ -131,3 +131,25 @@ INSTANTIATE_TEST_SUITE_P(Strategies, TopKStrategies,
                          [](const ::testing::TestParamInfo<TopKStrategy>& i) {
                            return i.param == TopKStrategy::Heap ? "heap" : i.param == TopKStrategy::Buffer ? "buffer" : "auto";
                          });
+
+// The selection's vector scan, both instruction sets, against the obvious loop: every length (the
+// masked and scalar tails), thresholds equal to a score, NaN and -inf (never returned).
+TEST(TopKScan, BothInstructionSetsFindTheFirstScoreAtLeastTheThreshold) {
+  std::mt19937_64 rng(20261202);
+  for (size_t n = 0; n < 70; ++n) {
+    std::vector<float> s(n);
+    for (float& x : s) {
+      const int r = int(rng() % 20);
+      x = r == 0 ? NAN : r == 1 ? -INFINITY : float(int(rng() % 9) - 4);
+    }
+    for (const float threshold : {-INFINITY, -4.0f, 0.0f, 3.0f, 5.0f})
+      for (size_t from = 0; from <= n; from += 3) {
+        size_t expected = from;
+        while (expected < n && !(s[expected] >= threshold)) ++expected;
+        EXPECT_EQ(detail::scan_avx2(s.data(), from, n, threshold), expected) << "n " << n << " from " << from;
+        if (detail::scan_avx512_supported()) {
+          EXPECT_EQ(detail::scan_avx512(s.data(), from, n, threshold), expected) << "n " << n << " from " << from;
+        }
+      }
+  }
+}
