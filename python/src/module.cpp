@@ -11,4 +11,5 @@ PYBIND11_MODULE(_marquee, m) {
   mp::bind_models(m);
   mp::bind_knn(m);
   mp::bind_jobs(m);
+  mp::bind_scale(m);
 }
