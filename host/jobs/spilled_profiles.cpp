@@ -186,7 +186,7 @@ size_t estimate_in_memory_bytes(const std::string& events_path, size_t dim) {
   const uint64_t file_bytes = fs::file_size(events_path, ec);
   if (ec) return 0;  // not a regular file (a pipe): the reader reports it
   const uint64_t events = file_bytes / 40;
-  return size_t(events * 64 + events / 4 * (4 * dim + 250));
+  return size_t(events * 64 + events / 16 * (4 * dim + 250));
 }
 
 SpillStats build_profiles_spilled(const Catalog& catalog, const TitleMatrix& titles, const std::string& events_path,

@@ -24,9 +24,9 @@ size_t parse_memory_size(const std::string& text, const std::string& flag = "--m
 size_t default_memory_budget();
 
 /// What the in-memory build of `events_path` is expected to need: ~64 bytes an event for the
-/// events and their sort, and a profile (4 * dim + ~250 bytes) for every 4 events, events counted
-/// as one per 40 bytes of the file. Deliberately generous: spilling when not needed costs time,
-/// not needing it and running out of memory costs the run.
+/// events and their sort, and a profile (4 * dim + ~250 bytes) for every 16 events, events counted
+/// as one per 40 bytes of the file (rows are 50-70). Generous: spilling when not needed costs time,
+/// running out of memory costs the run. Partitions are then checked exactly (users counted).
 size_t estimate_in_memory_bytes(const std::string& events_path, size_t dim);
 
 struct SpillStats {

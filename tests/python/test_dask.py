@@ -35,6 +35,16 @@ def test_the_module_imports_without_dask_and_says_what_is_missing(monkeypatch):
         mdask._distributed()
 
 
+@pytest.fixture(autouse=True)
+def _keep_environment():
+    """Dask's nanny sets OMP_NUM_THREADS=1 and others in this process's environment for the workers it
+    spawns; later tests (threads=0: all cores) must not inherit them."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 @pytest.fixture(scope="module")
 def bigger(tmp_path_factory, cli):
     d = tmp_path_factory.mktemp("dask-data")
