@@ -12,6 +12,7 @@ packages=(
   libhowardhinnant-date-dev libcsv-dev
   libcpp-httplib-dev libssl-dev zlib1g-dev
   pybind11-dev python3-dev python3-numpy python3-pytest python3-matplotlib
+  python3-distributed  # marquee.dask (docs/scale.md)
 )
 
 missing=()

@@ -128,6 +128,9 @@ PathRoles path_roles(const CLI::App& sub) {
   // The side files a job derives from --out (docs/cli.md).
   const std::string out = value_of(sub, "--out");
   if (out.empty()) return r;
+  // score --out DIR/ keeps its side files inside the folder it creates (docs/scale.md).
+  std::error_code ec;
+  if (name == "score" && (out.back() == '/' || std::filesystem::is_directory(out, ec))) return r;
   const std::set<std::string> with_default_rejects{"profile", "train", "score", "daypart", "project", "segment"};
   if (with_default_rejects.count(name) && value_of(sub, "--rejects").empty())
     r.outputs.push_back({"--out (its rejects file)", out + ".rejects.csv"});
@@ -145,7 +148,10 @@ void check_output_paths(const PathRoles& roles) {
     const auto& out = roles.outputs[i];
     // Said up front, naming the output the user typed: before, the first file opened failed, often
     // a side file ("r.csv.rejects.csv.tmp.15668: No such file or directory").
-    const std::filesystem::path parent = std::filesystem::path(out.path).parent_path();
+    // "DIR/" (score's folder of parts) is created by the job: its parent must exist.
+    std::string path = out.path;
+    while (path.size() > 1 && path.back() == '/') path.pop_back();
+    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
     std::error_code ec;
     MARQUEE_CHECK_ARG(parent.empty() || std::filesystem::is_directory(parent, ec),
                       "{} {}: the folder {} does not exist (create it first)", out.flag, out.path, parent.string());

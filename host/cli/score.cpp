@@ -6,6 +6,7 @@
 #include "host/cli/commands.h"
 #include "host/cli/input_flags.h"
 #include "host/jobs/score_job.h"
+#include "host/jobs/spilled_profiles.h"
 
 #include <cstddef>
 #include <memory>
@@ -22,6 +23,7 @@ struct ScoreFlags {
   size_t gpu_memory_mib = 0;
   std::string model_kind = "auto";
   std::string hour;
+  std::string memory_budget;
 };
 }  // namespace
 
@@ -31,7 +33,12 @@ void add_score(CLI::App& app) {
   auto* cmd = app.add_subcommand("score", "top-K titles for every user (the nightly job)");
   f->in.add(cmd, true);
   cmd->add_option("--top,-k", score.k, "titles per user (1 .. catalogue size)")->required();
-  cmd->add_option("--out", score.out_path, "results file (.csv or .jsonl)")->required();
+  cmd->add_option("--out", score.out_path,
+                  "results file (.csv or .jsonl), or a folder of parts: DIR/ (a trailing slash) or an existing folder "
+                  "(docs/scale.md)")
+      ->required();
+  cmd->add_option("--partitions", score.partitions,
+                  "with --out DIR/: number of part files, equal slices of users (default: one per 1,000,000 users)");
   cmd->add_option("--format", score.format, "auto|csv|jsonl")->capture_default_str();
   cmd->add_option("--exclude", f->exclude, "titles never recommended: watched|completed|none")->capture_default_str();
   cmd->add_option("--backend", f->backend, "auto|cpu|cuda")->capture_default_str();
@@ -57,13 +64,21 @@ void add_score(CLI::App& app) {
   cmd->add_option("--daypart", score.daypart_path, "daypart model from `marquee daypart` (with --hour)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--hour", f->hour, "re-rank for this local hour of day, 0..23 (needs --daypart)");
+  cmd->add_option("--memory-budget", f->memory_budget,
+                  "bound on memory, e.g. 4G: events that do not fit are partitioned on disk (default: half the "
+                  "machine's memory; docs/scale.md)");
+  cmd->add_option("--spill-dir", score.input.spill_dir, "where --memory-budget's spill files go (default: beside --out)");
   cmd->add_option("--artwork", score.artwork_path, "artwork.csv: add the chosen artwork_id to every row (docs/artwork.md)")
       ->check(CLI::ExistingFile);
 
   cmd->callback([f, cmd] {
     ScoreJobOptions& score = f->job;
     f->in.finish(cmd);
+    const std::string spill_dir = score.input.spill_dir;
     score.input = f->in.input;
+    score.input.spill_dir = spill_dir;
+    score.input.memory_budget =
+        f->memory_budget.empty() ? default_memory_budget() : parse_memory_size(f->memory_budget);
     score.common = f->in.common;
     score.exclude = parse_exclude_policy(f->exclude);
     score.backend = parse_backend(f->backend);

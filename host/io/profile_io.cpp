@@ -265,4 +265,97 @@ std::optional<size_t> ProfileReader::find_user(const std::string& user_id) {
   return std::nullopt;
 }
 
+// ---- ProfileStreamWriter ---------------------------------------------------------------------
+
+struct ProfileStreamWriter::Impl {
+  AtomicFile file;
+  HeaderBlock block{};
+  uint64_t users_done = 0, seen_done = 0, ids_done = 0;
+  uint64_t id_bytes = 0;
+  uint32_t crc[kSections] = {};
+  explicit Impl(const std::string& path) : file(path) {}
+
+  void put(uint64_t offset, const void* data, size_t bytes, int section) {
+    if (bytes == 0) return;
+    std::FILE* f = file.handle();
+    if (std::fseek(f, long(offset), SEEK_SET) != 0 || std::fwrite(data, 1, bytes, f) != bytes)
+      MARQUEE_THROW_AS(InputError, "write to {} failed: {}", file.temp_path(), std::strerror(errno));
+    crc[section] = crc32_of(crc[section], data, bytes);
+  }
+};
+
+ProfileStreamWriter::ProfileStreamWriter(const std::string& path, size_t dim, uint64_t users, uint64_t seen_total,
+                                         uint64_t id_bytes, size_t num_titles, uint64_t fingerprint)
+    : impl_(new Impl(path)) {
+  Header& h = impl_->block.h;
+  std::memcpy(h.magic, kMagic, sizeof kMagic);
+  h.version = kVersion;
+  h.dim = uint32_t(dim);
+  h.users = users;
+  h.titles = num_titles;
+  h.seen_total = seen_total;
+  h.catalog_fingerprint = fingerprint;
+  h.off_vectors = kHeaderBytes;
+  h.off_seen_offsets = h.off_vectors + users * dim * sizeof(float);
+  h.off_seen = h.off_seen_offsets + (users + 1) * sizeof(uint64_t);
+  h.off_summaries = h.off_seen + seen_total * sizeof(SeenTitle);
+  h.off_id_offsets = h.off_summaries + users * sizeof(UserSummary);
+  h.off_ids = h.off_id_offsets + (users + 1) * sizeof(uint64_t);
+  h.file_size = h.off_ids + id_bytes;
+  impl_->id_bytes = id_bytes;
+  const uint64_t zero = 0;  // the first offset of both offset sections
+  impl_->put(h.off_seen_offsets, &zero, sizeof zero, 1);
+  impl_->put(h.off_id_offsets, &zero, sizeof zero, 4);
+}
+
+ProfileStreamWriter::~ProfileStreamWriter() { delete impl_; }
+
+void ProfileStreamWriter::append(const UserProfiles& p, size_t u, size_t count) {
+  Impl& w = *impl_;
+  const Header& h = w.block.h;
+  MARQUEE_ASSERT(p.dim == h.dim && u + count <= p.size() && w.users_done + count <= h.users);
+  const uint64_t s0 = p.seen_offsets[u], s1 = p.seen_offsets[u + count];
+  MARQUEE_ASSERT(w.seen_done + (s1 - s0) <= h.seen_total);
+  std::vector<uint64_t> offsets(count);
+  for (size_t i = 0; i < count; ++i) offsets[i] = w.seen_done + p.seen_offsets[u + i + 1] - s0;
+  std::vector<uint64_t> id_offsets(count);
+  std::string ids;
+  for (size_t i = 0; i < count; ++i) {
+    ids += p.user_ids[u + i];
+    id_offsets[i] = w.ids_done + ids.size();
+  }
+  MARQUEE_ASSERT(w.ids_done + ids.size() <= w.id_bytes);
+  w.put(h.off_vectors + w.users_done * h.dim * sizeof(float), p.vector(u), count * h.dim * sizeof(float), 0);
+  w.put(h.off_seen_offsets + (w.users_done + 1) * sizeof(uint64_t), offsets.data(), count * sizeof(uint64_t), 1);
+  w.put(h.off_seen + w.seen_done * sizeof(SeenTitle), p.seen.data() + s0, (s1 - s0) * sizeof(SeenTitle), 2);
+  w.put(h.off_summaries + w.users_done * sizeof(UserSummary), p.summaries.data() + u, count * sizeof(UserSummary), 3);
+  w.put(h.off_id_offsets + (w.users_done + 1) * sizeof(uint64_t), id_offsets.data(), count * sizeof(uint64_t), 4);
+  w.put(h.off_ids + w.ids_done, ids.data(), ids.size(), 5);
+  w.users_done += count;
+  w.seen_done += s1 - s0;
+  w.ids_done += ids.size();
+}
+
+void ProfileStreamWriter::commit() {
+  Impl& w = *impl_;
+  Header& h = w.block.h;
+  MARQUEE_CHECK_INPUT(w.users_done == h.users && w.seen_done == h.seen_total && w.ids_done == w.id_bytes,
+                      "{}: {} of {} users appended; the profiles file is incomplete", w.file.path(), w.users_done,
+                      h.users);
+  for (int i = 0; i < kSections; ++i) h.section_crc[i] = w.crc[i];
+  w.block.crc = w.block.computed_crc();
+  std::FILE* f = w.file.handle();
+  if (std::fseek(f, 0, SEEK_SET) != 0 || std::fwrite(&w.block, 1, sizeof w.block, f) != sizeof w.block)
+    MARQUEE_THROW_AS(InputError, "write to {} failed: {}", w.file.temp_path(), std::strerror(errno));
+  w.file.commit();
+}
+
+uint64_t profile_id_bytes(const ProfileReader& reader) {
+  const ProfileFileInfo& i = reader.info();
+  const uint64_t off_ids = kHeaderBytes + i.users * i.dim * sizeof(float) + (i.users + 1) * sizeof(uint64_t) +
+                           i.seen_total * sizeof(SeenTitle) + i.users * sizeof(UserSummary) +
+                           (i.users + 1) * sizeof(uint64_t);
+  return std::filesystem::file_size(reader.path()) - off_ids;
+}
+
 }  // namespace marquee

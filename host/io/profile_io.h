@@ -26,6 +26,27 @@ struct ProfileFileInfo {
 void write_profiles(const std::string& path, const UserProfiles& profiles, size_t num_titles,
                     uint64_t catalog_fingerprint);
 
+/// Writes a profiles file in pieces, for more users than fit in memory at once (the bounded-memory
+/// build, docs/scale.md): the totals are given up front, so every section's place is known and
+/// each append() writes its users' slice of every section; commit() checks the totals, writes the
+/// header with the section CRCs and renames the file into place. The bytes equal write_profiles of
+/// all the appended users at once.
+class ProfileStreamWriter {
+ public:
+  ProfileStreamWriter(const std::string& path, size_t dim, uint64_t users, uint64_t seen_total, uint64_t id_bytes,
+                      size_t num_titles, uint64_t catalog_fingerprint);
+  ~ProfileStreamWriter();
+  ProfileStreamWriter(const ProfileStreamWriter&) = delete;
+  ProfileStreamWriter& operator=(const ProfileStreamWriter&) = delete;
+  /// Users [u, u + count) of `p`, after those appended before.
+  void append(const UserProfiles& p, size_t u, size_t count);
+  void commit();
+
+ private:
+  struct Impl;
+  Impl* impl_;
+};
+
 class ProfileReader {
  public:
   /// Opens and validates the header, the section sizes and every section's CRC-32 (one streaming
@@ -34,6 +55,7 @@ class ProfileReader {
   explicit ProfileReader(std::string path);
 
   const ProfileFileInfo& info() const { return info_; }
+  const std::string& path() const { return path_; }
   size_t users() const { return size_t(info_.users); }
 
   /// Throws InputError unless the file was built from a catalogue with this fingerprint and shape.
@@ -58,5 +80,8 @@ class ProfileReader {
   uint64_t off_vectors_ = 0, off_seen_offsets_ = 0, off_seen_ = 0, off_summaries_ = 0, off_id_offsets_ = 0,
            off_ids_ = 0, file_size_ = 0;
 };
+
+/// Bytes of the ids section of a profiles file (for ProfileStreamWriter's totals).
+uint64_t profile_id_bytes(const ProfileReader& reader);
 
 }  // namespace marquee

@@ -3,6 +3,9 @@
 #include "engine/clock.h"
 #include "engine/error.h"
 #include "host/io/profile_io.h"
+#include "host/jobs/spilled_profiles.h"
+
+#include <filesystem>
 
 #include <spdlog/spdlog.h>
 
@@ -15,13 +18,32 @@ ProfileJobSummary run_profile_job(const ProfileJobOptions& o) {
   RejectLog rejects = job_rejects(o.common, o.out_path);
   Workspace ws = open_catalog(o.input.catalog_dir, rejects);
   ProfileJobSummary s;
-  ProfileBuildStats stats;
-  const UserProfiles p = build_profiles_from_file(ws.catalog, ws.titles, o.input.events_path, o.input.engagement,
-                                                  rejects, &s.event_rows, &stats, o.input.profile_backend);
-  write_profiles(o.out_path, p, ws.catalog.num_titles(), ws.catalog.fingerprint());
+  const size_t budget = o.input.memory_budget;
+  if (budget > 0 && estimate_in_memory_bytes(o.input.events_path, ws.titles.dim()) > budget) {
+    // Within the budget: external partitioning, the same bytes as the in-memory build (docs/scale.md).
+    spdlog::info("{}: building profiles in memory would need ~{:.0f} MB, more than --memory-budget {:.0f} MB: "
+                 "partitioning the events on disk (on the CPU)", o.input.events_path,
+                 estimate_in_memory_bytes(o.input.events_path, ws.titles.dim()) / 1e6, budget / 1e6);
+    const std::string spill_dir = !o.input.spill_dir.empty() ? o.input.spill_dir
+                                  : std::filesystem::path(o.out_path).has_parent_path()
+                                      ? std::filesystem::path(o.out_path).parent_path().string()
+                                      : std::string(".");
+    const SpillStats st = build_profiles_spilled(ws.catalog, ws.titles, o.input.events_path, o.input.engagement,
+                                                 rejects, o.out_path, budget, spill_dir);
+    s.users = st.users;
+    s.event_rows = st.rows;
+    s.unusable_users = st.build.unusable_users;
+    s.partitions = st.partitions;
+    s.spill_bytes = st.spill_bytes;
+  } else {
+    ProfileBuildStats stats;
+    const UserProfiles p = build_profiles_from_file(ws.catalog, ws.titles, o.input.events_path, o.input.engagement,
+                                                    rejects, &s.event_rows, &stats, o.input.profile_backend);
+    write_profiles(o.out_path, p, ws.catalog.num_titles(), ws.catalog.fingerprint());
+    s.users = p.size();
+    s.unusable_users = stats.unusable_users;
+  }
   rejects.finish();
-  s.users = p.size();
-  s.unusable_users = stats.unusable_users;
   s.rejected = rejects.count();
   s.seconds = seconds_since(t0);
   spdlog::info("profile: {} users ({} without usable signal) from {} event rows in {:.1f} s -> {}", s.users,

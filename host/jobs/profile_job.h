@@ -10,13 +10,15 @@
 namespace marquee {
 
 struct ProfileJobOptions {
-  InputOptions input;  // events_path required
+  InputOptions input;  // events_path required; memory_budget/spill_dir: bounded memory (docs/scale.md)
   std::string out_path;
   CommonOptions common;
 };
 
 struct ProfileJobSummary {
   size_t users = 0, unusable_users = 0, event_rows = 0, rejected = 0;
+  size_t partitions = 0;     // within --memory-budget: partitions built (0: in memory)
+  uint64_t spill_bytes = 0;  // within --memory-budget: the spill files' largest size on disk
   double seconds = 0;
 };
 

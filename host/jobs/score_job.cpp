@@ -8,14 +8,18 @@
 #include "host/backend/resolver.h"
 #include "host/io/artwork_io.h"
 #include "host/io/atomic_file.h"
+#include "host/io/output_dir.h"
 #include "host/io/results_io.h"
 #include "host/io/model_dir.h"
 #include "host/jobs/daypart_job.h"
+#include "host/jobs/spilled_profiles.h"
 #include "host/jobs/train_job.h"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <sys/stat.h>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -29,13 +33,24 @@ ResultFormat check_score_options(const ScoreJobOptions& o) {
   MARQUEE_CHECK_ARG(o.batch >= 1 && o.batch <= kMaxBatchUsers, "--batch must be between 1 and {}; got {}",
                     kMaxBatchUsers, o.batch);
   MARQUEE_CHECK_ARG(o.k >= 1, "--top must be at least 1; got {}", o.k);
-  const ResultFormat format = parse_result_format(o.format, o.out_path);
+  MARQUEE_CHECK_ARG(o.partitions == 0 || is_output_dir_path(o.out_path),
+                    "--partitions {} needs a directory output (--out DIR/ with a trailing slash): a single file has "
+                    "no parts", o.partitions);
+  // A directory's parts are named by --format (CSV unless jsonl), not by the folder's name.
+  const ResultFormat format = parse_result_format(o.format, is_output_dir_path(o.out_path) ? "" : o.out_path);
   MARQUEE_CHECK_ARG(o.hour < 0 || !o.daypart_path.empty(),
                     "--hour needs a daypart model: fit one with `marquee daypart --catalog C --events E --out "
                     "daypart.json --model {}` and pass --daypart daypart.json", model_kind_name(o.model));
   MARQUEE_CHECK_ARG(o.daypart_path.empty() || o.hour >= 0, "--daypart needs --hour H (0..23)");
   MARQUEE_CHECK_ARG(o.hour <= 23, "--hour {} is not an hour of day (0..23)", o.hour);
   return format;
+}
+
+// Spill files go next to the output: inside a directory output, beside a file output.
+std::string spill_dir_for(const std::string& out) {
+  if (is_output_dir_path(out)) return out;
+  const std::filesystem::path parent = std::filesystem::path(out).parent_path();
+  return parent.empty() ? "." : parent.string();
 }
 
 // The model every user is ranked with, and how it was obtained (for the log and the summary).
@@ -140,12 +155,65 @@ double choose_batch_artwork(ArtworkChooser& chooser, const UserProfiles& p, cons
 
 void log_score_summary(const ScoreJobOptions& o, const ScoreJobSummary& s, bool artwork, double artwork_seconds,
                        const RejectLog& rejects) {
+  const std::string unscored_to = s.parts ? std::string("_unscored-NNNNN.csv") : o.out_path + ".unscored.csv";
   spdlog::info("score: {} users scored, {} without usable events{}, {} rows -> {} in {:.1f} s", s.scored, s.unscored,
-               s.unscored ? fmt::format(" (-> {}.unscored.csv)", o.out_path) : "", s.rows, o.out_path, s.seconds);
+               s.unscored ? fmt::format(" (-> {})", unscored_to) : "", s.rows, o.out_path, s.seconds);
+  if (s.parts)
+    spdlog::info("score: {} parts, {} kept from an earlier run (verified), {} written", s.parts, s.parts_skipped,
+                 s.part_records.size() - s.parts_skipped);
   if (artwork)
     spdlog::info("score: artwork chosen for {} rows in {:.3f} s, {} rows of titles without variants keep their default "
                  "artwork", s.rows - s.artwork_default, artwork_seconds, s.artwork_default);
   spdlog::info("{}", rejects.summary());
+}
+
+// A file the run reads, as the manifest records it: a changed size or time means another input.
+nlohmann::json describe_input(const std::string& flag, const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  nlohmann::json j = {{"flag", flag}, {"path", path}};
+  if (fs::is_directory(path, ec)) {
+    nlohmann::json files = nlohmann::json::object();
+    for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec))
+      if (it->is_regular_file()) files[it->path().filename().string()] = describe_input("", it->path().string());
+    j["files"] = files;
+    j.erase("flag");
+  } else {
+    j["bytes"] = fs::file_size(path, ec);
+    struct stat st {};
+    j["mtime_ns"] = ::stat(path.c_str(), &st) == 0 ? int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec : 0;
+  }
+  if (flag.empty()) j.erase("path");
+  if (flag.empty()) j.erase("flag");
+  return j;
+}
+
+// Everything that decides a directory output's bytes: a part is kept on resume only when its
+// sidecar records the same run (host/io/output_dir.h).
+nlohmann::json describe_run(const ScoreJobOptions& o, const std::string& model, const char* format, size_t parts,
+                            size_t users) {
+  nlohmann::json inputs = nlohmann::json::array();
+  inputs.push_back(describe_input("--catalog", o.input.catalog_dir));
+  if (!o.input.events_path.empty()) inputs.push_back(describe_input("--events", o.input.events_path));
+  if (!o.input.profiles_path.empty()) inputs.push_back(describe_input("--profiles", o.input.profiles_path));
+  if (!o.model_dir.empty()) inputs.push_back(describe_input("--model-dir", o.model_dir + "/manifest.json"));
+  if (!o.artwork_path.empty()) inputs.push_back(describe_input("--artwork", o.artwork_path));
+  if (!o.daypart_path.empty()) inputs.push_back(describe_input("--daypart", o.daypart_path));
+  const EngagementOptions& e = o.input.engagement;
+  return {{"command", "score"},
+          {"inputs", inputs},
+          {"model", model},
+          {"k", o.k},
+          {"format", format},
+          {"exclude", exclude_policy_name(o.exclude)},
+          {"hour", o.hour},
+          {"engagement",
+           {{"complete_fraction", e.complete_fraction}, {"half_life_days", e.half_life_days}, {"as_of", e.as_of},
+            {"max_playback_speed", e.max_playback_speed}}},
+          {"backend", backend_name(o.backend)},
+          {"gpu_precision", gpu_precision_name(o.scorer.cuda.precision)},
+          {"partitions", parts},
+          {"users", users}};
 }
 
 }  // namespace
@@ -154,10 +222,33 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
   const auto t0 = Clock::now();
   const ResultFormat format = check_score_options(o);
 
-  RejectLog rejects = job_rejects(o.common, o.out_path);
+  // A directory output holds its side files: DIR/_rejects.csv (the "_" keeps them out of part-* globs).
+  const bool to_dir = is_output_dir_path(o.out_path);
+  if (to_dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.out_path, ec);
+    MARQUEE_CHECK_INPUT(!ec, "cannot create the output folder {}: {}", o.out_path, ec.message());
+  }
+  RejectLog rejects = to_dir && o.common.rejects_path.empty()
+                          ? RejectLog((std::filesystem::path(o.out_path) / "_rejects.csv").string(), o.common.strict,
+                                      o.common.max_reject_rate, 10, true)
+                          : job_rejects(o.common, o.out_path);
   InputOptions input = o.input;
   input.profile_device = o.scorer.cuda.device;  // --device: profiles are built where scoring runs
-  Workspace ws = open_workspace(input, rejects);
+  MARQUEE_CHECK_ARG(input.events_path.empty() != input.profiles_path.empty(),
+                    "give exactly one of --events FILE or --profiles FILE");
+  if (input.spill_dir.empty()) input.spill_dir = spill_dir_for(o.out_path);
+  Workspace ws = open_catalog(input.catalog_dir, rejects);
+  // Fitting a model on every profile needs them all in memory: within a budget, only a trained
+  // model (--model-dir) or the tags model, which needs no fit, can score.
+  const bool will_spill = !input.events_path.empty() && input.memory_budget > 0 &&
+                          estimate_in_memory_bytes(input.events_path, ws.titles.dim()) > input.memory_budget;
+  MARQUEE_CHECK_ARG(!will_spill || !o.model_dir.empty() || (!o.auto_model && o.model == ModelKind::Tags),
+                    "{} does not fit --memory-budget {:.0f} MB, and --model {} fits on every user's profile in "
+                    "memory: train the model once with `marquee train` and pass --model-dir, use --model tags, or "
+                    "raise --memory-budget",
+                    input.events_path, input.memory_budget / 1e6, o.auto_model ? "auto" : model_kind_name(o.model));
+  open_profiles(ws, input, rejects);
   const size_t n_titles = ws.catalog.num_titles();
   MARQUEE_CHECK_ARG(o.k <= n_titles, "--top {} is larger than the catalogue ({} titles)", o.k, n_titles);
   // Artwork variants live in the tag space whatever --model ranks by: the choice uses the user's
@@ -187,37 +278,83 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
   double artwork_seconds = 0;
 
   // Bounded memory: a batch holds its vectors, its exclusions and batch * k results.
-  const size_t batch = std::max<size_t>(1, std::min(o.batch, o.max_result_bytes / (o.k * 8)));
+  size_t batch = std::max<size_t>(1, std::min(o.batch, o.max_result_bytes / (o.k * 8)));
+  // Within a budget, a batch (vectors in both spaces, exclusions, results) takes at most a quarter of it.
+  if (input.memory_budget > 0)
+    batch = std::max<size_t>(1, std::min(batch, input.memory_budget / 4 /
+                                                    (8 * (ws.titles.dim() + scoring_titles.dim()) + 16 * o.k + 512)));
   if (batch < o.batch) spdlog::info("batch lowered to {} users so that {} results per user fit in memory", batch, o.k);
 
-  ResultsWriter out(o.out_path, format, artwork.get());
-  AtomicFile unscored(o.out_path + ".unscored.csv");
-  unscored.write("user_id,reason\n");
   const size_t n_users = ws.profiles->users();
   s.users = n_users;
   TopKResult result;
-  size_t shown = 0;
+  size_t shown = 0, done = 0, to_do = n_users;
   auto last_progress = Clock::now();
-  for (size_t first = 0; first < n_users; first += batch) {
-    const size_t count = std::min(batch, n_users - first);
-    const UserProfiles p = ws.profiles->read(first, count);
-    search_batch(o, p, *model.model, daypart.has_value(), scoring_titles, *choice.scorer, result);
-    list_unscored_and_show(o, ws, p, result, unscored, shown, s, show_to);
-    if (chooser) artwork_seconds += choose_batch_artwork(*chooser, p, result, o.k, chosen, s.artwork_default);
-    out.write(p.user_ids, result, ws.catalog, chooser ? &chosen : nullptr);
-    const size_t done = first + count;
-    if (seconds_since(last_progress) >= o.progress_seconds && done < n_users) {
-      last_progress = Clock::now();
-      const double elapsed = seconds_since(t0);
-      const double rate = done / std::max(elapsed, 1e-9);
-      spdlog::info("scored {}/{} users ({:.0f} users/s, ETA {:.0f} s)", done, n_users, rate, (n_users - done) / rate);
+  // Users [first, first + count) into `out`, their unscored ones into `unscored`.
+  const auto score_users = [&](size_t first, size_t count, ResultsWriter& out, AtomicFile& unscored) {
+    for (size_t at = first; at < first + count; at += batch) {
+      const size_t n = std::min(batch, first + count - at);
+      const UserProfiles p = ws.profiles->read(at, n);
+      search_batch(o, p, *model.model, daypart.has_value(), scoring_titles, *choice.scorer, result);
+      list_unscored_and_show(o, ws, p, result, unscored, shown, s, show_to);
+      if (chooser) artwork_seconds += choose_batch_artwork(*chooser, p, result, o.k, chosen, s.artwork_default);
+      out.write(p.user_ids, result, ws.catalog, chooser ? &chosen : nullptr);
+      done += n;
+      if (seconds_since(last_progress) >= o.progress_seconds && done < to_do) {
+        last_progress = Clock::now();
+        const double rate = done / std::max(seconds_since(t0), 1e-9);
+        spdlog::info("scored {}/{} users ({:.0f} users/s, ETA {:.0f} s)", done, to_do, rate, (to_do - done) / rate);
+      }
     }
+  };
+
+  if (!to_dir) {
+    ResultsWriter out(o.out_path, format, artwork.get());
+    AtomicFile unscored(o.out_path + ".unscored.csv");
+    unscored.write("user_id,reason\n");
+    score_users(0, n_users, out, unscored);
+    out.commit();
+    unscored.commit_if(s.unscored > 0);  // users without usable events, if any
+    s.rows = out.rows();
+  } else {
+    // Parts, each written whole and recorded; parts of an earlier run of the same inputs are kept.
+    const size_t parts = o.partitions ? o.partitions : std::max<size_t>(1, (n_users + kUsersPerPart - 1) / kUsersPerPart);
+    const char* ext = format == ResultFormat::Csv ? "csv" : "jsonl";
+    OutputDir dir(o.out_path, describe_run(o, s.model, ext, parts, n_users), parts, ext, o.only_part < 0);
+    MARQUEE_CHECK_ARG(o.only_part < long(parts), "part {} does not exist: {} parts", o.only_part, parts);
+    s.parts = parts;
+    std::vector<size_t> todo;
+    for (size_t part = 0; part < parts; ++part)
+      if (o.only_part < 0 || size_t(o.only_part) == part) todo.push_back(part);
+    to_do = 0;
+    for (size_t part : todo) to_do += part_range(n_users, parts, part).count;
+    for (size_t part : todo) {
+      const PartRange range = part_range(n_users, parts, part);
+      PartRecord record;
+      // A complete folder was verified whole when opened: its sidecars suffice now.
+      if (dir.verified(part, &record, !dir.complete())) {
+        ++s.parts_skipped;
+        s.unscored += record.unscored;
+        to_do -= range.count;
+      } else {
+        ResultsWriter out(dir.part_path(part), format, artwork.get());
+        AtomicFile unscored(dir.unscored_path(part));
+        unscored.write("user_id,reason\n");
+        const size_t unscored_before = s.unscored;
+        score_users(range.first, range.count, out, unscored);
+        out.commit();
+        unscored.commit_if(s.unscored > unscored_before);
+        record = dir.record(part, range, s.unscored - unscored_before);
+      }
+      s.rows += record.rows;
+      s.part_records.push_back(record);
+    }
+    if (o.only_part < 0) dir.finish();
   }
-  out.commit();
-  unscored.commit_if(s.unscored > 0);  // users without usable events, if any
   rejects.finish();
-  s.scored = n_users - s.unscored;
-  s.rows = out.rows();
+  size_t covered = n_users;  // the users this run wrote or kept: all, or only_part's
+  if (o.only_part >= 0) covered = s.part_records.empty() ? 0 : s.part_records[0].users;
+  s.scored = covered - s.unscored;
   s.rejected = rejects.count();
   s.seconds = seconds_since(t0);
   log_score_summary(o, s, chooser != nullptr, artwork_seconds, rejects);

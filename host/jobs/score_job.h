@@ -6,17 +6,21 @@
 #include "engine/scorer.h"
 #include "host/jobs/common.h"
 #include "host/jobs/workspace.h"
+#include "host/io/output_dir.h"
 
 #include <cstddef>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace marquee {
 
 struct ScoreJobOptions {
   InputOptions input;
-  std::string out_path;
+  std::string out_path;             // a file, or a directory of parts: "DIR/" or an existing folder
   std::string format = "auto";
+  size_t partitions = 0;            // directory output: number of parts (0: one per kUsersPerPart users)
+  long only_part = -1;              // directory output: write this part only, no manifest (a Dask task)
   size_t k = 10;
   ExcludePolicy exclude = ExcludePolicy::Watched;
   Backend backend = Backend::Auto;
@@ -40,8 +44,13 @@ struct ScoreJobOptions {
   CommonOptions common;
 };
 
+/// Directory output without --partitions: a part per this many users (~10M rows at k = 10).
+constexpr size_t kUsersPerPart = 1'000'000;
+
 struct ScoreJobSummary {
   size_t users = 0, scored = 0, unscored = 0, rows = 0, rejected = 0;
+  size_t parts = 0, parts_skipped = 0;  // directory output: parts in all, parts kept from an earlier run
+  std::vector<PartRecord> part_records; // directory output: the parts written or kept by this run
   size_t artwork_default = 0;       // --artwork: rows whose title has no variants (default artwork)
   std::string backend;
   std::string model;                // the model's family (and version, when loaded from a folder)
@@ -49,7 +58,8 @@ struct ScoreJobSummary {
 };
 
 /// The nightly job: top-K per user, excluding seen titles, streamed batch by batch. Users with no
-/// usable signal are listed in "<out>.unscored.csv".
+/// usable signal are listed in "<out>.unscored.csv". With a directory --out: part files, resumable
+/// (host/io/output_dir.h, docs/scale.md).
 ScoreJobSummary run_score_job(const ScoreJobOptions& options, std::FILE* show_to = stdout);
 
 }  // namespace marquee

@@ -5,6 +5,12 @@
 #include "host/io/events_io.h"
 #include "host/cuda/entry_points.h"
 #include "host/backend/resolver.h"
+#include "host/io/atomic_file.h"
+#include "host/jobs/spilled_profiles.h"
+
+#include <unistd.h>
+
+#include <filesystem>
 
 #include <spdlog/spdlog.h>
 
@@ -82,18 +88,49 @@ Workspace open_workspace(const InputOptions& options, RejectLog& rejects) {
   MARQUEE_CHECK_ARG(options.events_path.empty() != options.profiles_path.empty(),
                     "give exactly one of --events FILE or --profiles FILE");
   Workspace ws = open_catalog(options.catalog_dir, rejects);
-  if (!options.events_path.empty()) {
+  open_profiles(ws, options, rejects);
+  return ws;
+}
+
+void open_profiles(Workspace& ws, const InputOptions& options, RejectLog& rejects) {
+  MARQUEE_CHECK_ARG(options.events_path.empty() != options.profiles_path.empty(),
+                    "give exactly one of --events FILE or --profiles FILE");
+  std::string profiles_path = options.profiles_path;
+  if (!options.events_path.empty() && options.memory_budget > 0) {
+    const size_t need = estimate_in_memory_bytes(options.events_path, ws.titles.dim());
+    if (need > options.memory_budget) {
+      spdlog::info("{}: building profiles in memory would need ~{:.0f} MB, more than --memory-budget {:.0f} MB: "
+                   "partitioning the events on disk (on the CPU)",
+                   options.events_path, need / 1e6, options.memory_budget / 1e6);
+      const std::string base = (std::filesystem::path(options.spill_dir.empty() ? "." : options.spill_dir) /
+                                "marquee-profiles").string();
+      remove_stale_temps(base);
+      const std::string dir = base + ".tmp." + std::to_string(::getpid());
+      std::filesystem::create_directories(dir);
+      ws.scratch = std::shared_ptr<const std::string>(new std::string(dir), [](const std::string* d) {
+        std::error_code ec;
+        std::filesystem::remove_all(*d, ec);
+        delete d;
+      });
+      profiles_path = dir + "/profiles.bin";
+      const SpillStats st = build_profiles_spilled(ws.catalog, ws.titles, options.events_path, options.engagement,
+                                                   rejects, profiles_path, options.memory_budget, options.spill_dir);
+      ws.event_rows = st.rows;
+      ws.build_stats = st.build;
+      ws.spilled = true;
+    }
+  }
+  if (!ws.spilled && !options.events_path.empty()) {
     ws.profiles = std::make_unique<MemoryProfiles>(build_profiles_from_file(ws.catalog, ws.titles, options.events_path,
                                                                             options.engagement, rejects, &ws.event_rows,
                                                                             &ws.build_stats, options.profile_backend,
                                                                             options.profile_device));
   } else {
-    auto file = std::make_unique<FileProfiles>(options.profiles_path);
+    auto file = std::make_unique<FileProfiles>(profiles_path);
     file->reader().check_catalog(ws.catalog.fingerprint(), ws.catalog.num_titles(), ws.titles.dim());
-    spdlog::info("profiles {}: {} users", options.profiles_path, file->users());
+    spdlog::info("profiles {}: {} users", profiles_path, file->users());
     ws.profiles = std::move(file);
   }
-  return ws;
 }
 
 }  // namespace marquee

@@ -45,6 +45,11 @@ struct InputOptions {
   std::string events_path;    // exactly one of events_path / profiles_path
   std::string profiles_path;
   EngagementOptions engagement;
+  // Bounded memory (docs/scale.md): when building from events would need more than memory_budget
+  // bytes, the profiles are built by external partitioning (host/jobs/spilled_profiles.h) into a
+  // temporary profiles file in spill_dir and read from it in batches. 0: no budget (in memory).
+  size_t memory_budget = 0;
+  std::string spill_dir;  // empty: the current directory
 };
 
 struct Workspace {
@@ -53,6 +58,8 @@ struct Workspace {
   std::unique_ptr<ProfileSource> profiles;  // null when only the catalogue was asked for
   size_t event_rows = 0;                    // rows read from the events file (0 with a profiles file)
   ProfileBuildStats build_stats;
+  bool spilled = false;                     // profiles built within InputOptions::memory_budget
+  std::shared_ptr<const std::string> scratch;  // the spilled profiles' folder, removed with the last copy
 };
 
 /// Loads the catalogue and title vectors only.
@@ -61,6 +68,9 @@ Workspace open_catalog(const std::string& catalog_dir, RejectLog& rejects);
 /// Loads the catalogue, then profiles from events (built in memory) or from a profiles file
 /// (validated against the catalogue, read lazily in batches).
 Workspace open_workspace(const InputOptions& options, RejectLog& rejects);
+
+/// The profiles half of open_workspace, for a workspace whose catalogue is loaded.
+void open_profiles(Workspace& ws, const InputOptions& options, RejectLog& rejects);
 
 /// Builds profiles from an events file: loads, reports rejects and duplicates, builds.
 UserProfiles build_profiles_from_file(const Catalog& catalog, const TitleMatrix& titles, const std::string& events_path,

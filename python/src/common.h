@@ -123,5 +123,6 @@ void bind_catalog_data(py::module_& m);
 void bind_models(py::module_& m);
 void bind_knn(py::module_& m);
 void bind_jobs(py::module_& m);
+void bind_scale(py::module_& m);
 
 }  // namespace marquee::python

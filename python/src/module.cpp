@@ -12,6 +12,7 @@ PYBIND11_MODULE(_marquee, m) {
   mp::bind_models(m);
   mp::bind_knn(m);
   mp::bind_jobs(m);
+  mp::bind_scale(m);
   // At import, before any work: the widest OpenBLAS kernels this CPU runs (engine/blas_cores.h).
   // numpy in this process shares the library, so it gets them too.
   using namespace pybind11::literals;
