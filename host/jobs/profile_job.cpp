@@ -13,11 +13,12 @@ ProfileJobSummary run_profile_job(const ProfileJobOptions& o) {
   MARQUEE_CHECK_ARG(!o.input.events_path.empty(), "profile needs --events FILE");
   MARQUEE_CHECK_ARG(!o.out_path.empty(), "profile needs --out FILE");
   RejectLog rejects = job_rejects(o.common, o.out_path);
-  Workspace ws = open_catalog(o.input.catalog_dir, rejects);
+  Workspace ws = open_catalog(o.input.catalog_dir, rejects, o.input.layout.catalog_delimiter);
   ProfileJobSummary s;
   ProfileBuildStats stats;
   const UserProfiles p = build_profiles_from_file(ws.catalog, ws.titles, o.input.events_path, o.input.engagement,
-                                                  rejects, &s.event_rows, &stats, o.input.profile_backend);
+                                                  rejects, &s.event_rows, &stats, o.input.profile_backend,
+                                                  o.input.profile_device, o.input.layout.events);
   write_profiles(o.out_path, p, ws.catalog.num_titles(), ws.catalog.fingerprint());
   rejects.finish();
   s.users = p.size();
