@@ -8,6 +8,7 @@
 #include "host/backend/resolver.h"
 #include "host/io/artwork_io.h"
 #include "host/io/atomic_file.h"
+#include "host/io/progress.h"
 #include "host/io/results_io.h"
 #include "host/io/model_dir.h"
 #include "host/jobs/daypart_job.h"
@@ -195,7 +196,7 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
   s.users = n_users;
   TopKResult result;
   size_t shown = 0;
-  auto last_progress = Clock::now();
+  Progress progress("score", "users", double(n_users), o.progress_seconds);
   for (size_t first = 0; first < n_users; first += batch) {
     const size_t count = std::min(batch, n_users - first);
     const UserProfiles p = ws.profiles->read(first, count);
@@ -203,14 +204,9 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
     list_unscored_and_show(o, ws, p, result, unscored, shown, s, show_to);
     if (chooser) artwork_seconds += choose_batch_artwork(*chooser, p, result, o.k, chosen, s.artwork_default);
     out.write(p.user_ids, result, ws.catalog, chooser ? &chosen : nullptr);
-    const size_t done = first + count;
-    if (seconds_since(last_progress) >= o.progress_seconds && done < n_users) {
-      last_progress = Clock::now();
-      const double elapsed = seconds_since(t0);
-      const double rate = done / std::max(elapsed, 1e-9);
-      spdlog::info("scored {}/{} users ({:.0f} users/s, ETA {:.0f} s)", done, n_users, rate, (n_users - done) / rate);
-    }
+    progress.update(double(first + count));
   }
+  progress.finish();
   out.commit();
   unscored.commit_if(s.unscored > 0);  // users without usable events, if any
   rejects.finish();
