@@ -138,6 +138,15 @@ TEST_F(EverydayCli, LogFormatJsonWritesOneObjectPerLineWithFields) {
   EXPECT_TRUE(nlohmann::json::parse(lines(missing).at(0), nullptr, false).is_object()) << missing;
 }
 
+TEST_F(EverydayCli, AGlobalFlagBeforeTheSubcommandDoesNotTakeItAsItsValue) {
+  // Before: `marquee --quiet gen ...` took `gen` for --quiet's value and refused --users.
+  const auto r = run_marquee("--quiet gen --users 5 --titles 5 --tags 3 --out " + dir() + "/tiny");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out, "");  // --quiet: no info lines
+  const auto p = run_marquee("--progress --log-level warn profile" + inputs() + " --out " + dir() + "/q.bin");
+  EXPECT_EQ(p.exit_code, 0) << p.out;
+}
+
 TEST(Completion, BashScriptHasEverySubcommandAndFlagAndBashAcceptsIt) {
   TempDir dir;
   const auto r = run_command(kBin + " completion bash > " + dir / "marquee.bash");
