@@ -173,6 +173,7 @@ TEST(Completion, BashScriptHasEverySubcommandAndFlagAndBashAcceptsIt) {
   EXPECT_EQ(complete("marquee --log-level w", 2), "warn\n");
   EXPECT_EQ(complete("marquee similar --log-f", 2), "--log-format\n");  // global flags after the subcommand
   EXPECT_EQ(complete("marquee completion ''", 2).find("bash zsh"), 0u);
+  EXPECT_EQ(complete("marquee profile --delimiter t", 3), "tab\n");
 }
 
 TEST(Completion, ZshScriptHasEverySubcommandAndFlag) {

@@ -136,6 +136,15 @@ TEST(LineSource, TruncatedOrCorruptStreamsAreInputErrorsNamingTheFileAndLine) {
 #endif
 }
 
+#ifndef MARQUEE_HAVE_ZSTD
+TEST(LineSource, ABuildWithoutZstdSaysSo) {
+  TempDir dir;
+  write_text(dir / "e.csv.zst", std::string("\x28\xB5\x2F\xFD\x20\x00", 6));
+  const std::string msg = input_error([&] { LineSource s(dir / "e.csv.zst"); });
+  EXPECT_NE(msg.find("e.csv.zst is zstd-compressed, and this build of Marquee lacks zstd"), std::string::npos) << msg;
+}
+#endif
+
 TEST(LineSource, FormatsItCannotReadAreNamedNotPrintedAsAHeader) {
   TempDir dir;
   write_text(dir / "e.csv.xz", std::string("\xFD" "7zXZ\0\0\x04\xE6\xD6\xB4\x46", 12));

@@ -58,6 +58,13 @@ std::vector<std::string> choices_of(const std::string& type_name, const std::str
   return out;
 }
 
+// The outputs (host/cli/guards.cpp names the same): files, though not existing ones yet.
+bool is_output_file(const std::string& name) {
+  for (const char* out : {"--out", "--rejects", "--report", "--users-out", "--rows", "--index-path", "--token-file"})
+    if (name == out) return true;
+  return false;
+}
+
 Flag flag_of(const CLI::Option& o) {
   Flag f;
   for (const auto& l : o.get_lnames()) f.names.push_back("--" + l);
@@ -70,8 +77,10 @@ Flag flag_of(const CLI::Option& o) {
   if (!f.choices.empty()) f.value = Flag::Value::Choice;
   else if (type.find("DIR") != std::string::npos) f.value = Flag::Value::Directory;
   else if (type.find("FILE") != std::string::npos) f.value = Flag::Value::File;
-  else if (f.names.front() == "--out" || f.names.front() == "--catalog" || f.names.front().find("-dir") != std::string::npos)
-    f.value = f.names.front() == "--out" ? Flag::Value::File : Flag::Value::Directory;
+  else if (is_output_file(f.names.front()))
+    f.value = Flag::Value::File;
+  else if (f.names.front() == "--catalog" || f.names.front().find("-dir") != std::string::npos)
+    f.value = Flag::Value::Directory;
   return f;
 }
 

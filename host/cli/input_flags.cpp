@@ -38,10 +38,11 @@ void InputFlags::add(CLI::App* app, bool events_or_profiles) {
 
 void LayoutFlags::add(CLI::App* app) {
   app->add_option("--delimiter", delimiter,
-                  "field delimiter of the events file: tab (or '\\t'), comma, semicolon, pipe or one character "
+                  "field delimiter of the events file: tab|comma|semicolon|pipe, '\\t' or one character "
                   "(default: tab for .tsv files, else comma)");
   app->add_option("--catalog-delimiter", catalog_delimiter,
-                  "field delimiter of the catalogue's CSV files, as --delimiter (default: tab for .tsv, else comma)");
+                  "field delimiter of the catalogue's CSV files: tab|comma|semicolon|pipe, '\\t' or one character "
+                  "(default: tab for .tsv files, else comma)");
   app->add_option("--columns", columns,
                   "the events file's names for our columns: ts=timestamp,user_id=member_id,... (docs/formats.md)");
 }
