@@ -192,6 +192,7 @@ DaypartModel fit_daypart(const std::vector<Event>& events, size_t users, size_t 
         hit[g][b + i] = beaten_by < o.k;
       }
     }
+    if (o.on_users) o.on_users(b + n, sample.size());
   }
 
   // The weight: most hits on the fit half among the weights that beat none significantly

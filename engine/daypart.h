@@ -78,6 +78,8 @@ struct DaypartFitOptions {
   size_t max_users = 40000;      // held-out users used (evenly strided), half to fit, half to report
   double min_z = 3.0;            // McNemar z needed to keep a non-zero weight (~ Bonferroni over the grid)
   std::vector<double> weights;   // candidate weights (in units of the base scores' spread); empty = default grid
+  /// Progress: (users ranked so far, users to rank), after each batch of held-out users.
+  std::function<void(size_t done, size_t total)> on_users;
 };
 
 struct DaypartFitReport {

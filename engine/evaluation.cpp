@@ -232,8 +232,16 @@ std::vector<float> cowatch_matrix(const UserProfiles& p, size_t titles) {
 
 }  // namespace
 
+size_t evaluation_steps(const EvalOptions& o, size_t titles) {
+  // tuning, fit, popularity, tags, co-watch, behaviour, hybrid
+  return (o.tune ? 1 : 0) + 1 + 2 + (titles <= o.max_cowatch_titles ? 1 : 0) + 2;
+}
+
 EvalReport evaluate_recommenders(const Catalog& catalog, const TitleMatrix& tags, const std::vector<Event>& events,
                                  size_t users, const EvalOptions& o) {
+  auto step = [&](const std::string& name) {
+    if (o.on_step) o.on_step(name);
+  };
   EvalReport report;
   report.users = users;
   report.titles = tags.num_titles();
@@ -254,13 +262,16 @@ EvalReport evaluate_recommenders(const Catalog& catalog, const TitleMatrix& tags
     const RecommenderModel vm = fit_recommender(tags, vp, o.als, weights);
     weights = tune_hybrid_weights(tags, vp, vm, Exclusions::from_profiles(vp, ExcludePolicy::Watched), val.heldout,
                                   o.tune_users);
+    step("hybrid weights tuned");
   }
   report.weights = weights;
   const RecommenderModel model = fit_recommender(tags, train, o.als, weights);
+  step("models fitted");
 
   auto run = [&](const std::string& name, const TitleMatrix& titles, const std::vector<float>& user_vectors) {
     auto scorer = make_cpu_scorer(titles);
     report.models.push_back(evaluate_ranking(name, *scorer, user_vectors, seen, split.heldout));
+    step(name);
   };
   run("popularity", TitleMatrix::from_rows(t, 1, model.popularity), std::vector<float>(users, 1.0f));
   run("tags", tags, train.vectors);

@@ -10,6 +10,7 @@
 #include "engine/scorer.h"
 #include "engine/title_matrix.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -59,7 +60,12 @@ struct EvalOptions {
   size_t tune_users = 2000;         // validation users used for tuning
   size_t max_cowatch_titles = 10000;  // item-item co-watch needs a titles x titles matrix
   EngagementOptions engagement;
+  /// Progress: called as each step ends (the tuning, the fit, each model's ranking) with its name.
+  std::function<void(const std::string& step)> on_step;
 };
+
+/// How many times evaluate_recommenders calls `on_step` for these options and titles.
+size_t evaluation_steps(const EvalOptions& options, size_t titles);
 
 struct EvalReport {
   std::vector<RankingMetrics> models;  // popularity, tags, cowatch, behaviour, hybrid

@@ -42,7 +42,7 @@ TEST(RecordReader, MissingRequiredColumnIsAnInputErrorNamingIt) {
     RecordReader reader(dir / "t.csv", {"a", "b"});
     FAIL() << "expected InputError";
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("header has no 'b' column (found: a,c)"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("t.csv:1: no column 'b' (found: a, c)"), std::string::npos) << e.what();
   }
 }
 

@@ -5,6 +5,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <string>
+
 namespace marquee::cli {
 
 // Exit codes (docs/cli.md).
@@ -21,6 +23,10 @@ void add_explain(CLI::App& app);          // explain.cpp
 void add_project(CLI::App& app);          // project.cpp
 void add_segment(CLI::App& app);          // segment.cpp
 void add_eval_projection(CLI::App& app);  // eval_projection.cpp
+void add_completion(CLI::App& app);       // completion.cpp
+
+/// The completion script of `app` for `shell` ("bash" or "zsh"), built from its subcommands and flags.
+std::string completion_script(const CLI::App& app, const std::string& shell);
 
 // These two can end with an exit code other than 0 without an error: their callback stores it in
 // `exit_code` (kExitBackend when `devices --self-test` ran and failed; run_serve's code for serve).

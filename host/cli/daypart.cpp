@@ -42,6 +42,7 @@ void add_daypart(CLI::App& app) {
     dp.catalog_dir = f->in.input.catalog_dir;
     dp.events_path = f->in.input.events_path;
     dp.engagement = f->in.input.engagement;
+    dp.layout = f->in.input.layout;
     dp.common = f->in.common;
     dp.model = parse_model_kind(f->model);
     dp.backend = parse_backend(f->backend);

@@ -13,6 +13,7 @@ namespace {
 struct EvalProjectionFlags {
   EvalProjectionOptions job;
   std::string backend = "auto";
+  LayoutFlags layout;
 };
 }  // namespace
 
@@ -37,9 +38,11 @@ void add_eval_projection(CLI::App& app) {
   cmd->add_option("--rejects", evp.common.rejects_path, "rejects file");
   cmd->add_flag("--strict", evp.common.strict, "fail on the first bad input row");
   add_reject_rate_flag(cmd, evp.common);
+  f->layout.add(cmd);
 
   cmd->callback([f] {
     f->job.backend = parse_backend(f->backend);
+    f->job.layout = f->layout.finish();
     run_eval_projection_job(f->job);
   });
 }

@@ -11,6 +11,7 @@ namespace {
 struct EvalRecsFlags {
   EvalRecsOptions job;
   bool no_tune = false;
+  LayoutFlags layout;
 };
 }  // namespace
 
@@ -35,9 +36,11 @@ void add_eval_recs(CLI::App& app) {
   cmd->add_option("--rejects", eval.common.rejects_path, "rejects file");
   cmd->add_flag("--strict", eval.common.strict, "fail on the first bad input row");
   add_reject_rate_flag(cmd, eval.common);
+  f->layout.add(cmd);
 
   cmd->callback([f] {
     f->job.eval.tune = !f->no_tune;
+    f->job.layout = f->layout.finish();
     run_eval_recs_job(f->job);
   });
 }

@@ -6,11 +6,14 @@
 #include "host/cli/commands.h"
 #include "host/cli/guards.h"
 #include "host/cli/usage_help.h"
+#include "host/io/log_format.h"
+#include "host/io/progress.h"
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <cstring>
 #include <exception>
 #include <string>
 
@@ -25,21 +28,36 @@ int main(int argc, char** argv) {
   CLI::App app{"Marquee: similarity engine for viewing behaviour and expert tags"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "marquee 0.1.0");
-  std::string log_level = "info";
-  bool quiet = false;
+  std::string log_level = "info", log_format = "text";
+  bool quiet = false, progress = false;
+  // --log-format json applies from the first line, the command-line checks' own included.
+  bool json_logs = false;
+  for (int i = 1; i < argc; ++i) {
+    const bool split = std::strcmp(argv[i], "--log-format") == 0 && i + 1 < argc;
+    if (std::strcmp(argv[i], "--log-format=json") == 0 || (split && std::strcmp(argv[i + 1], "json") == 0))
+      json_logs = true;
+  }
+  if (json_logs) set_log_format(LogFormat::Json);
   // Global flags work before or after the subcommand (`marquee similar ... --log-level warn`).
   app.fallthrough();
   auto* level_opt = app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")
                         ->capture_default_str()
                         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app.add_flag("--quiet,-q", quiet, "warnings and errors only (--log-level warn)")->excludes(level_opt);
+  app.add_option("--log-format", log_format, "text|json: json writes one object per line (time, level, message, fields)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
+  app.add_flag("--progress", progress,
+               "progress lines (rate, ETA) on stderr even when it is not a terminal (on a terminal they are on)");
   // Runs once the whole command line has parsed and been checked, before the subcommand's callback.
   // It also refuses an output path that would overwrite an input (host/cli/guards.h).
-  app.parse_complete_callback([&log_level, &quiet, &app] {
+  app.parse_complete_callback([&log_level, &quiet, &log_format, &progress, &app] {
     spdlog::set_level(spdlog::level::from_str(quiet ? "warn" : log_level));
     // Before any BLAS work: the widest OpenBLAS kernels this CPU runs (engine/blas_cores.h).
     const BlasCores blas = tune_blas_cores();
     spdlog::debug("OpenBLAS kernels: {}{} ({})", blas.before, blas.changed() ? " -> " + blas.after : "", blas.reason);
+    set_log_format(parse_log_format(log_format));
+    if (progress) set_progress_mode(ProgressMode::Always);
     check_output_paths(app);
   });
 
@@ -58,6 +76,7 @@ int main(int argc, char** argv) {
   add_segment(app);
   add_eval_projection(app);
   add_serve(app, exit_code);
+  add_completion(app);
   add_value_checks(app);  // the number checks every subcommand shares (host/cli/guards.h)
 
   // A mistyped subcommand or flag is named, with a suggestion, before CLI11 reports something else
@@ -77,6 +96,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (json_logs && e.get_exit_code() != 0) {  // a usage error as a log line too
+      spdlog::error("{}", e.what());
+      return kExitUsage;
+    }
     return app.exit(e) == 0 ? 0 : kExitUsage;
   } catch (const ArgumentError& e) {
     return report(e, kExitUsage);

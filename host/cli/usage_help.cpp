@@ -49,6 +49,8 @@ std::string suggestion(const std::optional<std::string>& match) {
 
 }  // namespace
 
+bool takes_value(const CLI::Option& o) { return o.get_expected_max() != 0; }
+
 std::optional<std::string> closest_match(const std::string& word, const std::vector<std::string>& candidates) {
   std::optional<std::string> best;
   size_t best_d = 3;
@@ -77,7 +79,7 @@ std::optional<std::string> check_command_line(const CLI::App& app, int argc, con
           return fmt::format("unknown option '{}'{} (`marquee --help` lists them)", name, suggestion(closest_match(name, flag_names(app))));
         // A global option's value is the next word, unless given as --name=value.
         const CLI::Option* o = app.get_option_no_throw(name);
-        if (o && o->get_type_size() != 0 && arg.find('=') == std::string::npos) ++i;
+        if (o && takes_value(*o) && arg.find('=') == std::string::npos) ++i;
         continue;
       }
       for (const CLI::App* s : all)

@@ -21,6 +21,10 @@ std::optional<std::string> closest_match(const std::string& word, const std::vec
 /// the command line is fine for CLI11 to parse.
 std::optional<std::string> check_command_line(const CLI::App& app, int argc, const char* const* argv);
 
+/// True for an option that takes a value (`--top 5`), false for a flag (`--quiet`): CLI11 gives a
+/// flag a type size of 1 but expects 0 values of it.
+bool takes_value(const CLI::Option& o);
+
 /// `message` without the " [path/file.cpp:123]" source locations the engine's checks append.
 std::string without_source_location(const std::string& message);
 

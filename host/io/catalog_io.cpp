@@ -12,11 +12,13 @@ namespace marquee {
 std::string find_table(const std::string& dir, const std::string& name) {
   namespace fs = std::filesystem;
   MARQUEE_CHECK_INPUT(fs::is_directory(dir), "catalogue directory {} does not exist", dir);
-  for (const char* ext : {".csv", ".jsonl", ".ndjson"}) {
-    const fs::path p = fs::path(dir) / (name + ext);
-    if (fs::exists(p)) return p.string();
-  }
-  MARQUEE_THROW_AS(InputError, "catalogue directory {} has no {}.csv (or {}.jsonl)", dir, name, name);
+  for (const char* ext : {".csv", ".tsv", ".jsonl", ".ndjson"})
+    for (const char* compressed : {"", ".gz", ".zst"}) {
+      const fs::path p = fs::path(dir) / (name + ext + compressed);
+      if (fs::exists(p)) return p.string();
+    }
+  MARQUEE_THROW_AS(InputError, "catalogue directory {} has no {}.csv (or {}.tsv, {}.jsonl; each may end in .gz or .zst)",
+                   dir, name, name, name, name);
 }
 
 std::optional<std::pair<uint32_t, float>> parse_tag_weight(const Catalog& catalog, const Record& r, size_t tag_field,
@@ -50,8 +52,8 @@ void warn_ignored(const RecordReader& reader) {
   for (const auto& c : reader.ignored_columns()) spdlog::info("{}: ignoring column '{}'", reader.path(), c);
 }
 
-size_t load_tags(const std::string& path, Catalog& catalog, RejectLog& rejects) {
-  RecordReader reader(path, {"tag", "category"});
+size_t load_tags(const std::string& path, Catalog& catalog, RejectLog& rejects, const TableLayout& layout) {
+  RecordReader reader(path, {"tag", "category"}, {}, layout);
   warn_ignored(reader);
   Record r;
   while (reader.next(r)) {
@@ -65,8 +67,8 @@ size_t load_tags(const std::string& path, Catalog& catalog, RejectLog& rejects) 
   return reader.rows();
 }
 
-size_t load_titles(const std::string& path, Catalog& catalog, RejectLog& rejects) {
-  RecordReader reader(path, {"title_id", "duration_s"}, {"name", "release_year"});
+size_t load_titles(const std::string& path, Catalog& catalog, RejectLog& rejects, const TableLayout& layout) {
+  RecordReader reader(path, {"title_id", "duration_s"}, {"name", "release_year"}, layout);
   warn_ignored(reader);
   Record r;
   while (reader.next(r)) {
@@ -95,8 +97,8 @@ size_t load_titles(const std::string& path, Catalog& catalog, RejectLog& rejects
   return reader.rows();
 }
 
-size_t load_title_tags(const std::string& path, Catalog& catalog, RejectLog& rejects) {
-  RecordReader reader(path, {"title_id", "tag", "weight"});
+size_t load_title_tags(const std::string& path, Catalog& catalog, RejectLog& rejects, const TableLayout& layout) {
+  RecordReader reader(path, {"title_id", "tag", "weight"}, {}, layout);
   warn_ignored(reader);
   Record r;
   while (reader.next(r)) {
@@ -119,19 +121,22 @@ size_t load_title_tags(const std::string& path, Catalog& catalog, RejectLog& rej
 
 }  // namespace
 
-Catalog load_catalog(const std::string& dir, RejectLog& rejects) {
+Catalog load_catalog(const std::string& dir, RejectLog& rejects, char delimiter) {
+  TableLayout layout;
+  layout.delimiter = delimiter;
+  layout.delimiter_flag = "--catalog-delimiter";
   Catalog catalog;
   const std::string tags = find_table(dir, "tags");
   const std::string titles = find_table(dir, "titles");
   const std::string title_tags = find_table(dir, "title_tags");
   // Each file's reject rate is checked after the errors that say more ("no usable tags").
-  const size_t tag_rows = load_tags(tags, catalog, rejects);
+  const size_t tag_rows = load_tags(tags, catalog, rejects, layout);
   MARQUEE_CHECK_INPUT(catalog.num_tags() > 0, "{} has no usable tags: a catalogue needs a tag taxonomy", tags);
   rejects.check_rate(tags, tag_rows);
-  const size_t title_rows = load_titles(titles, catalog, rejects);
+  const size_t title_rows = load_titles(titles, catalog, rejects, layout);
   MARQUEE_CHECK_INPUT(catalog.num_titles() > 0, "{} has no usable titles", titles);
   rejects.check_rate(titles, title_rows);
-  const size_t assignment_rows = load_title_tags(title_tags, catalog, rejects);
+  const size_t assignment_rows = load_title_tags(title_tags, catalog, rejects, layout);
   MARQUEE_CHECK_INPUT(!catalog.assignments().empty(), "{} has no usable tag assignments", title_tags);
   rejects.check_rate(title_tags, assignment_rows);
   spdlog::info("catalogue {}: {} titles, {} tags, {} tag assignments", dir, catalog.num_titles(), catalog.num_tags(),

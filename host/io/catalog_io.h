@@ -1,4 +1,5 @@
-// Loads a catalogue directory: tags, titles and title_tags, each as .csv or .jsonl (docs/formats.md).
+// Loads a catalogue directory: tags, titles and title_tags, each as .csv, .tsv or .jsonl, plain or
+// gzip/zstd compressed (docs/formats.md).
 #pragma once
 
 #include "engine/catalog.h"
@@ -11,12 +12,13 @@
 
 namespace marquee {
 
-/// Finds DIR/NAME.csv, DIR/NAME.jsonl or DIR/NAME.ndjson; throws InputError naming what was looked for.
+/// Finds DIR/NAME.csv, .tsv, .jsonl or .ndjson, each also with .gz or .zst after it (the first of
+/// them in that order); throws InputError naming what was looked for.
 std::string find_table(const std::string& dir, const std::string& name);
 
 /// Loads the three catalogue files. Bad rows go to `rejects`; a catalogue with no titles or no tags
-/// is an InputError.
-Catalog load_catalog(const std::string& dir, RejectLog& rejects);
+/// is an InputError. `delimiter` (0: by each file's name) is that of its CSV files (--catalog-delimiter).
+Catalog load_catalog(const std::string& dir, RejectLog& rejects, char delimiter = 0);
 
 /// The smallest tag weight kept: below it a weight is noise that float storage would round away.
 constexpr double kMinTagWeight = 1e-6;

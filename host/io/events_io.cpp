@@ -1,6 +1,7 @@
 #include "host/io/events_io.h"
 
 #include "engine/error.h"
+#include "host/io/progress.h"
 #include "host/io/record_reader.h"
 #include "host/io/timestamp.h"
 
@@ -14,6 +15,7 @@
 namespace marquee {
 
 namespace {
+constexpr size_t kProgressEveryRows = 64 * 1024;  // how often the progress callback is asked
 // Positions may overshoot the catalogue duration a little (credits, rounding, ads).
 double position_limit(double duration_s) { return duration_s + std::max(60.0, 0.05 * duration_s); }
 }  // namespace
@@ -65,17 +67,30 @@ std::string parse_event(const Catalog& catalog, const EventText& text, Event& ev
   return "";
 }
 
-LoadedEvents load_events(const std::string& path, const Catalog& catalog, RejectLog& rejects, int64_t as_of) {
+const std::vector<std::string>& event_columns() {
+  static const std::vector<std::string> kColumns{"ts", "user_id", "title_id", "event", "position_s", "seek_to_s"};
+  return kColumns;
+}
+
+LoadedEvents load_events(const std::string& path, const Catalog& catalog, RejectLog& rejects, int64_t as_of,
+                         const TableLayout& layout) {
   const EventTimeWindow window = event_time_window(as_of);
   enum { kTs, kUser, kTitle, kEvent, kPosition, kSeekTo };
-  RecordReader reader(path, {"ts", "user_id", "title_id", "event", "position_s"}, {"seek_to_s"});
+  const auto& columns = event_columns();
+  RecordReader reader(path, {columns.begin(), columns.begin() + kSeekTo}, {columns[kSeekTo]}, layout);
   for (const auto& c : reader.ignored_columns()) spdlog::info("{}: ignoring column '{}'", path, c);
+  if (reader.compression() != Compression::None)
+    spdlog::debug("{}: {}-compressed", path, compression_name(reader.compression()));
+  // Read progress in bytes of the file on disk (compressed bytes for a compressed file).
+  Progress progress("reading " + path, "MB", double(reader.file_size()) / 1e6);
 
   LoadedEvents out;
   std::unordered_map<std::string, uint32_t> user_index;
   Record r;
   while (reader.next(r)) {
     ++out.rows;
+    if (out.rows % kProgressEveryRows == 0)
+      progress.update(double(reader.bytes_read()) / 1e6, fmt::format("{} rows", out.rows));
     auto reject = [&](const std::string& reason) { rejects.reject(path, r.line, reason, r.raw); };
     if (!r.error.empty()) {
       reject(r.error);
@@ -97,6 +112,8 @@ LoadedEvents load_events(const std::string& path, const Catalog& catalog, Reject
     ev.line = uint32_t(std::min<size_t>(r.line, std::numeric_limits<uint32_t>::max()));
     out.events.push_back(ev);
   }
+  progress.update(double(reader.bytes_read()) / 1e6);
+  progress.finish(fmt::format("{} rows", out.rows));
   if (out.rows == 0) spdlog::warn("{} has no events", path);
   rejects.check_rate(path, out.rows);
   return out;

@@ -4,6 +4,7 @@
 
 #include "engine/catalog.h"
 #include "engine/events.h"
+#include "host/io/record_reader.h"
 #include "host/io/rejects.h"
 
 #include <string>
@@ -48,9 +49,14 @@ EventTimeWindow event_time_window(int64_t as_of);
 std::string parse_event(const Catalog& catalog, const EventText& text, Event& event,
                         const EventTimeWindow* window = nullptr);
 
-/// Reads every event of `path`, rejecting bad rows (times outside event_time_window(as_of)
-/// included), then checks the file's reject rate (RejectLog::check_rate).
-LoadedEvents load_events(const std::string& path, const Catalog& catalog, RejectLog& rejects, int64_t as_of = 0);
+/// The columns of an events file (docs/formats.md): the names `--columns` maps.
+const std::vector<std::string>& event_columns();
+
+/// Reads every event of `path` (plain, gzip or zstd; CSV, TSV or JSON Lines; columns named by
+/// `layout`), rejecting bad rows (times outside event_time_window(as_of) included), then checks the
+/// file's reject rate (RejectLog::check_rate). A long read shows progress lines (host/io/progress.h).
+LoadedEvents load_events(const std::string& path, const Catalog& catalog, RejectLog& rejects, int64_t as_of = 0,
+                         const TableLayout& layout = {});
 
 /// Reports events that the profile builder dropped as exact duplicates, as rejected rows, and checks
 /// the file's reject rate again with them.

@@ -3,6 +3,7 @@
 #include "engine/error.h"
 
 #include <csv.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -10,15 +11,48 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <optional>
 
 namespace marquee {
 
+namespace {
+bool ends_with(const std::string& s, const char* ext) {
+  const size_t n = std::strlen(ext);
+  return s.size() >= n && s.compare(s.size() - n, n, ext) == 0;
+}
+}  // namespace
+
+std::string without_compression_suffix(const std::string& path) {
+  for (const char* ext : {".gz", ".gzip", ".zst", ".zstd"})
+    if (ends_with(path, ext)) return path.substr(0, path.size() - std::strlen(ext));
+  return path;
+}
+
 bool is_jsonl_path(const std::string& path) {
-  auto ends_with = [&](const char* ext) {
-    const size_t n = std::strlen(ext);
-    return path.size() >= n && path.compare(path.size() - n, n, ext) == 0;
-  };
-  return ends_with(".jsonl") || ends_with(".ndjson") || ends_with(".json");
+  const std::string p = without_compression_suffix(path);
+  return ends_with(p, ".jsonl") || ends_with(p, ".ndjson") || ends_with(p, ".json");
+}
+
+std::string printable(std::string_view text, size_t max) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size() && out.size() < max) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {  // keep a well-formed UTF-8 sequence whole, escape anything else
+      size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+      if (i + len <= text.size() && invalid_utf8_at(text.substr(i, len)) == std::string_view::npos) {
+        out.append(text.substr(i, len));
+        i += len;
+        continue;
+      }
+    }
+    if (c < 0x20 || c == 0x7F || c >= 0x80) out += c == '\t' ? std::string("\\t") : fmt::format("\\x{:02x}", c);
+    else out += char(c);
+    ++i;
+  }
+  if (i < text.size()) out += "...";
+  return out;
 }
 
 size_t invalid_utf8_at(std::string_view text) {
@@ -55,9 +89,12 @@ struct RecordReader::CsvParser {
   std::vector<std::string> fields;
   size_t records = 0;
 
-  CsvParser() {
+  char delimiter = ',';
+
+  explicit CsvParser(char delim) : delimiter(delim) {
     if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI | CSV_EMPTY_IS_NULL) != 0)
       MARQUEE_THROW("libcsv: cannot initialise the parser");
+    csv_set_delim(&parser, delimiter);
   }
   ~CsvParser() { csv_free(&parser); }
 
@@ -75,23 +112,45 @@ struct RecordReader::CsvParser {
     if (!ok) {  // reset a parser left in an error state
       csv_free(&parser);
       csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI | CSV_EMPTY_IS_NULL);
+      csv_set_delim(&parser, delimiter);
     }
     return ok;
   }
 };
 
-RecordReader::RecordReader(std::string path, std::vector<std::string> required, std::vector<std::string> optional)
-    : path_(std::move(path)), required_(required.size()), jsonl_(is_jsonl_path(path_)) {
+namespace {
+char delimiter_by_name(const std::string& path) {
+  const std::string p = without_compression_suffix(path);
+  return ends_with(p, ".tsv") || ends_with(p, ".tab") ? '\t' : ',';
+}
+}  // namespace
+
+RecordReader::RecordReader(std::string path, std::vector<std::string> required, std::vector<std::string> optional,
+                           const TableLayout& layout)
+    : path_(std::move(path)),
+      required_(required.size()),
+      jsonl_(is_jsonl_path(path_)),
+      delimiter_(layout.delimiter ? layout.delimiter : delimiter_by_name(path_)),
+      suggest_columns_flag_(layout.suggest_columns_flag),
+      delimiter_flag_(layout.delimiter_flag),
+      in_(path_) {
   names_ = std::move(required);
   names_.insert(names_.end(), optional.begin(), optional.end());
-  std::error_code ec;
-  MARQUEE_CHECK_INPUT(!std::filesystem::is_directory(path_, ec), "cannot read {}: it is a directory, not a file", path_);
-  in_.open(path_, std::ios::binary);
-  MARQUEE_CHECK_INPUT(in_.is_open(), "cannot open {}: {}", path_, std::strerror(errno));
+  file_names_ = names_;
+  for (const auto& [ours, theirs] : layout.columns) {
+    const auto it = std::find(names_.begin(), names_.end(), ours);
+    MARQUEE_CHECK_ARG(it != names_.end(), "--columns maps '{}', which is not a column of {} (its columns: {})", ours,
+                      path_, fmt::join(names_, ", "));
+    file_names_[size_t(it - names_.begin())] = theirs;
+  }
   if (!jsonl_) {
-    csv_ = std::make_unique<CsvParser>();
+    csv_ = std::make_unique<CsvParser>(delimiter_);
     read_header();
   }
+}
+
+std::string RecordReader::renamed_note(size_t i) const {
+  return file_names_[i] == names_[i] ? "" : fmt::format(" (column '{}')", file_names_[i]);
 }
 
 RecordReader::~RecordReader() = default;
@@ -107,48 +166,129 @@ void strip_cr(std::string& s) {
 
 void RecordReader::read_header() {
   std::string line;
-  while (std::getline(in_, line)) {
-    ++line_;
+  while (in_.getline(line)) {
     strip_cr(line);
-    if (line_ == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // UTF-8 BOM
+    if (in_.line() == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // UTF-8 BOM
     if (!is_blank(line)) break;
     line.clear();
   }
+  const size_t header_line = in_.line();
   if (is_blank(line)) {  // empty file: no header, no records
     header_columns_ = 0;
     column_of_.assign(names_.size(), -1);
     return;
   }
-  MARQUEE_CHECK_INPUT(csv_->split(line), "{}:{}: malformed CSV header", path_, line_);
+  // Bytes that are not text: say so instead of printing them as column names.
+  const size_t bad = std::min(invalid_utf8_at(line), line.find('\0'));
+  MARQUEE_CHECK_INPUT(bad == std::string::npos,
+                      "{}:{}: not a text file (byte 0x{:02x} at offset {} of the first line): Marquee reads CSV, TSV "
+                      "or JSON Lines, plain or compressed with gzip or zstd",
+                      path_, header_line, static_cast<unsigned char>(line[bad]), bad);
+  MARQUEE_CHECK_INPUT(csv_->split(line), "{}:{}: malformed CSV header: {}", path_, header_line, printable(line));
   std::vector<std::string> header = csv_->fields;
   header_columns_ = header.size();
   column_of_.assign(names_.size(), -1);
   for (size_t c = 0; c < header.size(); ++c) {
-    auto it = std::find(names_.begin(), names_.end(), header[c]);
-    if (it == names_.end()) {
+    auto it = std::find(file_names_.begin(), file_names_.end(), header[c]);
+    if (it == file_names_.end()) {
       ignored_.push_back(header[c]);
       continue;
     }
     // Two columns of one name: which one holds the data is a guess, so none is taken.
-    const int first = column_of_[size_t(it - names_.begin())];
-    MARQUEE_CHECK_INPUT(first < 0, "{}:{}: column '{}' appears twice in the header (columns {} and {})", path_, line_,
-                        header[c], first + 1, c + 1);
-    column_of_[size_t(it - names_.begin())] = int(c);
+    const int first = column_of_[size_t(it - file_names_.begin())];
+    MARQUEE_CHECK_INPUT(first < 0, "{}:{}: column '{}' appears twice in the header (columns {} and {})", path_, header_line,
+                        printable(header[c]), first + 1, c + 1);
+    column_of_[size_t(it - file_names_.begin())] = int(c);
   }
-  std::string found;
-  for (const auto& h : header) found += (found.empty() ? "" : ",") + h;
   for (size_t i = 0; i < required_; ++i)
-    MARQUEE_CHECK_INPUT(column_of_[i] >= 0, "{}:{}: header has no '{}' column (found: {})", path_, line_, names_[i],
-                        found);
+    MARQUEE_CHECK_INPUT(column_of_[i] >= 0, "{}:{}: {}", path_, header_line, missing_column_message(i, header, line));
+}
+
+namespace {
+// Names that data pipelines give our columns: the first of them in a header is suggested as a mapping.
+const std::map<std::string, std::vector<std::string>>& column_synonyms() {
+  static const std::map<std::string, std::vector<std::string>> kSynonyms{
+      {"ts", {"timestamp", "time", "event_time", "event_ts", "datetime", "date_time", "event_timestamp", "created_at"}},
+      {"user_id", {"user", "userid", "member_id", "member", "account_id", "profile_id", "customer_id", "viewer_id", "uid"}},
+      {"title_id", {"title", "titleid", "item_id", "item", "content_id", "video_id", "asset_id", "program_id", "movie_id", "show_id"}},
+      {"event", {"event_type", "type", "action", "event_name", "kind"}},
+      {"position_s", {"position", "position_sec", "position_seconds", "offset_s", "offset", "playhead_s", "playhead"}},
+      {"seek_to_s", {"seek_to", "seek_target_s", "seek_position_s", "seek_s"}},
+  };
+  return kSynonyms;
+}
+
+// A header column that probably holds our column `name`, among those nothing else took.
+std::optional<std::string> guess_column(const std::string& name, const std::vector<std::string>& unused) {
+  auto lower = [](std::string s) {
+    for (auto& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  for (const auto& h : unused)
+    if (lower(h) == name) return h;  // "TS", "User_Id"
+  const auto it = column_synonyms().find(name);
+  if (it != column_synonyms().end())
+    for (const auto& synonym : it->second)
+      for (const auto& h : unused)
+        if (lower(h) == synonym) return h;
+  return std::nullopt;
+}
+
+// The delimiter a one-column header was probably written with, when it is not the one in use.
+std::optional<char> likely_delimiter(const std::string& line, char in_use) {
+  for (const char c : {'\t', ',', ';', '|'})
+    if (c != in_use && line.find(c) != std::string::npos) return c;
+  return std::nullopt;
+}
+
+std::string delimiter_flag_value(char c) {
+  switch (c) {
+    case '\t': return "tab";
+    case ',': return "comma";
+    case ';': return "';'";
+    case '|': return "'|'";
+  }
+  return std::string(1, c);
+}
+}  // namespace
+
+std::string RecordReader::missing_column_message(size_t i, const std::vector<std::string>& header,
+                                                 const std::string& line) const {
+  std::vector<std::string> found, unused;
+  for (const auto& h : header) found.push_back(printable(h, 40));
+  if (found.size() > 20) {
+    const size_t more = found.size() - 20;
+    found.resize(20);
+    found.push_back(fmt::format("and {} more", more));
+  }
+  for (const auto& h : ignored_) unused.push_back(h);
+  std::string msg = fmt::format("no column '{}'{} (found: {}", file_names_[i],
+                                file_names_[i] == names_[i] ? "" : fmt::format(" (mapped to '{}' by --columns)", names_[i]),
+                                fmt::join(found, ", "));
+  const auto other = header.size() <= 1 ? likely_delimiter(line, delimiter_) : std::nullopt;
+  if (other) {
+    msg += fmt::format("; the header has {} but is read with {} as the delimiter",
+                       *other == '\t' ? "tabs" : fmt::format("'{}'", *other),
+                       delimiter_ == '\t' ? "tab" : fmt::format("'{}'", delimiter_));
+    if (!delimiter_flag_.empty()) {
+      msg += fmt::format(": give {} {}", delimiter_flag_, delimiter_flag_value(*other));
+      if (*other == '\t') msg += " (or name the file .tsv)";
+    } else if (*other == '\t') {
+      msg += ": name the file .tsv";
+    }
+  } else if (suggest_columns_flag_) {
+    const auto guess = guess_column(names_[i], unused);
+    msg += fmt::format("; map it with --columns {}={}", names_[i], guess ? *guess : "COLUMN");
+  }
+  return msg + ")";
 }
 
 bool RecordReader::next(Record& record) {
   std::string line;
-  while (std::getline(in_, line)) {
-    ++line_;
+  while (in_.getline(line)) {
     strip_cr(line);
     if (is_blank(line)) continue;
-    record.line = line_;
+    record.line = in_.line();
     record.raw = std::move(line);
     record.error.clear();
     record.fields.assign(names_.size(), std::string());
@@ -165,7 +305,7 @@ bool RecordReader::next(Record& record) {
     if (record.error.empty()) {
       for (size_t i = 0; i < required_; ++i) {
         if (!record.present[i]) {
-          record.error = "missing value for '" + names_[i] + "'";
+          record.error = "missing value for '" + names_[i] + "'" + renamed_note(i);
           break;
         }
       }
@@ -204,12 +344,12 @@ void RecordReader::parse_jsonl(Record& record) {
     return;
   }
   for (size_t i = 0; i < names_.size(); ++i) {
-    auto it = j.find(names_[i]);
+    auto it = j.find(file_names_[i]);
     if (it == j.end() || it->is_null()) continue;
     if (it->is_string()) record.fields[i] = it->get<std::string>();
     else if (it->is_number()) record.fields[i] = it->dump();
     else {
-      record.error = "field '" + names_[i] + "' must be a string or a number";
+      record.error = "field '" + file_names_[i] + "' must be a string or a number";
       return;
     }
     record.present[i] = !record.fields[i].empty();

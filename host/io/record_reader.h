@@ -1,10 +1,14 @@
-// Reads records from a CSV file (header row, RFC 4180 quoting via libcsv) or a JSON Lines file with
-// the same field names (nlohmann/json). Columns are looked up by name, so order is free and extra
-// columns are ignored. A record is one line: a quoted field may hold commas and quotes but not a
-// newline, so a broken row can never swallow its neighbours.
+// Reads records from a CSV file (header row, RFC 4180 quoting via libcsv; another delimiter such as
+// tab on request) or a JSON Lines file with the same field names (nlohmann/json), either one plain
+// or gzip/zstd compressed (host/io/line_source.h). Columns are looked up by name, so order is free
+// and extra columns are ignored; a TableLayout maps our names to a file's own. A record is one
+// line: a quoted field may hold commas and quotes but not a newline, so a broken row can never
+// swallow its neighbours.
 #pragma once
 
-#include <fstream>
+#include "host/io/line_source.h"
+
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -20,12 +24,30 @@ struct Record {
   std::string error;                 // non-empty: the row is malformed; fields are not meaningful
 };
 
+/// How a file names and separates its columns when it does not follow docs/formats.md to the letter.
+struct TableLayout {
+  /// The CSV field delimiter; 0: by the file's name (tab for .tsv and .tab, also compressed:
+  /// events.tsv.gz), a comma otherwise.
+  char delimiter = 0;
+  /// Our column name -> the file's (`--columns ts=timestamp`): the file's column is read as ours,
+  /// in CSV headers and JSON Lines keys alike.
+  std::map<std::string, std::string> columns;
+  /// A missing column's message suggests `--columns` (the readers whose command line has it).
+  bool suggest_columns_flag = false;
+  /// The flag that sets `delimiter`, named when the header looks written with another one (empty:
+  /// the reader has none; only a .tsv name is suggested).
+  std::string delimiter_flag;
+};
+
 class RecordReader {
  public:
-  /// Opens `path` (JSON Lines when it ends in .jsonl, .ndjson or .json, CSV otherwise) and reads the
-  /// CSV header. Throws InputError when the file cannot be opened or the header lacks a required
-  /// column. An empty file yields no records.
-  RecordReader(std::string path, std::vector<std::string> required, std::vector<std::string> optional = {});
+  /// Opens `path` (JSON Lines when it ends in .jsonl, .ndjson or .json, before any .gz/.zst; CSV
+  /// otherwise) and reads the CSV header. Throws InputError when the file cannot be opened, is not
+  /// text, or the header lacks a required column (naming what it found, with a hint when a mapping or
+  /// another delimiter would fix it), ArgumentError when `layout` maps a column not asked for. An
+  /// empty file yields no records.
+  RecordReader(std::string path, std::vector<std::string> required, std::vector<std::string> optional = {},
+               const TableLayout& layout = {});
   ~RecordReader();
 
   /// Next non-blank record; false at end of file. A record with a field that is not valid UTF-8
@@ -36,6 +58,11 @@ class RecordReader {
 
   const std::string& path() const { return path_; }
   bool is_jsonl() const { return jsonl_; }
+  char delimiter() const { return delimiter_; }
+  Compression compression() const { return in_.compression(); }
+  /// Bytes of the file consumed so far and its size (0 for a pipe), for progress lines.
+  uint64_t bytes_read() const { return in_.bytes_read(); }
+  uint64_t file_size() const { return in_.file_size(); }
   /// Header columns that were not asked for (CSV only).
   const std::vector<std::string>& ignored_columns() const { return ignored_; }
 
@@ -43,13 +70,20 @@ class RecordReader {
   void read_header();
   void parse_csv(Record& record);
   void parse_jsonl(Record& record);
+  /// " (column 'timestamp')" when our column `i` is read under another name, else "".
+  std::string renamed_note(size_t i) const;
+  /// The message for required column `i` missing from `header` (the raw header line in `line`).
+  std::string missing_column_message(size_t i, const std::vector<std::string>& header, const std::string& line) const;
 
   std::string path_;
-  std::vector<std::string> names_;  // required then optional
+  std::vector<std::string> names_;       // required then optional
+  std::vector<std::string> file_names_;  // names_ as the file spells them (TableLayout::columns)
   size_t required_ = 0;
   bool jsonl_ = false;
-  std::ifstream in_;
-  size_t line_ = 0;
+  char delimiter_ = ',';
+  bool suggest_columns_flag_ = false;
+  std::string delimiter_flag_;
+  LineSource in_;
   size_t rows_ = 0;
   std::vector<int> column_of_;  // names_[i] -> CSV column, -1 when absent
   size_t header_columns_ = 0;
@@ -58,8 +92,16 @@ class RecordReader {
   std::unique_ptr<CsvParser> csv_;
 };
 
-/// True when `path` names a JSON Lines file by its extension.
+/// True when `path` names a JSON Lines file by its extension (.jsonl, .ndjson, .json, also followed
+/// by a compression suffix: events.jsonl.gz).
 bool is_jsonl_path(const std::string& path);
+
+/// `path` without a trailing .gz, .gzip, .zst or .zstd.
+std::string without_compression_suffix(const std::string& path);
+
+/// `text` as it may appear in a message: control bytes and bytes that are not UTF-8 written as
+/// \xNN, cut to `max` bytes with "...".
+std::string printable(std::string_view text, size_t max = 60);
 
 /// Offset of the first byte of `text` that is not part of well-formed UTF-8 (no overlong forms, no
 /// surrogates, nothing above U+10FFFF), or npos when all of it is.

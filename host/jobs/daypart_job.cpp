@@ -3,6 +3,7 @@
 #include "engine/error.h"
 #include "host/io/events_io.h"
 #include "host/io/model_dir.h"
+#include "host/io/progress.h"
 #include "host/jobs/workspace.h"
 #include "host/backend/resolver.h"
 
@@ -11,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <memory>
 
 namespace marquee {
 namespace {
@@ -75,8 +77,8 @@ DaypartFitReport run_daypart_job(const DaypartJobOptions& options, std::FILE* ta
   const auto t0 = std::chrono::steady_clock::now();
   MARQUEE_CHECK_ARG(!o.out_path.empty(), "--out is required");
   RejectLog rejects = job_rejects(o.common, o.out_path);
-  Workspace ws = open_catalog(o.catalog_dir, rejects);
-  LoadedEvents loaded = load_events(o.events_path, ws.catalog, rejects, o.engagement.as_of);
+  Workspace ws = open_catalog(o.catalog_dir, rejects, o.layout.catalog_delimiter);
+  LoadedEvents loaded = load_events(o.events_path, ws.catalog, rejects, o.engagement.as_of, o.layout.events);
   rejects.finish();
   MARQUEE_CHECK_INPUT(!loaded.events.empty(), "no events in {}", o.events_path);
 
@@ -113,8 +115,15 @@ DaypartFitReport run_daypart_job(const DaypartJobOptions& options, std::FILE* ta
     return b;
   };
   DaypartFitReport rep;
+  // Progress over the held-out users ranked (after the base model's fit, logged by its own lines).
+  std::unique_ptr<Progress> progress;
+  o.fit.on_users = [&](size_t done, size_t total) {
+    if (!progress) progress = std::make_unique<Progress>("daypart: ranking held-out users", "users", double(total));
+    progress->update(double(done));
+  };
   DaypartModel m =
       fit_daypart(loaded.events, loaded.user_ids.size(), ws.catalog.num_titles(), o.model, base, o.fit, &rep);
+  if (progress) progress->finish();
   m.als = o.als;
   m.weights = o.weights;
   m.half_life_days = o.engagement.half_life_days;

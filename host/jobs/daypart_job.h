@@ -32,6 +32,7 @@ struct DaypartJobOptions {
   ScorerOptions scorer;
   DaypartFitOptions fit;
   EngagementOptions engagement;
+  InputLayout layout;  // --delimiter, --columns, --catalog-delimiter
   CommonOptions common;
 };
 

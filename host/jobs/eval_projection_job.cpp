@@ -5,6 +5,7 @@
 #include "host/backend/resolver.h"
 #include "host/io/atomic_file.h"
 #include "host/io/model_dir.h"
+#include "host/io/progress.h"
 #include "host/jobs/projection_common.h"
 #include "host/jobs/workspace.h"
 
@@ -241,7 +242,7 @@ json run_eval_projection_job(const EvalProjectionOptions& o, std::FILE* table_to
   MARQUEE_CHECK_ARG(o.model_dir.empty() || o.space != "tags",
                     "--model-dir is used by the hybrid space; drop --space tags or --model-dir");
   RejectLog rejects(o.common.rejects_path, o.common.strict, o.common.max_reject_rate);
-  Workspace ws = open_catalog(o.catalog_dir, rejects);
+  Workspace ws = open_catalog(o.catalog_dir, rejects, o.layout.catalog_delimiter);
   // --model-dir: loaded (and refused when it has no behaviour factors) before the events are read.
   LoadedModel loaded;
   EvalProjectionOptions opts = o;
@@ -253,7 +254,8 @@ json run_eval_projection_job(const EvalProjectionOptions& o, std::FILE* table_to
                  model_kind_name(loaded.model->kind()), loaded.version);
   }
   const UserProfiles all =
-      build_profiles_from_file(ws.catalog, ws.titles, o.events_path, o.engagement, rejects, nullptr, nullptr);
+      build_profiles_from_file(ws.catalog, ws.titles, o.events_path, o.engagement, rejects, nullptr, nullptr,
+                               Backend::Cpu, 0, o.layout.events);
   rejects.finish();
   const size_t n = all.size(), T = ws.catalog.num_titles();
   MARQUEE_CHECK_INPUT(n > 0, "no users in {}", o.events_path);
@@ -264,13 +266,12 @@ json run_eval_projection_job(const EvalProjectionOptions& o, std::FILE* table_to
   const std::vector<ModelSpec> specs = model_specs(opts);
   const std::map<ProjectionSpace, Calibration> cals = calibrate_spaces(opts, ws.titles, all, held, specs);
   std::vector<Row> rows;
-  const auto t_titles = Clock::now();
+  Progress progress("eval-projection", "titles", double(held.size()));
   for (uint32_t h : held) {
     rows.push_back(evaluate_title(opts, ws, all, h, viewers[h], specs, cals));
-    const double elapsed = seconds_since(t_titles), done = double(rows.size());
-    spdlog::info("eval-projection: {}/{} titles, {:.2f} titles/s, ETA {:.0f} s", rows.size(), held.size(),
-                 done / std::max(elapsed, 1e-9), elapsed / done * double(held.size() - rows.size()));
+    progress.update(double(rows.size()));
   }
+  progress.finish();
 
   json j = eval_projection_json(opts, ws.catalog, n, held.size(), cals, specs, rows, loaded.version);
   if (table_to) print_eval_projection_table(table_to, o, ws.catalog, n, specs, rows, j);

@@ -31,6 +31,7 @@ struct EvalProjectionOptions {
   ScorerOptions scorer;
   CalibrationOptions calibration;
   EngagementOptions engagement;
+  InputLayout layout;  // --delimiter, --columns, --catalog-delimiter
   CommonOptions common;
 };
 

@@ -4,6 +4,7 @@
 #include "host/io/atomic_file.h"
 #include "host/io/events_io.h"
 #include "host/io/model_dir.h"
+#include "host/io/progress.h"
 #include "host/jobs/train_job.h"
 #include "engine/model_search.h"
 
@@ -43,12 +44,14 @@ nlohmann::json eval_report_json(const EvalRecsOptions& o, const EvalReport& r) {
 // The models of engine/model.h on the same split: ease at its default lambda, `marquee train`'s
 // choice (searched on a second split of the training part, then refitted on all of it), and the
 // saved model's configuration.
-void evaluate_model_rows(const EvalRecsOptions& o, const Workspace& ws, const LoadedEvents& loaded, EvalReport& r) {
+void evaluate_model_rows(const EvalRecsOptions& o, const Workspace& ws, const LoadedEvents& loaded, EvalReport& r,
+                         Progress& progress, double& steps) {
   const HoldoutSplit split = split_last_titles(loaded.events, loaded.user_ids.size(), o.eval.holdout);
   const UserProfiles train =
       build_profiles(ws.catalog, ws.titles, split.train, loaded.user_ids, o.eval.engagement);
   auto add = [&](const std::string& name, const Model& m) {
     r.models.push_back(evaluate_fitted(name, m, train, split.heldout));
+    progress.update(++steps, name);
   };
   if (ws.titles.num_titles() <= 25000) {
     auto ease = make_model(ModelKind::Ease);
@@ -80,11 +83,20 @@ void evaluate_model_rows(const EvalRecsOptions& o, const Workspace& ws, const Lo
 EvalReport run_eval_recs_job(const EvalRecsOptions& o, std::FILE* table_to) {
   const auto t0 = Clock::now();
   RejectLog rejects(o.common.rejects_path, o.common.strict, o.common.max_reject_rate);
-  Workspace ws = open_catalog(o.catalog_dir, rejects);
-  LoadedEvents loaded = load_events(o.events_path, ws.catalog, rejects);
+  Workspace ws = open_catalog(o.catalog_dir, rejects, o.layout.catalog_delimiter);
+  LoadedEvents loaded = load_events(o.events_path, ws.catalog, rejects, 0, o.layout.events);
   rejects.finish();
-  EvalReport r = evaluate_recommenders(ws.catalog, ws.titles, loaded.events, loaded.user_ids.size(), o.eval);
-  evaluate_model_rows(o, ws, loaded, r);
+  // Progress by steps: each model's fit and ranking (the train search row takes its --time-budget).
+  const size_t titles = ws.titles.num_titles();
+  const size_t total = evaluation_steps(o.eval, titles) + (titles <= 25000 ? 1 : 0) + (o.time_budget_s > 0 ? 1 : 0) +
+                       (o.model_dir.empty() ? 0 : 1);
+  Progress progress("eval-recs", "steps", double(total));
+  double steps = 0;
+  EvalOptions eval = o.eval;
+  eval.on_step = [&](const std::string& step) { progress.update(++steps, step); };
+  EvalReport r = evaluate_recommenders(ws.catalog, ws.titles, loaded.events, loaded.user_ids.size(), eval);
+  evaluate_model_rows(o, ws, loaded, r, progress, steps);
+  progress.finish();
   if (table_to) print_eval_table(table_to, o, r);
   if (!o.out_path.empty()) write_file_atomically(o.out_path, eval_report_json(o, r).dump(2) + "\n");
   spdlog::info("eval-recs: {:.1f} s; {}", seconds_since(t0), rejects.summary());

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "engine/evaluation.h"
+#include "host/io/record_reader.h"
 #include "host/jobs/common.h"
 
 #include <cstdio>
@@ -17,6 +18,7 @@ struct EvalRecsOptions {
   // refitted on the training part (a saved model has seen the held-out titles).
   double time_budget_s = 60;
   std::string model_dir;
+  InputLayout layout;  // --delimiter, --columns, --catalog-delimiter
   CommonOptions common;
 };
 

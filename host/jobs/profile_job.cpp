@@ -16,7 +16,7 @@ ProfileJobSummary run_profile_job(const ProfileJobOptions& o) {
   MARQUEE_CHECK_ARG(!o.input.events_path.empty(), "profile needs --events FILE");
   MARQUEE_CHECK_ARG(!o.out_path.empty(), "profile needs --out FILE");
   RejectLog rejects = job_rejects(o.common, o.out_path);
-  Workspace ws = open_catalog(o.input.catalog_dir, rejects);
+  Workspace ws = open_catalog(o.input.catalog_dir, rejects, o.input.layout.catalog_delimiter);
   ProfileJobSummary s;
   const size_t budget = o.input.memory_budget;
   if (budget > 0 && estimate_in_memory_bytes(o.input.events_path, ws.titles.dim()) > budget) {
@@ -29,7 +29,8 @@ ProfileJobSummary run_profile_job(const ProfileJobOptions& o) {
                                       ? std::filesystem::path(o.out_path).parent_path().string()
                                       : std::string(".");
     const SpillStats st = build_profiles_spilled(ws.catalog, ws.titles, o.input.events_path, o.input.engagement,
-                                                 rejects, o.out_path, budget, spill_dir);
+                                                 rejects, o.out_path, budget, spill_dir,
+                                                 o.input.layout.events);
     s.users = st.users;
     s.event_rows = st.rows;
     s.unusable_users = st.build.unusable_users;
@@ -38,7 +39,8 @@ ProfileJobSummary run_profile_job(const ProfileJobOptions& o) {
   } else {
     ProfileBuildStats stats;
     const UserProfiles p = build_profiles_from_file(ws.catalog, ws.titles, o.input.events_path, o.input.engagement,
-                                                    rejects, &s.event_rows, &stats, o.input.profile_backend);
+                                                    rejects, &s.event_rows, &stats, o.input.profile_backend,
+                                                    o.input.profile_device, o.input.layout.events);
     write_profiles(o.out_path, p, ws.catalog.num_titles(), ws.catalog.fingerprint());
     s.users = p.size();
     s.unusable_users = stats.unusable_users;

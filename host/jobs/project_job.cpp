@@ -7,6 +7,7 @@
 #include "host/io/events_io.h"
 #include "host/io/model_dir.h"
 #include "host/io/new_titles_io.h"
+#include "host/io/progress.h"
 #include "host/io/segments_io.h"
 #include "host/jobs/projection_common.h"
 #include "host/jobs/projection_jobs.h"  // write_projection_report, report_js_files (host/report/report.cpp)
@@ -169,7 +170,8 @@ ProjectInputs load_as_new_inputs(const ProjectJobOptions& o, const Workspace& ws
     MARQUEE_CHECK_INPUT(!in.titles.back().tags.empty(), "title '{}' has no tags in the catalogue: nothing to project it from", id);
     in.held_out.push_back(*t);
   }
-  LoadedEvents loaded = load_events(o.input.events_path, catalog, rejects, o.input.engagement.as_of);
+  LoadedEvents loaded =
+      load_events(o.input.events_path, catalog, rejects, o.input.engagement.as_of, o.input.layout.events);
   std::vector<std::unordered_set<uint32_t>> viewers(in.held_out.size());
   std::vector<Event> kept;
   kept.reserve(loaded.events.size());
@@ -198,7 +200,7 @@ ProjectInputs load_new_title_inputs(const ProjectJobOptions& o, const Workspace&
   in.catalog_dir = o.input.catalog_dir;
   if (!in.events_path.empty()) {
     UserProfiles p = build_profiles_from_file(catalog, ws.titles, in.events_path, in.engagement, rejects, nullptr,
-                                              nullptr, in.profile_backend);
+                                              nullptr, in.profile_backend, in.profile_device, in.layout.events);
     pi.source = std::make_unique<MemoryProfiles>(std::move(p));
   } else {
     Workspace w2 = open_workspace(in, rejects);
@@ -285,7 +287,7 @@ void project_all_users(const ProjectJobOptions& o, ProfileSource& source, const 
   std::vector<float> raw;
   std::vector<double> p, aff;
   std::vector<int32_t> seg;
-  auto last_progress = Clock::now();
+  Progress progress("project", "users", double(n_users));
   for (size_t first = 0; first < n_users; first += o.batch) {
     const size_t count = std::min(o.batch, n_users - first);
     const UserProfiles b = source.read(first, count);
@@ -304,10 +306,7 @@ void project_all_users(const ProjectJobOptions& o, ProfileSource& source, const 
       }
       acc[i].add(b, p.data(), aff.data(), segments.count ? seg.data() : nullptr);
     }
-    if (seconds_since(last_progress) >= 2.0 && first + count < n_users) {
-      last_progress = Clock::now();
-      spdlog::info("projected {}/{} users", first + count, n_users);
-    }
+    progress.update(double(first + count));
   }
 }
 
@@ -428,7 +427,7 @@ json run_project_job(const ProjectJobOptions& o, std::FILE* summary_to) {
   const auto t0 = Clock::now();
   check_project_options(o);
   RejectLog rejects = job_rejects(o.common, o.out_path);
-  Workspace ws = open_catalog(o.input.catalog_dir, rejects);
+  Workspace ws = open_catalog(o.input.catalog_dir, rejects, o.input.layout.catalog_delimiter);
   const Catalog& catalog = ws.catalog;
 
   ProjectInputs in = o.as_new.empty() ? load_new_title_inputs(o, ws, rejects) : load_as_new_inputs(o, ws, rejects);

@@ -9,6 +9,7 @@
 #include "host/io/artwork_io.h"
 #include "host/io/atomic_file.h"
 #include "host/io/output_dir.h"
+#include "host/io/progress.h"
 #include "host/io/results_io.h"
 #include "host/io/model_dir.h"
 #include "host/jobs/daypart_job.h"
@@ -238,7 +239,7 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
   MARQUEE_CHECK_ARG(input.events_path.empty() != input.profiles_path.empty(),
                     "give exactly one of --events FILE or --profiles FILE");
   if (input.spill_dir.empty()) input.spill_dir = spill_dir_for(o.out_path);
-  Workspace ws = open_catalog(input.catalog_dir, rejects);
+  Workspace ws = open_catalog(input.catalog_dir, rejects, input.layout.catalog_delimiter);
   // Fitting a model on every profile needs them all in memory: within a budget, only a trained
   // model (--model-dir) or the tags model, which needs no fit, can score.
   const bool will_spill = !input.events_path.empty() && input.memory_budget > 0 &&
@@ -288,8 +289,8 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
   const size_t n_users = ws.profiles->users();
   s.users = n_users;
   TopKResult result;
-  size_t shown = 0, done = 0, to_do = n_users;
-  auto last_progress = Clock::now();
+  size_t shown = 0, done = 0;
+  std::optional<Progress> progress;
   // Users [first, first + count) into `out`, their unscored ones into `unscored`.
   const auto score_users = [&](size_t first, size_t count, ResultsWriter& out, AtomicFile& unscored) {
     for (size_t at = first; at < first + count; at += batch) {
@@ -300,11 +301,7 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
       if (chooser) artwork_seconds += choose_batch_artwork(*chooser, p, result, o.k, chosen, s.artwork_default);
       out.write(p.user_ids, result, ws.catalog, chooser ? &chosen : nullptr);
       done += n;
-      if (seconds_since(last_progress) >= o.progress_seconds && done < to_do) {
-        last_progress = Clock::now();
-        const double rate = done / std::max(seconds_since(t0), 1e-9);
-        spdlog::info("scored {}/{} users ({:.0f} users/s, ETA {:.0f} s)", done, to_do, rate, (to_do - done) / rate);
-      }
+      progress->update(double(done));
     }
   };
 
@@ -312,6 +309,7 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
     ResultsWriter out(o.out_path, format, artwork.get());
     AtomicFile unscored(o.out_path + ".unscored.csv");
     unscored.write("user_id,reason\n");
+    progress.emplace("score", "users", double(n_users), o.progress_seconds);
     score_users(0, n_users, out, unscored);
     out.commit();
     unscored.commit_if(s.unscored > 0);  // users without usable events, if any
@@ -326,8 +324,9 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
     std::vector<size_t> todo;
     for (size_t part = 0; part < parts; ++part)
       if (o.only_part < 0 || size_t(o.only_part) == part) todo.push_back(part);
-    to_do = 0;
+    size_t to_do = 0;
     for (size_t part : todo) to_do += part_range(n_users, parts, part).count;
+    progress.emplace("score", "users", double(to_do), o.progress_seconds);
     for (size_t part : todo) {
       const PartRange range = part_range(n_users, parts, part);
       PartRecord record;
@@ -335,7 +334,8 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
       if (dir.verified(part, &record, !dir.complete())) {
         ++s.parts_skipped;
         s.unscored += record.unscored;
-        to_do -= range.count;
+        done += range.count;  // kept from an earlier run: counts as done
+        progress->update(double(done));
       } else {
         ResultsWriter out(dir.part_path(part), format, artwork.get());
         AtomicFile unscored(dir.unscored_path(part));
@@ -351,6 +351,7 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
     }
     if (o.only_part < 0) dir.finish();
   }
+  progress->finish();
   rejects.finish();
   size_t covered = n_users;  // the users this run wrote or kept: all, or only_part's
   if (o.only_part >= 0) covered = s.part_records.empty() ? 0 : s.part_records[0].users;

@@ -4,6 +4,7 @@
 #include "engine/error.h"
 #include "host/backend/resolver.h"
 #include "host/io/atomic_file.h"
+#include "host/io/progress.h"
 #include "host/io/segments_io.h"
 #include "host/jobs/projection_common.h"
 
@@ -24,6 +25,7 @@ size_t assign_all_users(ProfileSource& source, const KMeansResult& km, size_t ba
                         SegmentDescriber& describer) {
   std::vector<int32_t> seg;
   size_t unassigned = 0;
+  Progress progress("segment: assigning", "users", double(source.users()));
   for (size_t first = 0; first < source.users(); first += batch) {
     const size_t count = std::min(batch, source.users() - first);
     const UserProfiles b = source.read(first, count);
@@ -31,6 +33,7 @@ size_t assign_all_users(ProfileSource& source, const KMeansResult& km, size_t ba
     assign_segments(b.vectors.data(), count, b.dim, km, seg.data());
     unassigned += writer.write(b, seg.data());
     describer.add(b, seg.data());
+    progress.update(double(first + count));
   }
   return unassigned;
 }

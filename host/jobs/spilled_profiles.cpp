@@ -191,7 +191,7 @@ size_t estimate_in_memory_bytes(const std::string& events_path, size_t dim) {
 
 SpillStats build_profiles_spilled(const Catalog& catalog, const TitleMatrix& titles, const std::string& events_path,
                                   const EngagementOptions& engagement, RejectLog& rejects, const std::string& out_path,
-                                  size_t budget, const std::string& spill_dir) {
+                                  size_t budget, const std::string& spill_dir, const TableLayout& layout) {
   SpillStats stats;
   const size_t dim = titles.dim();
   const std::string base = (fs::path(spill_dir.empty() ? "." : spill_dir) / "marquee-spill").string();
@@ -223,7 +223,8 @@ SpillStats build_profiles_spilled(const Catalog& catalog, const TitleMatrix& tit
     }
     const EventTimeWindow window = event_time_window(engagement.as_of);
     enum { kTs, kUser, kTitle, kEvent, kPosition, kSeekTo };
-    RecordReader reader(events_path, {"ts", "user_id", "title_id", "event", "position_s"}, {"seek_to_s"});
+    const std::vector<std::string>& columns = event_columns();  // the order of the enum above
+    RecordReader reader(events_path, {columns.begin(), columns.begin() + kSeekTo}, {columns[kSeekTo]}, layout);
     for (const auto& c : reader.ignored_columns()) spdlog::info("{}: ignoring column '{}'", events_path, c);
     Record r;
     while (reader.next(r)) {

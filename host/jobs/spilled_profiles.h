@@ -9,6 +9,7 @@
 #include "engine/engagement.h"
 #include "engine/profiles.h"
 #include "engine/title_matrix.h"
+#include "host/io/record_reader.h"
 #include "host/io/rejects.h"
 
 #include <cstddef>
@@ -43,6 +44,6 @@ struct SpillStats {
 /// Rejects and duplicates are reported to `rejects` exactly as the in-memory build reports them.
 SpillStats build_profiles_spilled(const Catalog& catalog, const TitleMatrix& titles, const std::string& events_path,
                                   const EngagementOptions& engagement, RejectLog& rejects, const std::string& out_path,
-                                  size_t memory_budget, const std::string& spill_dir);
+                                  size_t memory_budget, const std::string& spill_dir, const TableLayout& layout = {});
 
 }  // namespace marquee

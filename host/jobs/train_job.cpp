@@ -92,7 +92,8 @@ TrainingData prepare_training_data(const Workspace& ws, const InputOptions& inpu
                                    RejectLog& rejects) {
   TrainingData d;
   if (!input.events_path.empty()) {
-    LoadedEvents loaded = load_events(input.events_path, ws.catalog, rejects, input.engagement.as_of);
+    LoadedEvents loaded =
+        load_events(input.events_path, ws.catalog, rejects, input.engagement.as_of, input.layout.events);
     const size_t users = loaded.user_ids.size();
     int64_t first = INT64_MAX, last = INT64_MIN;
     for (const Event& e : loaded.events) first = std::min(first, e.ts), last = std::max(last, e.ts);
@@ -130,7 +131,8 @@ json run_train_job(const TrainJobOptions& o, std::FILE* table_to) {
                     "--time-budget must be between 0 and 10^7 seconds; got {}", o.train.time_budget_s);
   RejectLog rejects = job_rejects(o.common, o.out_dir);
   InputOptions input = o.input;
-  Workspace ws = input.events_path.empty() ? open_workspace(input, rejects) : open_catalog(input.catalog_dir, rejects);
+  Workspace ws = input.events_path.empty() ? open_workspace(input, rejects)
+                                             : open_catalog(input.catalog_dir, rejects, input.layout.catalog_delimiter);
   TrainingData data = prepare_training_data(ws, input, o.train, rejects);
   rejects.finish();
   TrainedModel trained = train_model(ws.titles, data.train, data.heldout, data.all, o.train, table_to);

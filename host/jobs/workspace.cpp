@@ -54,9 +54,9 @@ UserProfiles slice_profiles(const UserProfiles& all, size_t first, size_t count)
   return p;
 }
 
-Workspace open_catalog(const std::string& catalog_dir, RejectLog& rejects) {
+Workspace open_catalog(const std::string& catalog_dir, RejectLog& rejects, char delimiter) {
   Workspace ws;
-  ws.catalog = load_catalog(catalog_dir, rejects);
+  ws.catalog = load_catalog(catalog_dir, rejects, delimiter);
   ws.titles = TitleMatrix::build(ws.catalog);
   if (!ws.titles.untagged_titles().empty())
     spdlog::warn("{} titles have no usable tags and will score 0 for everyone (first: {})",
@@ -66,8 +66,9 @@ Workspace open_catalog(const std::string& catalog_dir, RejectLog& rejects) {
 
 UserProfiles build_profiles_from_file(const Catalog& catalog, const TitleMatrix& titles, const std::string& events_path,
                                       const EngagementOptions& engagement, RejectLog& rejects, size_t* rows,
-                                      ProfileBuildStats* stats, Backend backend, int device) {
-  LoadedEvents loaded = load_events(events_path, catalog, rejects, engagement.as_of);
+                                      ProfileBuildStats* stats, Backend backend, int device,
+                                      const TableLayout& layout) {
+  LoadedEvents loaded = load_events(events_path, catalog, rejects, engagement.as_of, layout);
   if (rows) *rows = loaded.rows;
   ProfileBuildStats local;
   // Chosen once, here: the GPU twin when asked for, or with auto when a device is present.
@@ -87,7 +88,7 @@ UserProfiles build_profiles_from_file(const Catalog& catalog, const TitleMatrix&
 Workspace open_workspace(const InputOptions& options, RejectLog& rejects) {
   MARQUEE_CHECK_ARG(options.events_path.empty() != options.profiles_path.empty(),
                     "give exactly one of --events FILE or --profiles FILE");
-  Workspace ws = open_catalog(options.catalog_dir, rejects);
+  Workspace ws = open_catalog(options.catalog_dir, rejects, options.layout.catalog_delimiter);
   open_profiles(ws, options, rejects);
   return ws;
 }
@@ -114,7 +115,8 @@ void open_profiles(Workspace& ws, const InputOptions& options, RejectLog& reject
       });
       profiles_path = dir + "/profiles.bin";
       const SpillStats st = build_profiles_spilled(ws.catalog, ws.titles, options.events_path, options.engagement,
-                                                   rejects, profiles_path, options.memory_budget, options.spill_dir);
+                                                   rejects, profiles_path, options.memory_budget, options.spill_dir,
+                                                   options.layout.events);
       ws.event_rows = st.rows;
       ws.build_stats = st.build;
       ws.spilled = true;
@@ -124,7 +126,7 @@ void open_profiles(Workspace& ws, const InputOptions& options, RejectLog& reject
     ws.profiles = std::make_unique<MemoryProfiles>(build_profiles_from_file(ws.catalog, ws.titles, options.events_path,
                                                                             options.engagement, rejects, &ws.event_rows,
                                                                             &ws.build_stats, options.profile_backend,
-                                                                            options.profile_device));
+                                                                            options.profile_device, options.layout.events));
   } else {
     auto file = std::make_unique<FileProfiles>(profiles_path);
     file->reader().check_catalog(ws.catalog.fingerprint(), ws.catalog.num_titles(), ws.titles.dim());

@@ -8,6 +8,7 @@
 #include "engine/profiles.h"
 #include "engine/title_matrix.h"
 #include "host/io/profile_io.h"
+#include "host/io/record_reader.h"
 #include "host/io/rejects.h"
 
 #include <memory>
@@ -38,6 +39,12 @@ class MemoryProfiles final : public ProfileSource {
   UserProfiles p_;
 };
 
+/// How the input files of a job are laid out when not as docs/formats.md names them.
+struct InputLayout {
+  TableLayout events;          // --delimiter, --columns
+  char catalog_delimiter = 0;  // --catalog-delimiter (0: by each file's name)
+};
+
 struct InputOptions {
   std::string catalog_dir;
   Backend profile_backend = Backend::Cpu;  // where profiles are built from events (auto|cpu|cuda)
@@ -50,6 +57,7 @@ struct InputOptions {
   // temporary profiles file in spill_dir and read from it in batches. 0: no budget (in memory).
   size_t memory_budget = 0;
   std::string spill_dir;  // empty: the current directory
+  InputLayout layout;  // --delimiter, --columns, --catalog-delimiter
 };
 
 struct Workspace {
@@ -62,8 +70,8 @@ struct Workspace {
   std::shared_ptr<const std::string> scratch;  // the spilled profiles' folder, removed with the last copy
 };
 
-/// Loads the catalogue and title vectors only.
-Workspace open_catalog(const std::string& catalog_dir, RejectLog& rejects);
+/// Loads the catalogue and title vectors only; `delimiter` that of its CSV files (0: by the name).
+Workspace open_catalog(const std::string& catalog_dir, RejectLog& rejects, char delimiter = 0);
 
 /// Loads the catalogue, then profiles from events (built in memory) or from a profiles file
 /// (validated against the catalogue, read lazily in batches).
@@ -75,7 +83,8 @@ void open_profiles(Workspace& ws, const InputOptions& options, RejectLog& reject
 /// Builds profiles from an events file: loads, reports rejects and duplicates, builds.
 UserProfiles build_profiles_from_file(const Catalog& catalog, const TitleMatrix& titles, const std::string& events_path,
                                       const EngagementOptions& engagement, RejectLog& rejects, size_t* rows,
-                                      ProfileBuildStats* stats, Backend backend = Backend::Cpu, int device = 0);
+                                      ProfileBuildStats* stats, Backend backend = Backend::Cpu, int device = 0,
+                                      const TableLayout& layout = {});
 
 /// Copies users [first, first + count) of in-memory profiles.
 UserProfiles slice_profiles(const UserProfiles& all, size_t first, size_t count);

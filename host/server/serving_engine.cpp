@@ -267,7 +267,7 @@ namespace {
 void load_catalog_and_models(Snapshot& snap, const EngineOptions& options, const std::string& model_dir,
                              RejectLog& rejects) {
   const InputOptions& in = options.input;
-  snap.catalog = load_catalog(in.catalog_dir, rejects);
+  snap.catalog = load_catalog(in.catalog_dir, rejects, in.layout.catalog_delimiter);
   snap.titles = TitleMatrix::build(snap.catalog);
   snap.engagement = in.engagement;
   snap.model_version = fmt::format("tags-{:016x}", snap.catalog.fingerprint());
@@ -297,7 +297,7 @@ void load_catalog_and_models(Snapshot& snap, const EngineOptions& options, const
 void load_users_from_events(Snapshot& snap, const InputOptions& in, RejectLog& rejects) {
   snap.from_events = true;
   snap.source = "events " + in.events_path;
-  LoadedEvents loaded = load_events(in.events_path, snap.catalog, rejects);
+  LoadedEvents loaded = load_events(in.events_path, snap.catalog, rejects, 0, in.layout.events);
   std::vector<Event> kept = loaded.events;  // build_profiles consumes its copy
   ProfileBuildStats stats;
   const UserProfiles p = build_profiles(snap.catalog, snap.titles, std::move(loaded.events), loaded.user_ids,
