@@ -13,6 +13,10 @@
 
 #include <fmt/format.h>
 #include <httplib.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -126,6 +130,42 @@ inline void expect_error(const httplib::Result& r, int status, const std::string
   ASSERT_TRUE(b.is_object() && b.contains("error")) << r->body;
   EXPECT_NE(b["error"].get<std::string>().find(fragment), std::string::npos)
       << "'" << b["error"].get<std::string>() << "' should mention '" << fragment << "'";
+}
+
+/// A plain TCP connection to the loopback port, for what client libraries never send (slow or
+/// malformed requests); -1 when it cannot connect. The caller closes it.
+inline int connect_loopback(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(uint16_t(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
+  if (fd >= 0) close(fd);
+  return -1;
+}
+
+/// Everything the server sends on `fd` until it closes the connection or `seconds` pass (or, with
+/// `until_json`, until a whole JSON answer has arrived).
+inline std::string read_answer(int fd, int seconds = 10, bool until_json = true) {
+  timeval tv{seconds, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;) {
+    out.append(buf, size_t(n));
+    if (until_json && out.find("\r\n\r\n") != std::string::npos && out.back() == '}') break;  // our answers are JSON
+  }
+  return out;
+}
+
+/// Sends `request` as bytes on a fresh loopback connection and returns everything answered.
+inline std::string raw_exchange(int port, const std::string& request) {
+  const int fd = connect_loopback(port);
+  std::string out;
+  if (fd >= 0 && send(fd, request.data(), request.size(), MSG_NOSIGNAL) == ssize_t(request.size())) out = read_answer(fd);
+  if (fd >= 0) close(fd);
+  return out;
 }
 
 }  // namespace marquee::test
