@@ -5,6 +5,7 @@
 #include "server_fixture.h"
 
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <chrono>
 #include <string>
@@ -189,6 +190,27 @@ TEST_F(ServerTest, MetricsReportRoutesLatencyBatchesAndQueue) {
            "# TYPE marquee_batch_size histogram", "marquee_batch_size_count", "marquee_queue_depth 0",
            "marquee_queue_limit 64", "marquee_users 300", "marquee_titles 400", "marquee_snapshot_generation 1"})
     EXPECT_NE(t.find(want), std::string::npos) << "missing: " << want;
+}
+
+TEST_F(ServerTest, MetricsCarryTheProcessSeriesAndBuildInfo) {
+  TestServer s(engine_options(), http_options());
+  const std::string t = s.client().Get("/metrics")->body;
+  // The value of an unlabelled series in the exposition text; NaN when absent.
+  auto value = [&](const std::string& name) {
+    const size_t at = t.find("\n" + name + " ");
+    return at == std::string::npos ? NAN : std::stod(t.substr(at + name.size() + 2));
+  };
+  EXPECT_NE(t.find("# TYPE process_cpu_seconds_total counter"), std::string::npos);
+  EXPECT_GT(value("process_resident_memory_bytes"), 1e6);  // this test process: tens of MB at least
+  EXPECT_GT(value("process_virtual_memory_bytes"), value("process_resident_memory_bytes"));
+  EXPECT_GT(value("process_cpu_seconds_total"), 0);
+  EXPECT_GE(value("process_open_fds"), 3);  // stdio, the listening socket, the scrape's connection
+  EXPECT_GE(value("process_max_fds"), value("process_open_fds"));
+  const double now = double(std::chrono::duration_cast<std::chrono::seconds>(
+                                std::chrono::system_clock::now().time_since_epoch()).count());
+  EXPECT_LE(value("process_start_time_seconds"), now + 1);
+  EXPECT_GT(value("process_start_time_seconds"), now - 24 * 3600) << "a test process started within a day";
+  EXPECT_NE(t.find("marquee_build_info{version=\"" MARQUEE_TEST_VERSION "\",backend=\"cpu\"} 1"), std::string::npos) << t;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 #include "host/server/audience.h"
 #include "host/server/http_server.h"
+#include "host/server/process_metrics.h"
 
 #include "engine/artwork.h"
 #include "engine/error.h"
@@ -141,7 +142,10 @@ struct Api::Impl {
   Router router;
   std::atomic<bool> draining{false};
 
-  Impl(ServingEngine& e, const HttpOptions& o) : engine(e), options(o) { install(); }
+  Impl(ServingEngine& e, const HttpOptions& o) : engine(e), options(o) {
+    declare_process_metrics(engine.metrics(), engine.snapshot()->on_gpu ? "cuda" : "cpu");
+    install();
+  }
 
   size_t k_limit(size_t available) const {
     return options.max_k == 0 ? available : std::min(options.max_k, available);
@@ -523,6 +527,7 @@ struct Api::Impl {
     router.add("GET", "/healthz", [](const Request&, Response& res) { send_json(res, 200, json{{"status", "ok"}}); });
     router.add("GET", "/readyz", wrap([this](auto&, auto& r) { ready(r); }));
     router.add("GET", "/metrics", [this](const Request&, Response& res) {
+      update_process_metrics(engine.metrics());
       res.set_content(engine.render_metrics(), "text/plain; version=0.0.4; charset=utf-8");
     });
   }
