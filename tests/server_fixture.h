@@ -123,11 +123,24 @@ inline nlohmann::json body_of(const httplib::Result& r) {
   }
 }
 
-inline void expect_error(const httplib::Result& r, int status, const std::string& fragment) {
+/// The "code" of an error answer that names no more specific one (docs/serving.md, "Errors").
+inline std::string default_error_code(int status) {
+  static const std::map<int, std::string> codes{{400, "bad_request"},       {401, "unauthorized"},
+                                                {403, "forbidden"},         {404, "not_found"},
+                                                {413, "payload_too_large"}, {431, "headers_too_large"},
+                                                {500, "internal"},          {503, "unavailable"}};
+  auto it = codes.find(status);
+  return it == codes.end() ? "?" : it->second;
+}
+
+/// An error answer: the status, a JSON {"error": message, "code": code} whose message contains
+/// `fragment`, and `code` (the status's default when empty).
+inline void expect_error(const httplib::Result& r, int status, const std::string& fragment, std::string code = "") {
   ASSERT_TRUE(r) << "no response";
   EXPECT_EQ(r->status, status) << r->body;
   const nlohmann::json b = body_of(r);
   ASSERT_TRUE(b.is_object() && b.contains("error")) << r->body;
+  EXPECT_EQ(b.value("code", ""), code.empty() ? default_error_code(status) : code) << r->body;
   EXPECT_NE(b["error"].get<std::string>().find(fragment), std::string::npos)
       << "'" << b["error"].get<std::string>() << "' should mention '" << fragment << "'";
 }

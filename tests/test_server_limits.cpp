@@ -57,6 +57,7 @@ TEST_F(ServerTest, OverloadAnswers503InsteadOfQueueingForever) {
   for (int i = 0; i < 8; ++i)
     if (status[i] == 503) {
       EXPECT_NE(bodies[i].find("queue limit 2"), std::string::npos) << bodies[i];
+      EXPECT_NE(bodies[i].find("\"code\":\"overloaded\""), std::string::npos) << bodies[i];
     }
   const std::string metrics = s.client().Get("/metrics")->body;
   EXPECT_NE(metrics.find("marquee_searches_total{outcome=\"overloaded\"} 5"), std::string::npos);
@@ -89,6 +90,7 @@ TEST_F(ServerTest, ASearchQueuedPastItsDeadlineIsAnswered503) {
   EXPECT_EQ(first, 200);
   EXPECT_EQ(second, 503);
   EXPECT_NE(second_body.find("deadline of 30 ms"), std::string::npos) << second_body;
+  EXPECT_NE(second_body.find("\"code\":\"deadline_exceeded\""), std::string::npos) << second_body;
 }
 
 TEST_F(ServerTest, RequestsBeyondTheRequestThreadsAreAnswered503AtOnce) {
@@ -104,7 +106,7 @@ TEST_F(ServerTest, RequestsBeyondTheRequestThreadsAreAnswered503AtOnce) {
   std::thread held([&] { auto r = s.client().Get(path.c_str()); first = r ? r->status : 0; });
   ASSERT_TRUE(gate.wait_entered(1));
   const auto t0 = std::chrono::steady_clock::now();
-  expect_error(s.client().Get("/healthz"), 503, "request threads are busy");
+  expect_error(s.client().Get("/healthz"), 503, "request threads are busy", "overloaded");
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s) << "a refusal must not wait for the held request";
   gate.release();
   held.join();
@@ -141,7 +143,7 @@ TEST_F(ServerTest, StopDrainsTheRequestInFlight) {
   ASSERT_TRUE(gate.wait_entered(1));
   EXPECT_EQ(s.client().Get("/readyz")->status, 200);
   s.http->set_draining();
-  EXPECT_EQ(s.client().Get("/readyz")->status, 503);
+  expect_error(s.client().Get("/readyz"), 503, "draining", "shutting_down");
   std::atomic<bool> stopped{false};
   std::thread stopper([&] {
     s.http->stop();

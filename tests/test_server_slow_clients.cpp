@@ -59,6 +59,7 @@ TEST_F(ServerTest, TooManyHeaderLinesAre431WithTheLimit) {
   const std::string answer = raw_exchange(s.port, request + "\r\n");
   EXPECT_NE(answer.find(" 431 "), std::string::npos) << answer;
   EXPECT_NE(answer.find("201 header lines; the limit is 100 (--max-headers)"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("\"code\":\"headers_too_large\""), std::string::npos) << answer;
   // 99 lines are fine.
   std::string fine = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n";
   for (int i = 0; i < 98; ++i) fine += fmt::format("X-H{}: v\r\n", i);
@@ -149,4 +150,5 @@ TEST_F(ServerTest, AContentLengthOverTheLimitIs413BeforeTheBodyIsRead) {
   close(fd);
   EXPECT_NE(answer.find(" 413 "), std::string::npos) << answer;
   EXPECT_NE(answer.find("(1000000000 bytes) exceeds the limit of 65536 bytes"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("\"code\":\"payload_too_large\""), std::string::npos) << answer;
 }

@@ -38,17 +38,36 @@ void send_json(Response& res, int status, const json& body) {
   res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
 }
 
-void send_error(Response& res, int status, const std::string& message) {
-  send_json(res, status, json{{"error", message}});
+// The machine-readable code of an error answer when the route gives none (docs/serving.md, "Errors").
+const char* default_code(int status) {
+  switch (status) {
+    case 400: return "bad_request";
+    case 401: return "unauthorized";
+    case 403: return "forbidden";
+    case 404: return "not_found";
+    case 413: return "payload_too_large";
+    case 431: return "headers_too_large";
+    case 500: return "internal";
+    case 503: return "unavailable";
+    default: return status >= 500 ? "internal" : "bad_request";
+  }
 }
 
-/// A failure that answers with this status and message.
+// {"error": message, "code": code}: "error" stays the human message it always was; "code" is for programs.
+void send_error(Response& res, int status, const std::string& message, const char* code = nullptr) {
+  send_json(res, status, json{{"error", message}, {"code", code ? code : default_code(status)}});
+}
+
+/// A failure that answers with this status, message and (when not the status's default) code.
 struct HttpError : std::runtime_error {
-  HttpError(int s, const std::string& m) : std::runtime_error(m), status(s) {}
+  HttpError(int s, const std::string& m, const char* c) : std::runtime_error(m), status(s), code(c) {}
   int status;
+  const char* code;
 };
 
-[[noreturn]] void fail(int status, const std::string& message) { throw HttpError(status, message); }
+[[noreturn]] void fail(int status, const std::string& message, const char* code = nullptr) {
+  throw HttpError(status, message, code);
+}
 
 double score6(float s) { return std::stod(fmt::format("{:.6f}", s)); }  // the 6 decimals `marquee score` writes
 
@@ -179,9 +198,9 @@ struct Api::Impl {
     }
     switch (o.status) {
       case SearchStatus::Ok: return o;
-      case SearchStatus::Overloaded:
-      case SearchStatus::DeadlineExceeded:
-      case SearchStatus::ShuttingDown: fail(503, o.message);
+      case SearchStatus::Overloaded: fail(503, o.message, "overloaded");
+      case SearchStatus::DeadlineExceeded: fail(503, o.message, "deadline_exceeded");
+      case SearchStatus::ShuttingDown: fail(503, o.message, "shutting_down");
       case SearchStatus::Failed: fail(500, o.message);
     }
     fail(500, "unknown search outcome");
@@ -449,6 +468,7 @@ struct Api::Impl {
              {"users_added", report.users_added}, {"model_version", engine.snapshot()->model_version}};
     if (report.accepted == 0) {
       out["error"] = fmt::format("no event accepted; first: event {}: {}", rejected[0].first, rejected[0].second);
+      out["code"] = "bad_request";
       return send_json(res, 400, out);
     }
     send_json(res, 200, out);
@@ -481,7 +501,7 @@ struct Api::Impl {
   }
 
   void ready(Response& res) {
-    if (draining) return send_error(res, 503, "draining: the server is shutting down");
+    if (draining) return send_error(res, 503, "draining: the server is shutting down", "shutting_down");
     const auto snap = engine.snapshot();
     json body{{"status", "ready"},
               {"generation", snap->generation},
@@ -503,7 +523,7 @@ struct Api::Impl {
         f(req, res);
       } catch (const HttpError& e) {
         if (e.status == 503) res.set_header("Retry-After", "1");
-        send_error(res, e.status, e.what());
+        send_error(res, e.status, e.what(), e.code);
       } catch (const ArgumentError& e) {
         send_error(res, 400, client_message(e.what()));
       } catch (const json::exception& e) {
@@ -549,6 +569,8 @@ void Api::set_draining() { impl_->draining = true; }
 
 std::string Api::route_label(const std::string& method, const std::string& path) { return route_of(method, path); }
 
-void Api::error(Response& res, int status, const std::string& message) { send_error(res, status, message); }
+void Api::error(Response& res, int status, const std::string& message, const char* code) {
+  send_error(res, status, message, code);
+}
 
 }  // namespace marquee::server

@@ -27,8 +27,9 @@ class Api {
 
   /// The metrics label of a request: "GET /v1/users/{id}/recommendations", or "other".
   static std::string route_label(const std::string& method, const std::string& path);
-  /// A JSON error answer, {"error": message}: the transport's own refusals (413, 431, 503) use it too.
-  static void error(Response& res, int status, const std::string& message);
+  /// A JSON error answer, {"error": message, "code": code} (code: the status's default when null):
+  /// the transport's own refusals (400, 413, 431, 503) use it too.
+  static void error(Response& res, int status, const std::string& message, const char* code = nullptr);
 
  private:
   struct Impl;

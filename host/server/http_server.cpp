@@ -240,7 +240,8 @@ class Session : public std::enable_shared_from_this<Session> {
       res.set_header("Retry-After", "1");
       Api::error(res, 503,
                  fmt::format("overloaded: all {} request threads are busy and {} requests are waiting; retry later",
-                             s_.options.threads, s_.options.max_pending_requests));
+                             s_.options.threads, s_.options.max_pending_requests),
+                 "overloaded");
       s_.engine.metrics().inc("marquee_http_connections_shed_total");
       write(std::move(res));
     }
@@ -439,7 +440,7 @@ bool HttpServer::Impl::evict_oldest_idle() {
 void HttpServer::Impl::refuse(tcp::socket& socket, const std::string& message) {
   // A fresh socket's send buffer is empty: this short blocking write cannot stall the acceptor.
   Response res;
-  Api::error(res, 503, message);
+  Api::error(res, 503, message, "overloaded");
   const std::string raw = fmt::format(
       "HTTP/1.1 503 Service Unavailable\r\nContent-Type: {}\r\nContent-Length: {}\r\nRetry-After: 1\r\nConnection: "
       "close\r\n\r\n{}",
