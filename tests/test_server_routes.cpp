@@ -273,3 +273,29 @@ TEST_F(ServerTest, WritesWithoutATokenAreRefusedUnlessAnonymousWritesWereAsked) 
   ASSERT_TRUE(posted);
   EXPECT_EQ(posted->status, 200) << posted->body;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The API document and the status page
+
+TEST_F(ServerTest, ServesItsOpenApiDocumentAndAStatusPage) {
+  TestServer s(engine_options(), http_options());
+  auto cli = s.client();
+  // The document of this build, byte for byte: embedded at build time, not read at run time.
+  const auto doc = cli.Get("/openapi.yaml");
+  ASSERT_TRUE(doc);
+  EXPECT_EQ(doc->status, 200);
+  EXPECT_NE(doc->get_header_value("Content-Type").find("application/yaml"), std::string::npos);
+  EXPECT_EQ(doc->body, read_text(std::string(MARQUEE_SOURCE_DIR) + "/docs/openapi.yaml"));
+  const auto page = cli.Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_NE(page->get_header_value("Content-Type").find("text/html"), std::string::npos);
+  const auto snap = s.engine->snapshot();
+  for (const std::string want : {std::string("href=\"/openapi.yaml\""), "<td>" + snap->model_version + "</td>",
+                                 std::string("<th>titles</th><td>400</td>"), std::string("<th>users</th><td>300</td>"),
+                                 std::string("<th>status</th><td>ready</td>"), std::string("<th>uptime</th><td>0d 00:00:0")})
+    EXPECT_NE(page->body.find(want), std::string::npos) << "missing " << want << " in\n" << page->body;
+  s.http->set_draining();
+  EXPECT_NE(cli.Get("/")->body.find("<th>status</th><td>draining</td>"), std::string::npos);
+  expect_error(cli.Get("/nothing-here"), 404, "no route GET /nothing-here");
+}

@@ -2,6 +2,7 @@
 
 #include "host/server/audience.h"
 #include "host/server/http_server.h"
+#include "host/server/openapi_doc.h"
 #include "host/server/process_metrics.h"
 
 #include "engine/artwork.h"
@@ -77,7 +78,7 @@ std::string route_of(const std::string& method, const std::string& path) {
   if (starts("/v1/users/") && ends("/recommendations")) return method + " /v1/users/{id}/recommendations";
   if (starts("/v1/titles/") && ends("/similar")) return method + " /v1/titles/{id}/similar";
   static const char* fixed[] = {"/v1/query", "/v1/audience", "/v1/events", "/v1/admin/reload", "/healthz", "/readyz",
-                                "/metrics"};
+                                "/metrics", "/openapi.yaml", "/"};
   for (const char* f : fixed)
     if (path == f) return method + " " + f;
   return "other";
@@ -537,7 +538,58 @@ struct Api::Impl {
   }
 
 
+  const Clock::time_point started = Clock::now();
+
+  // GET /: a page for people: what is served, since when, and where the API is described.
+  void home(Response& res) {
+    const auto snap = engine.snapshot();
+    auto esc = [](const std::string& text) {
+      std::string out;
+      for (char c : text) {
+        switch (c) {
+          case '&': out += "&amp;"; break;
+          case '<': out += "&lt;"; break;
+          case '>': out += "&gt;"; break;
+          case '"': out += "&quot;"; break;
+          default: out += c;
+        }
+      }
+      return out;
+    };
+    const auto up = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started).count();
+    const std::string uptime = fmt::format("{}d {:02}:{:02}:{:02}", up / 86400, up / 3600 % 24, up / 60 % 60, up % 60);
+    std::string rows;
+    auto row = [&](const std::string& name, const std::string& value) {
+      rows += fmt::format("<tr><th>{}</th><td>{}</td></tr>\n", name, esc(value));
+    };
+    row("status", draining ? "draining" : "ready");
+    row("model version", snap->model_version);
+    row("model family", snap->model_family);
+    row("titles", std::to_string(snap->catalog.num_titles()));
+    row("users", std::to_string(snap->users.size()));
+    row("snapshot generation", std::to_string(snap->generation));
+    row("profiles", snap->source);
+    row("search", snap->scorer->describe() + (snap->index ? ", index " + snap->index->describe() : std::string()));
+    row("uptime", uptime);
+    res.set_content(fmt::format(R"(<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Marquee</title>
+<style>body{{font-family:sans-serif;margin:2em}}th{{text-align:left;padding-right:1em}}</style></head>
+<body><h1>Marquee front service</h1>
+<table>
+{}</table>
+<p>API: <a href="/openapi.yaml">/openapi.yaml</a> (OpenAPI 3) &middot; probes: <a href="/healthz">/healthz</a>,
+<a href="/readyz">/readyz</a> &middot; <a href="/metrics">/metrics</a> (Prometheus)</p>
+</body></html>
+)",
+                                rows),
+                    "text/html; charset=utf-8");
+  }
+
   void install() {
+    router.add("GET", "/", [this](const Request&, Response& res) { home(res); });
+    router.add("GET", "/openapi.yaml", [](const Request&, Response& res) {
+      res.set_content(std::string(openapi_yaml()), "application/yaml; charset=utf-8");
+    });
     router.add("GET", R"(/v1/users/([^/]+)/recommendations)", wrap([this](auto& q, auto& r) { recommendations(q, r); }));
     router.add("GET", R"(/v1/titles/([^/]+)/similar)", wrap([this](auto& q, auto& r) { similar(q, r); }));
     router.add("POST", "/v1/query", wrap([this](auto& q, auto& r) { query(q, r); }));
