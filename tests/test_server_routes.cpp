@@ -291,11 +291,73 @@ TEST_F(ServerTest, ServesItsOpenApiDocumentAndAStatusPage) {
   EXPECT_EQ(page->status, 200);
   EXPECT_NE(page->get_header_value("Content-Type").find("text/html"), std::string::npos);
   const auto snap = s.engine->snapshot();
-  for (const std::string want : {std::string("href=\"/openapi.yaml\""), "<td>" + snap->model_version + "</td>",
+  for (const std::string& want : {std::string("href=\"/openapi.yaml\""), "<td>" + snap->model_version + "</td>",
                                  std::string("<th>titles</th><td>400</td>"), std::string("<th>users</th><td>300</td>"),
                                  std::string("<th>status</th><td>ready</td>"), std::string("<th>uptime</th><td>0d 00:00:0")})
     EXPECT_NE(page->body.find(want), std::string::npos) << "missing " << want << " in\n" << page->body;
   s.http->set_draining();
   EXPECT_NE(cli.Get("/")->body.find("<th>status</th><td>draining</td>"), std::string::npos);
   expect_error(cli.Get("/nothing-here"), 404, "no route GET /nothing-here");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batch recommendations
+
+TEST_F(ServerTest, BatchRecommendationsEqualTheSingleUserRouteInRequestOrder) {
+  TestServer s(engine_options(), http_options());
+  auto cli = s.client();
+  for (const char* policy : {"watched", "completed"}) {
+    const auto want = read_recs(recs_path(policy));
+    // 40 users (more than one wave of searches), in reverse order, with an unknown one in the middle.
+    json users = json::array();
+    for (auto it = want.rbegin(); it != want.rend() && users.size() < 40; ++it) users.push_back(it->first);
+    users.insert(users.begin() + 7, "nobody");
+    const auto r = cli.Post("/v1/recommendations", json{{"users", users}, {"k", 10}, {"exclude", policy}}.dump(),
+                            "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    const json b = body_of(r);
+    EXPECT_EQ(b["k"], 10);
+    EXPECT_EQ(b["exclude"], policy);
+    ASSERT_EQ(b["results"].size(), users.size());
+    for (size_t i = 0; i < users.size(); ++i) {
+      const json& got = b["results"][i];
+      const std::string user = users[i];
+      EXPECT_EQ(got["user_id"], user);
+      if (user == "nobody") {
+        EXPECT_TRUE(got["items"].empty());
+        EXPECT_EQ(got["code"], "not_found");
+        EXPECT_NE(got["error"].get<std::string>().find("unknown user_id 'nobody'"), std::string::npos);
+        continue;
+      }
+      const json single =
+          body_of(cli.Get(("/v1/users/" + user + "/recommendations?k=10&exclude=" + policy).c_str()));
+      EXPECT_EQ(items_of(got), items_of(single)) << user;
+      EXPECT_EQ(items_of(got), want.at(user)) << user << ": the score job";
+      EXPECT_EQ(got["search"], "exact");
+    }
+  }
+}
+
+TEST_F(ServerTest, BatchRecommendationsAreBoundedAndValidated) {
+  marquee::server::HttpOptions ho = http_options();
+  ho.max_batch_users = 5;
+  TestServer s(engine_options(), ho);
+  auto cli = s.client();
+  const std::string u = read_recs(recs_path("watched")).begin()->first;
+  auto post = [&](const json& body) { return cli.Post("/v1/recommendations", body.dump(), "application/json"); };
+  expect_error(post(json{{"users", json::array({u, u, u, u, u, u})}}), 413,
+               "6 users in one request; the limit is 5 (--max-batch-users)");
+  expect_error(post(json{{"users", json::array()}}), 400, "users must be a non-empty array");
+  expect_error(post(json{{"users", u}}), 400, "users must be a non-empty array");
+  expect_error(post(json{{"users", json::array({u, 42})}}), 400, "users[1] must be a user id string");
+  expect_error(post(json{{"users", json::array({u})}, {"explain", true}}), 400, "unknown field 'explain'");
+  expect_error(post(json{{"users", json::array({u})}, {"k", 0}}), 400, "k must be between 1 and 400; got 0");
+  expect_error(post(json{{"users", json::array({u})}, {"exclude", "all"}}), 400, "all");
+  expect_error(post(json{{"users", json::array({u})}, {"hour", 3}}), 400, "hour needs a daypart model");
+  // Five of the same user: five equal answers.
+  const json b = body_of(post(json{{"users", json::array({u, u, u, u, u})}, {"k", 3}}));
+  ASSERT_EQ(b["results"].size(), 5u);
+  for (const auto& r : b["results"]) EXPECT_EQ(items_of(r), items_of(b["results"][0]));
+  EXPECT_EQ(b["results"][0]["items"].size(), 3u);
 }

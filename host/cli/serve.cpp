@@ -61,6 +61,8 @@ void add_serve(CLI::App& app, int& exit_code) {
   cmd->add_option("--max-body-bytes", serve.http.max_body_bytes, "larger request bodies get 413")->capture_default_str();
   cmd->add_option("--max-k", serve.http.max_k, "largest k (0 = the catalogue size)")->capture_default_str();
   cmd->add_option("--max-events", serve.http.max_events, "events per POST /v1/events")->capture_default_str();
+  cmd->add_option("--max-batch-users", serve.http.max_batch_users, "users per POST /v1/recommendations; more get 413")
+      ->capture_default_str();
   cmd->add_option("--header-timeout-ms", serve.http.header_timeout_ms,
                   "a request's whole request line and headers must arrive within this")
       ->capture_default_str();

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <future>
 #include <mutex>
 
 namespace marquee::server {
@@ -77,7 +78,7 @@ std::string route_of(const std::string& method, const std::string& path) {
   auto ends = [&](const std::string& s) { return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0; };
   if (starts("/v1/users/") && ends("/recommendations")) return method + " /v1/users/{id}/recommendations";
   if (starts("/v1/titles/") && ends("/similar")) return method + " /v1/titles/{id}/similar";
-  static const char* fixed[] = {"/v1/query", "/v1/audience", "/v1/events", "/v1/admin/reload", "/healthz", "/readyz",
+  static const char* fixed[] = {"/v1/recommendations", "/v1/query", "/v1/audience", "/v1/events", "/v1/admin/reload", "/healthz", "/readyz",
                                 "/metrics", "/openapi.yaml", "/"};
   for (const char* f : fixed)
     if (path == f) return method + " " + f;
@@ -190,13 +191,18 @@ struct Api::Impl {
   }
 
   // Runs a search and turns every non-Ok outcome into its HTTP error.
-  SearchOutcome run(SearchQuery q) {
-    SearchOutcome o;
+  SearchOutcome run(SearchQuery q) { return checked(submit(std::move(q)).get()); }
+
+  std::future<SearchOutcome> submit(SearchQuery q) {
     try {
-      o = engine.search(std::move(q));
+      return engine.submit(std::move(q));
     } catch (const ArgumentError& e) {
       fail(400, client_message(e.what()));
     }
+  }
+
+  // An outcome that is not Ok becomes its HTTP error.
+  static SearchOutcome checked(SearchOutcome o) {
     switch (o.status) {
       case SearchStatus::Ok: return o;
       case SearchStatus::Overloaded: fail(503, o.message, "overloaded");
@@ -240,6 +246,100 @@ struct Api::Impl {
     return items;
   }
 
+  // The search behind a user's recommendations, for the single and the batch route alike.
+  static SearchQuery recs_query(const std::shared_ptr<const Snapshot>& snap, const UserState& user, size_t k,
+                                ExcludePolicy policy, bool exact, int hour) {
+    SearchQuery q;
+    q.snapshot = snap;
+    q.vector = snap->ranking_vector(user);  // the model's fold-in of the user's current engagement
+    q.k = k;
+    q.exact = exact;
+    q.hour = hour;
+    if (policy != ExcludePolicy::None)
+      for (const auto& s : user.seen)
+        if (policy == ExcludePolicy::Watched || s.completed) q.exclude.push_back(s.title);
+    return q;
+  }
+
+  // POST /v1/recommendations: the single-user route for many users in one request. Their searches
+  // are submitted together, so they share micro-batches, in waves of kBatchWave so that one request
+  // cannot fill the engine's queue (--queue-limit) by itself. Results come in request order.
+  static constexpr size_t kBatchWave = 16;
+
+  void batch_recommendations(const Request& req, Response& res) {
+    const auto snap = engine.snapshot();
+    const json body = parse_body(req);
+    if (!body.is_object() || !body.contains("users"))
+      fail(400, "the request body must be {\"users\": [user ids], \"k\": K, \"exclude\": \"watched\"}");
+    for (const auto& [key, value] : body.items())
+      if (key != "users" && key != "k" && key != "exclude" && key != "exact" && key != "hour")
+        fail(400, fmt::format("unknown field '{}' (the batch takes users, k, exclude, exact, hour)", key));
+    const json& ju = body["users"];
+    if (!ju.is_array() || ju.empty()) fail(400, "users must be a non-empty array of user ids");
+    if (ju.size() > options.max_batch_users)
+      fail(413, fmt::format("{} users in one request; the limit is {} (--max-batch-users)", ju.size(),
+                            options.max_batch_users));
+    const size_t limit = k_limit(snap->catalog.num_titles());
+    size_t k = std::min<size_t>(20, limit);
+    if (body.contains("k")) {
+      if (!body["k"].is_number_integer())
+        fail(400, fmt::format("k must be an integer between 1 and {}; got {}", limit, body["k"].dump()));
+      k = parse_k(body["k"].dump(), limit);
+    }
+    ExcludePolicy policy = ExcludePolicy::Watched;
+    if (body.contains("exclude")) {
+      if (!body["exclude"].is_string()) fail(400, "exclude must be one of \"watched\", \"completed\", \"none\"");
+      policy = parse_exclude_policy(body["exclude"].get<std::string>());  // ArgumentError: 400
+    }
+    bool exact = false;
+    if (body.contains("exact")) {
+      if (!body["exact"].is_boolean()) fail(400, "exact must be true or false");
+      exact = body["exact"].get<bool>();
+    }
+    int hour = -1;
+    if (body.contains("hour")) {
+      hour = parse_hour(body["hour"].is_string() ? body["hour"].get<std::string>() : body["hour"].dump());
+      if (!snap->daypart)
+        fail(400, "hour needs a daypart model: start the server with --daypart FILE (from `marquee daypart`)");
+    }
+    std::vector<json> results(ju.size());
+    std::vector<std::pair<size_t, std::shared_ptr<const UserState>>> searched;
+    for (size_t i = 0; i < ju.size(); ++i) {
+      if (!ju[i].is_string()) fail(400, fmt::format("users[{}] must be a user id string; got {}", i, ju[i].dump()));
+      const std::string id = ju[i].get<std::string>();
+      results[i] = json{{"user_id", id}};
+      const auto user = snap->users.find(id);
+      if (!user) {
+        results[i]["items"] = json::array();
+        results[i]["error"] = fmt::format("unknown user_id '{}' (no events for this user)", id);
+        results[i]["code"] = "not_found";
+      } else if (!user->summary.usable) {
+        results[i]["items"] = json::array();
+        results[i]["unscored"] = "no usable events";
+      } else {
+        searched.emplace_back(i, user);
+      }
+    }
+    for (size_t start = 0; start < searched.size(); start += kBatchWave) {
+      const size_t end = std::min(searched.size(), start + kBatchWave);
+      std::vector<std::future<SearchOutcome>> pending;
+      for (size_t j = start; j < end; ++j)
+        pending.push_back(submit(recs_query(snap, *searched[j].second, k, policy, exact, hour)));
+      std::vector<SearchOutcome> outcomes;
+      for (auto& f : pending) outcomes.push_back(f.get());  // all of the wave, before any error is raised
+      for (size_t j = start; j < end; ++j) {
+        const SearchOutcome o = checked(std::move(outcomes[j - start]));
+        json& r = results[searched[j].first];
+        r["search"] = o.used_index ? "index" : "exact";
+        r["items"] = items_json(*snap, o, nullptr, searched[j].second.get());
+      }
+    }
+    json out{{"k", k}, {"exclude", exclude_policy_name(policy)}, {"model_version", snap->model_version}};
+    if (hour >= 0) out["hour"] = hour;
+    out["results"] = std::move(results);
+    send_json(res, 200, out);
+  }
+
   void recommendations(const Request& req, Response& res) {
     const auto snap = engine.snapshot();
     const std::string id = req.matches[1];
@@ -273,16 +373,7 @@ struct Api::Impl {
       body["unscored"] = "no usable events";
       return send_json(res, 200, body);
     }
-    SearchQuery q;
-    q.snapshot = snap;
-    q.vector = snap->ranking_vector(*user);  // the model's fold-in of the user's current engagement
-    q.k = k;
-    q.exact = exact;
-    q.hour = hour;
-    if (policy != ExcludePolicy::None)
-      for (const auto& s : user->seen)
-        if (policy == ExcludePolicy::Watched || s.completed) q.exclude.push_back(s.title);
-    const SearchOutcome o = run(std::move(q));
+    const SearchOutcome o = run(recs_query(snap, *user, k, policy, exact, hour));
     body["search"] = o.used_index ? "index" : "exact";
     if (hour >= 0) body["hour"] = hour;
     body["items"] = items_json(*snap, o, want_explain ? user.get() : nullptr, user.get());
@@ -592,6 +683,7 @@ struct Api::Impl {
     });
     router.add("GET", R"(/v1/users/([^/]+)/recommendations)", wrap([this](auto& q, auto& r) { recommendations(q, r); }));
     router.add("GET", R"(/v1/titles/([^/]+)/similar)", wrap([this](auto& q, auto& r) { similar(q, r); }));
+    router.add("POST", "/v1/recommendations", wrap([this](auto& q, auto& r) { batch_recommendations(q, r); }));
     router.add("POST", "/v1/query", wrap([this](auto& q, auto& r) { query(q, r); }));
     router.add("POST", "/v1/audience", wrap([this](auto& q, auto& r) { audience(q, r); }));
     router.add("POST", "/v1/events", wrap([this](auto& q, auto& r) { events(q, r); }));

@@ -485,6 +485,7 @@ HttpServer::HttpServer(ServingEngine& engine, HttpOptions options) : options_(st
                     options_.io_threads);
   MARQUEE_CHECK_ARG(options_.max_body_bytes >= 1, "--max-body-bytes must be at least 1");
   MARQUEE_CHECK_ARG(options_.max_events >= 1, "--max-events must be at least 1");
+  MARQUEE_CHECK_ARG(options_.max_batch_users >= 1, "--max-batch-users must be at least 1");
   MARQUEE_CHECK_ARG(options_.max_header_bytes >= 256, "--max-header-bytes must be at least 256; got {}",
                     options_.max_header_bytes);
   MARQUEE_CHECK_ARG(options_.max_headers >= 1, "--max-headers must be at least 1");

@@ -28,6 +28,7 @@ struct HttpOptions {
   size_t max_body_bytes = 1 << 20;      // larger request bodies (any encoding): 413
   size_t max_k = 0;                     // K above min(max_k, titles): 400; 0 = the catalogue size
   size_t max_events = 10000;            // events per POST /v1/events; more: 413
+  size_t max_batch_users = 100;         // users per POST /v1/recommendations; more: 413
   int threads = 128;                    // request threads: requests being answered at once
   size_t max_pending_requests = 0;      // complete requests waiting for a busy request thread; beyond: 503
   int io_threads = 2;                   // threads that read and write every connection
