@@ -9,6 +9,8 @@
 #include "host/server/audience.h"
 #include "server_fixture.h"
 
+#include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -360,4 +362,112 @@ TEST_F(ServerTest, BatchRecommendationsAreBoundedAndValidated) {
   ASSERT_EQ(b["results"].size(), 5u);
   for (const auto& r : b["results"]) EXPECT_EQ(items_of(r), items_of(b["results"][0]));
   EXPECT_EQ(b["results"][0]["items"].size(), 3u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Filters: inside the top-K, against a naive reference (the unfiltered full ranking, filtered after)
+
+namespace {
+std::string url_encode(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == ':' || c == '-' || c == '_' || c == '.' || c == ',') out += char(c);
+    else out += fmt::format("%{:02X}", c);
+  }
+  return out;
+}
+}  // namespace
+
+TEST_F(ServerTest, FiltersSelectInsideTheTopKAsTheFilteredFullRankingWould) {
+  TestServer s(engine_options(), http_options());
+  auto cli = s.client();
+  const auto snap = s.engine->snapshot();
+  const Catalog& cat = snap->catalog;
+  const size_t n = cat.num_titles();
+  std::vector<std::set<std::string>> tags_of(n);
+  for (const auto& a : cat.assignments()) tags_of[a.title].insert(cat.tag(a.tag).name);
+  auto has = [&](const std::string& title, const char* tag) {
+    return tags_of[*cat.find_title(title)].count(tag) > 0;
+  };
+  using Holds = std::function<bool(const std::string& title)>;
+  std::vector<std::pair<std::string, Holds>> cases = {
+      {"genre:comedy", [&](const std::string& t) { return has(t, "genre:comedy"); }},
+      {"genre:comedy AND NOT genre:drama", [&](const std::string& t) { return has(t, "genre:comedy") && !has(t, "genre:drama"); }},
+      {"NOT (genre:comedy OR genre:drama)", [&](const std::string& t) { return !has(t, "genre:comedy") && !has(t, "genre:drama"); }},
+      {"genre:thriller OR genre:comedy AND genre:drama",  // AND binds tighter than OR
+       [&](const std::string& t) { return has(t, "genre:thriller") || (has(t, "genre:comedy") && has(t, "genre:drama")); }}};
+  // An allow list of 5 % of the catalogue: a filter that removes 95 % still fills k.
+  std::string allow;
+  std::set<std::string> allowed;
+  for (size_t t = 0; t < n; t += 20) {
+    allow += (allow.empty() ? "" : ",") + cat.title(uint32_t(t)).id;
+    allowed.insert(cat.title(uint32_t(t)).id);
+  }
+  cases.emplace_back("", [&](const std::string& t) { return allowed.count(t) > 0; });
+  // The reference: the first k titles of `full` that pass.
+  auto reference = [](const std::vector<std::string>& full, const Holds& holds, size_t k) {
+    std::vector<std::string> out;
+    for (const auto& item : full)
+      if (out.size() < k && holds(item.substr(0, item.rfind(':'))))  // item: "title:score"
+        out.push_back(item);
+    return out;
+  };
+  const auto recs = read_recs(recs_path("watched"));
+  size_t users = 0, changed = 0;
+  for (const auto& [user, rows] : recs) {
+    if (++users > 15) break;
+    const std::string base = "/v1/users/" + user + "/recommendations?";
+    const auto full = items_of(body_of(cli.Get((base + "k=" + std::to_string(n)).c_str())));
+    for (const auto& [expr, holds] : cases) {
+      const std::string query = expr.empty() ? "allow=" + allow : "filter=" + url_encode(expr);
+      const auto r = cli.Get((base + "k=10&" + query).c_str());
+      ASSERT_TRUE(r);
+      ASSERT_EQ(r->status, 200) << r->body;
+      const auto want = reference(full, holds, 10);
+      EXPECT_EQ(items_of(body_of(r)), want) << user << " filter " << (expr.empty() ? "allow 5 %" : expr);
+      if (expr.empty()) {
+        EXPECT_EQ(want.size(), 10u) << "the allow list should leave enough titles for k";
+      }
+      changed += want != std::vector<std::string>(full.begin(), full.begin() + 10);
+    }
+    // deny: the unfiltered top 3 are gone, the rest move up.
+    const std::string top3 = full[0].substr(0, full[0].rfind(':')) + "," + full[1].substr(0, full[1].rfind(':')) + "," +
+                             full[2].substr(0, full[2].rfind(':'));
+    EXPECT_EQ(items_of(body_of(cli.Get((base + "k=5&deny=" + top3).c_str()))),
+              std::vector<std::string>(full.begin() + 3, full.begin() + 8));
+    // The batch route filters the same way.
+    const json b = body_of(cli.Post("/v1/recommendations",
+                                    json{{"users", {user}}, {"k", 10}, {"filter", cases[1].first}}.dump(), "application/json"));
+    EXPECT_EQ(items_of(b["results"][0]), reference(full, cases[1].second, 10)) << user;
+  }
+  EXPECT_GT(changed, 60u) << "the filters should change most of the 75 answers";
+  // Similar titles and /v1/query.
+  const std::string title = cat.title(3).id;
+  const auto similar_full = items_of(body_of(cli.Get(("/v1/titles/" + title + "/similar?k=" + std::to_string(n - 1)).c_str())));
+  EXPECT_EQ(items_of(body_of(cli.Get(("/v1/titles/" + title + "/similar?k=7&filter=" + url_encode(cases[1].first)).c_str()))),
+            reference(similar_full, cases[1].second, 7));
+  const json q{{"tags", {"genre:comedy"}}, {"k", n}};
+  const auto query_full = items_of(body_of(cli.Post("/v1/query", q.dump(), "application/json")));
+  json qf = q;
+  qf["k"] = 6;
+  qf["filter"] = cases[2].first;
+  EXPECT_EQ(items_of(body_of(cli.Post("/v1/query", qf.dump(), "application/json"))), reference(query_full, cases[2].second, 6));
+  qf.erase("filter");
+  qf["allow_titles"] = std::vector<std::string>(allowed.begin(), allowed.end());
+  EXPECT_EQ(items_of(body_of(cli.Post("/v1/query", qf.dump(), "application/json"))), reference(query_full, cases[4].second, 6));
+}
+
+TEST_F(ServerTest, FilterErrorsNameTheProblemAndWhere) {
+  TestServer s(engine_options(), http_options());
+  auto cli = s.client();
+  const std::string base = "/v1/users/" + read_recs(recs_path("watched")).begin()->first + "/recommendations?filter=";
+  expect_error(cli.Get((base + "nope").c_str()), 400, "filter: unknown tag 'nope' at character 1");
+  expect_error(cli.Get((base + url_encode("genre:comedy AND")).c_str()), 400, "expected a tag, NOT or '(' at character 17");
+  expect_error(cli.Get((base + url_encode("(genre:comedy OR genre:drama")).c_str()), 400, "'(' is never closed at character 1");
+  expect_error(cli.Get((base + url_encode("genre:comedy genre:drama")).c_str()), 400, "expected AND, OR or the end at character 14");
+  expect_error(cli.Get((base + url_encode("AND genre:comedy")).c_str()), 400, "expected a tag before 'AND'");
+  expect_error(cli.Get((base + std::string(70, '(') + "genre:comedy" + std::string(70, ')')).c_str()), 400, "levels of nesting");
+  expect_error(cli.Get((base.substr(0, base.size() - 7) + "allow=t999999").c_str()), 400, "allow: unknown title_id 't999999'");
+  expect_error(cli.Post("/v1/query", json{{"tags", {"genre:comedy"}}, {"deny_titles", "t000001"}}.dump(), "application/json"), 400,
+               "deny_titles must be an array of title ids");
 }

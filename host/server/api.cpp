@@ -3,6 +3,7 @@
 #include "host/server/audience.h"
 #include "host/server/http_server.h"
 #include "host/server/openapi_doc.h"
+#include "host/server/title_filter.h"
 #include "host/server/process_metrics.h"
 
 #include "engine/artwork.h"
@@ -246,6 +247,87 @@ struct Api::Impl {
     return items;
   }
 
+  // Filters (docs/serving.md, "Filters"): the titles that fail become exclusions of the search, so the
+  // top-K is selected among the titles that pass. The per-tag title lists are built once per snapshot.
+  struct Filter {
+    std::vector<uint8_t> passes;  // empty: no tag expression
+    std::vector<uint32_t> allow, deny;
+    bool active() const { return !passes.empty() || !allow.empty() || !deny.empty(); }
+  };
+  std::mutex tag_titles_mu;
+  std::shared_ptr<const TagTitles> tag_titles;
+  uint64_t tag_titles_generation = 0;
+
+  std::shared_ptr<const TagTitles> tag_titles_of(const Snapshot& snap) {
+    std::lock_guard<std::mutex> lock(tag_titles_mu);
+    if (!tag_titles || tag_titles_generation != snap.generation) {
+      tag_titles = std::make_shared<TagTitles>(snap.catalog);
+      tag_titles_generation = snap.generation;
+    }
+    return tag_titles;
+  }
+
+  static uint32_t title_index(const Snapshot& snap, const char* list, const std::string& id) {
+    const auto t = snap.catalog.find_title(id);
+    if (!t) fail(400, fmt::format("{}: unknown title_id '{}'", list, id));
+    return *t;
+  }
+
+  Filter make_filter(const Snapshot& snap, const std::string& expression, const std::vector<std::string>& allow,
+                     const std::vector<std::string>& deny) {
+    Filter f;
+    if (!expression.empty()) f.passes = evaluate_tag_expression(expression, snap.catalog, *tag_titles_of(snap));
+    for (const auto& id : allow) f.allow.push_back(title_index(snap, "allow", id));
+    for (const auto& id : deny) f.deny.push_back(title_index(snap, "deny", id));
+    return f;
+  }
+
+  // GET: ?filter=EXPR&allow=ID,ID&deny=ID,ID
+  Filter filter_of(const Request& req, const Snapshot& snap) {
+    auto ids = [&](const char* name) {
+      std::vector<std::string> out;
+      const std::string text = req.get_param_value(name);
+      for (size_t start = 0; start <= text.size();) {
+        size_t end = text.find(',', start);
+        if (end == std::string::npos) end = text.size();
+        if (end > start) out.push_back(text.substr(start, end - start));
+        start = end + 1;
+      }
+      return out;
+    };
+    if (req.has_param("filter") && req.get_param_value("filter").empty()) fail(400, "filter is empty: give a tag expression");
+    return make_filter(snap, req.get_param_value("filter"), ids("allow"), ids("deny"));
+  }
+
+  // JSON: "filter": "EXPR", "allow_titles": [ids], "deny_titles": [ids]
+  Filter filter_of(const json& body, const Snapshot& snap) {
+    auto ids = [&](const char* name) {
+      std::vector<std::string> out;
+      if (!body.contains(name)) return out;
+      const json& list = body[name];
+      if (!list.is_array()) fail(400, fmt::format("{} must be an array of title ids", name));
+      for (const auto& e : list) {
+        if (!e.is_string()) fail(400, fmt::format("{}: title ids are strings; got {}", name, e.dump()));
+        out.push_back(e.get<std::string>());
+      }
+      return out;
+    };
+    std::string expression;
+    if (body.contains("filter")) {
+      if (!body["filter"].is_string() || body["filter"].get<std::string>().empty())
+        fail(400, "filter must be a non-empty tag expression string");
+      expression = body["filter"].get<std::string>();
+    }
+    return make_filter(snap, expression, ids("allow_titles"), ids("deny_titles"));
+  }
+
+  // A filtered search is exact: an index would have to over-fetch by every excluded title.
+  static void apply(const Filter& f, SearchQuery& q) {
+    if (!f.active()) return;
+    add_filter_exclusions(q.exclude, q.snapshot->catalog.num_titles(), f.passes, f.allow, f.deny);
+    q.exact = true;
+  }
+
   // The search behind a user's recommendations, for the single and the batch route alike.
   static SearchQuery recs_query(const std::shared_ptr<const Snapshot>& snap, const UserState& user, size_t k,
                                 ExcludePolicy policy, bool exact, int hour) {
@@ -272,8 +354,11 @@ struct Api::Impl {
     if (!body.is_object() || !body.contains("users"))
       fail(400, "the request body must be {\"users\": [user ids], \"k\": K, \"exclude\": \"watched\"}");
     for (const auto& [key, value] : body.items())
-      if (key != "users" && key != "k" && key != "exclude" && key != "exact" && key != "hour")
-        fail(400, fmt::format("unknown field '{}' (the batch takes users, k, exclude, exact, hour)", key));
+      if (key != "users" && key != "k" && key != "exclude" && key != "exact" && key != "hour" && key != "filter" &&
+          key != "allow_titles" && key != "deny_titles")
+        fail(400, fmt::format("unknown field '{}' (the batch takes users, k, exclude, exact, hour, filter, "
+                              "allow_titles, deny_titles)",
+                              key));
     const json& ju = body["users"];
     if (!ju.is_array() || ju.empty()) fail(400, "users must be a non-empty array of user ids");
     if (ju.size() > options.max_batch_users)
@@ -302,6 +387,7 @@ struct Api::Impl {
       if (!snap->daypart)
         fail(400, "hour needs a daypart model: start the server with --daypart FILE (from `marquee daypart`)");
     }
+    const Filter filter = filter_of(body, *snap);
     std::vector<json> results(ju.size());
     std::vector<std::pair<size_t, std::shared_ptr<const UserState>>> searched;
     for (size_t i = 0; i < ju.size(); ++i) {
@@ -323,8 +409,11 @@ struct Api::Impl {
     for (size_t start = 0; start < searched.size(); start += kBatchWave) {
       const size_t end = std::min(searched.size(), start + kBatchWave);
       std::vector<std::future<SearchOutcome>> pending;
-      for (size_t j = start; j < end; ++j)
-        pending.push_back(submit(recs_query(snap, *searched[j].second, k, policy, exact, hour)));
+      for (size_t j = start; j < end; ++j) {
+        SearchQuery q = recs_query(snap, *searched[j].second, k, policy, exact, hour);
+        apply(filter, q);
+        pending.push_back(submit(std::move(q)));
+      }
       std::vector<SearchOutcome> outcomes;
       for (auto& f : pending) outcomes.push_back(f.get());  // all of the wave, before any error is raised
       for (size_t j = start; j < end; ++j) {
@@ -373,7 +462,9 @@ struct Api::Impl {
       body["unscored"] = "no usable events";
       return send_json(res, 200, body);
     }
-    const SearchOutcome o = run(recs_query(snap, *user, k, policy, exact, hour));
+    SearchQuery q = recs_query(snap, *user, k, policy, exact, hour);
+    apply(filter_of(req, *snap), q);
+    const SearchOutcome o = run(std::move(q));
     body["search"] = o.used_index ? "index" : "exact";
     if (hour >= 0) body["hour"] = hour;
     body["items"] = items_json(*snap, o, want_explain ? user.get() : nullptr, user.get());
@@ -396,6 +487,7 @@ struct Api::Impl {
     q.space = SearchSpace::Similarity;
     q.vector.assign(space.row(*t), space.row(*t) + space.dim());
     q.exclude = {*t};
+    apply(filter_of(req, *snap), q);
     q.k = k;
     q.exact = exact;
     const SearchOutcome o = run(std::move(q));
@@ -463,6 +555,7 @@ struct Api::Impl {
       std::sort(q.exclude.begin(), q.exclude.end());
       q.exclude.erase(std::unique(q.exclude.begin(), q.exclude.end()), q.exclude.end());
     }
+    apply(filter_of(body, *snap), q);
     const SearchOutcome o = run(std::move(q));
     send_json(res, 200, json{{"k", k}, {"search", o.used_index ? "index" : "exact"}, {"model_version", snap->model_version},
                              {"items", items_json(*snap, o, nullptr)}});
