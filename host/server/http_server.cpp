@@ -171,6 +171,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void read_request(bool first) {
     phase = Phase::Reading;
     if (s_.stopping) return close();
+    if (buffer_.size() == 0) buffer_.shrink_to_fit();  // an idle connection keeps no read buffer
     parser_.emplace();
     parser_->header_limit(uint32_t(std::min<size_t>(s_.options.max_header_bytes, UINT32_MAX)));
     parser_->body_limit(uint64_t(s_.options.max_body_bytes));
@@ -314,6 +315,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_write(error_code ec) {
+    res_ = {};  // an idle keep-alive connection keeps no answer
     Metrics& m = s_.engine.metrics();
     m.inc("marquee_http_requests_total", {{"route", route_}, {"code", std::to_string(status_)}});
     m.observe("marquee_http_request_seconds", {{"route", route_}},
