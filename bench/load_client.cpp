@@ -8,9 +8,19 @@
 //
 // Prints one JSON object: offered and achieved rate, status counts, and latency percentiles of the
 // successful (200) responses and of all responses.
+//
+// --slow-clients N adds N hostile connections for the whole run (issue #15, "slowloris"): each sends
+// a request line and then one header byte every --slow-interval seconds, forever; a connection the
+// server closes is opened again at the next tick. The JSON reports how many the server closed.
 #include <CLI/CLI.hpp>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -19,6 +29,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <string>
@@ -43,6 +54,68 @@ double percentile(std::vector<double>& v, double p) {
   return v[i];
 }
 
+// Connections that trickle an endless header, one byte per tick, until `stop`.
+class SlowClients {
+ public:
+  SlowClients(const std::string& host, int port, size_t n, double interval_s) : fds_(n, -1), sent_(n, 0) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(uint16_t(port));
+    inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host.c_str(), &addr.sin_addr);
+    thread_ = std::thread([this, addr, interval_s] {
+      while (!stop_) {
+        const auto next = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(interval_s));
+        for (size_t i = 0; i < fds_.size() && !stop_; ++i) tick(i, addr);
+        std::this_thread::sleep_until(next);
+      }
+      for (int fd : fds_)
+        if (fd >= 0) close(fd);
+    });
+  }
+  ~SlowClients() { finish(); }
+  void finish() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  size_t opened() const { return opened_; }
+  size_t closed_by_server() const { return closed_by_server_; }
+
+ private:
+  void tick(size_t i, const sockaddr_in& addr) {
+    static const std::string start = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+    static const std::string line = "X-Slow: aaaaaaaa\r\n";  // repeated forever, a byte at a time
+    int& fd = fds_[i];
+    if (fd >= 0) {
+      char buf[512];
+      const ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+      const bool closed = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+      const char byte = line[sent_[i]++ % line.size()];
+      if (closed || n > 0 || send(fd, &byte, 1, MSG_NOSIGNAL) != 1) {  // closed, or answered (e.g. 503)
+        ++closed_by_server_;
+        close(fd);
+        fd = -1;
+      }
+      return;
+    }
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return;
+    if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
+        send(fd, start.data(), start.size(), MSG_NOSIGNAL) != ssize_t(start.size())) {
+      close(fd);
+      fd = -1;
+      return;
+    }
+    sent_[i] = 0;
+    ++opened_;
+  }
+
+  std::vector<int> fds_;
+  std::vector<size_t> sent_;
+  std::atomic<bool> stop_{false};
+  std::atomic<size_t> opened_{0}, closed_by_server_{0};
+  std::thread thread_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -65,6 +138,10 @@ int main(int argc, char** argv) {
   bool random_hour = false;
   app.add_flag("--random-hour", random_hour,
                "recommendations: add &hour=H, H drawn uniformly from 0..23 (needs serve --daypart)");
+  size_t slow_clients = 0;
+  double slow_interval = 1.0;
+  app.add_option("--slow-clients", slow_clients, "hostile connections trickling headers during the run")->capture_default_str();
+  app.add_option("--slow-interval", slow_interval, "seconds between the slow clients' bytes")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   std::vector<std::string> ids;
@@ -89,6 +166,11 @@ int main(int argc, char** argv) {
     if (random_hour && route != "similar") paths.back() += "&hour=" + std::to_string(rng() % 24);
   }
 
+  std::unique_ptr<SlowClients> slow;
+  if (slow_clients > 0) {
+    slow = std::make_unique<SlowClients>(host, port, slow_clients, slow_interval);
+    std::this_thread::sleep_for(std::chrono::seconds(1));  // connected before the first real request
+  }
   const auto t0 = Clock::now() + std::chrono::milliseconds(100);
   const double interval = 1.0 / rate;
   const auto window_end = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(warmup + duration + 2.0));
@@ -120,6 +202,7 @@ int main(int argc, char** argv) {
     });
   }
   for (auto& t : threads) t.join();
+  if (slow) slow->finish();
   const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
 
   // Latencies: the requests scheduled in the measured window [warmup, warmup + duration) that were
@@ -166,6 +249,9 @@ int main(int argc, char** argv) {
   out["ok_service_ms"] = {{"p50", ms(percentile(ok_service, 0.5))}, {"p99", ms(percentile(ok_service, 0.99))},
                           {"p999", ms(percentile(ok_service, 0.999))}};
   out["shed_service_ms"] = {{"p50", ms(percentile(shed_service, 0.5))}, {"p99", ms(percentile(shed_service, 0.99))}};
+  if (slow)
+    out["slow_clients"] = {{"connections", slow_clients}, {"interval_s", slow_interval}, {"opened", slow->opened()},
+                           {"closed_by_server", slow->closed_by_server()}};
   out["wall_s"] = elapsed;
   std::printf("%s\n", out.dump().c_str());
   return 0;

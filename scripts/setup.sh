@@ -10,7 +10,7 @@ packages=(
   libgtest-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libhowardhinnant-date-dev libcsv-dev
-  libcpp-httplib-dev libssl-dev zlib1g-dev libzstd-dev
+  libboost-dev libcpp-httplib-dev libssl-dev zlib1g-dev libzstd-dev
   pybind11-dev python3-dev python3-numpy python3-pytest python3-matplotlib
   python3-distributed  # marquee.dask (docs/scale.md)
 )

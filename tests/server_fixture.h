@@ -13,6 +13,10 @@
 
 #include <fmt/format.h>
 #include <httplib.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -119,13 +123,62 @@ inline nlohmann::json body_of(const httplib::Result& r) {
   }
 }
 
-inline void expect_error(const httplib::Result& r, int status, const std::string& fragment) {
+/// The "code" of an error answer that names no more specific one (docs/serving.md, "Errors").
+inline std::string default_error_code(int status) {
+  static const std::map<int, std::string> codes{{400, "bad_request"},       {401, "unauthorized"},
+                                                {403, "forbidden"},         {404, "not_found"},
+                                                {413, "payload_too_large"}, {431, "headers_too_large"},
+                                                {500, "internal"},          {503, "unavailable"}};
+  auto it = codes.find(status);
+  return it == codes.end() ? "?" : it->second;
+}
+
+/// An error answer: the status, a JSON {"error": message, "code": code} whose message contains
+/// `fragment`, and `code` (the status's default when empty).
+inline void expect_error(const httplib::Result& r, int status, const std::string& fragment, std::string code = "") {
   ASSERT_TRUE(r) << "no response";
   EXPECT_EQ(r->status, status) << r->body;
   const nlohmann::json b = body_of(r);
   ASSERT_TRUE(b.is_object() && b.contains("error")) << r->body;
+  EXPECT_EQ(b.value("code", ""), code.empty() ? default_error_code(status) : code) << r->body;
   EXPECT_NE(b["error"].get<std::string>().find(fragment), std::string::npos)
       << "'" << b["error"].get<std::string>() << "' should mention '" << fragment << "'";
+}
+
+/// A plain TCP connection to the loopback port, for what client libraries never send (slow or
+/// malformed requests); -1 when it cannot connect. The caller closes it.
+inline int connect_loopback(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(uint16_t(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
+  if (fd >= 0) close(fd);
+  return -1;
+}
+
+/// Everything the server sends on `fd` until it closes the connection or `seconds` pass (or, with
+/// `until_json`, until a whole JSON answer has arrived).
+inline std::string read_answer(int fd, int seconds = 10, bool until_json = true) {
+  timeval tv{seconds, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;) {
+    out.append(buf, size_t(n));
+    if (until_json && out.find("\r\n\r\n") != std::string::npos && out.back() == '}') break;  // our answers are JSON
+  }
+  return out;
+}
+
+/// Sends `request` as bytes on a fresh loopback connection and returns everything answered.
+inline std::string raw_exchange(int port, const std::string& request) {
+  const int fd = connect_loopback(port);
+  std::string out;
+  if (fd >= 0 && send(fd, request.data(), request.size(), MSG_NOSIGNAL) == ssize_t(request.size())) out = read_answer(fd);
+  if (fd >= 0) close(fd);
+  return out;
 }
 
 }  // namespace marquee::test

@@ -9,6 +9,8 @@
 #include "host/server/audience.h"
 #include "server_fixture.h"
 
+#include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -272,4 +274,200 @@ TEST_F(ServerTest, WritesWithoutATokenAreRefusedUnlessAnonymousWritesWereAsked) 
   const auto posted = cli2.Post("/v1/events", body, "application/json");
   ASSERT_TRUE(posted);
   EXPECT_EQ(posted->status, 200) << posted->body;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The API document and the status page
+
+TEST_F(ServerTest, ServesItsOpenApiDocumentAndAStatusPage) {
+  TestServer s(engine_options(), http_options());
+  auto cli = s.client();
+  // The document of this build, byte for byte: embedded at build time, not read at run time.
+  const auto doc = cli.Get("/openapi.yaml");
+  ASSERT_TRUE(doc);
+  EXPECT_EQ(doc->status, 200);
+  EXPECT_NE(doc->get_header_value("Content-Type").find("application/yaml"), std::string::npos);
+  EXPECT_EQ(doc->body, read_text(std::string(MARQUEE_SOURCE_DIR) + "/docs/openapi.yaml"));
+  const auto page = cli.Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_NE(page->get_header_value("Content-Type").find("text/html"), std::string::npos);
+  const auto snap = s.engine->snapshot();
+  for (const std::string& want : {std::string("href=\"/openapi.yaml\""), "<td>" + snap->model_version + "</td>",
+                                 std::string("<th>titles</th><td>400</td>"), std::string("<th>users</th><td>300</td>"),
+                                 std::string("<th>status</th><td>ready</td>"), std::string("<th>uptime</th><td>0d 00:00:0")})
+    EXPECT_NE(page->body.find(want), std::string::npos) << "missing " << want << " in\n" << page->body;
+  s.http->set_draining();
+  EXPECT_NE(cli.Get("/")->body.find("<th>status</th><td>draining</td>"), std::string::npos);
+  expect_error(cli.Get("/nothing-here"), 404, "no route GET /nothing-here");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batch recommendations
+
+TEST_F(ServerTest, BatchRecommendationsEqualTheSingleUserRouteInRequestOrder) {
+  TestServer s(engine_options(), http_options());
+  auto cli = s.client();
+  for (const char* policy : {"watched", "completed"}) {
+    const auto want = read_recs(recs_path(policy));
+    // 40 users (more than one wave of searches), in reverse order, with an unknown one in the middle.
+    json users = json::array();
+    for (auto it = want.rbegin(); it != want.rend() && users.size() < 40; ++it) users.push_back(it->first);
+    users.insert(users.begin() + 7, "nobody");
+    const auto r = cli.Post("/v1/recommendations", json{{"users", users}, {"k", 10}, {"exclude", policy}}.dump(),
+                            "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    const json b = body_of(r);
+    EXPECT_EQ(b["k"], 10);
+    EXPECT_EQ(b["exclude"], policy);
+    ASSERT_EQ(b["results"].size(), users.size());
+    for (size_t i = 0; i < users.size(); ++i) {
+      const json& got = b["results"][i];
+      const std::string user = users[i];
+      EXPECT_EQ(got["user_id"], user);
+      if (user == "nobody") {
+        EXPECT_TRUE(got["items"].empty());
+        EXPECT_EQ(got["code"], "not_found");
+        EXPECT_NE(got["error"].get<std::string>().find("unknown user_id 'nobody'"), std::string::npos);
+        continue;
+      }
+      const json single =
+          body_of(cli.Get(("/v1/users/" + user + "/recommendations?k=10&exclude=" + policy).c_str()));
+      EXPECT_EQ(items_of(got), items_of(single)) << user;
+      EXPECT_EQ(items_of(got), want.at(user)) << user << ": the score job";
+      EXPECT_EQ(got["search"], "exact");
+    }
+  }
+}
+
+TEST_F(ServerTest, BatchRecommendationsAreBoundedAndValidated) {
+  marquee::server::HttpOptions ho = http_options();
+  ho.max_batch_users = 5;
+  TestServer s(engine_options(), ho);
+  auto cli = s.client();
+  const std::string u = read_recs(recs_path("watched")).begin()->first;
+  auto post = [&](const json& body) { return cli.Post("/v1/recommendations", body.dump(), "application/json"); };
+  expect_error(post(json{{"users", json::array({u, u, u, u, u, u})}}), 413,
+               "6 users in one request; the limit is 5 (--max-batch-users)");
+  expect_error(post(json{{"users", json::array()}}), 400, "users must be a non-empty array");
+  expect_error(post(json{{"users", u}}), 400, "users must be a non-empty array");
+  expect_error(post(json{{"users", json::array({u, 42})}}), 400, "users[1] must be a user id string");
+  expect_error(post(json{{"users", json::array({u})}, {"explain", true}}), 400, "unknown field 'explain'");
+  expect_error(post(json{{"users", json::array({u})}, {"k", 0}}), 400, "k must be between 1 and 400; got 0");
+  expect_error(post(json{{"users", json::array({u})}, {"exclude", "all"}}), 400, "all");
+  expect_error(post(json{{"users", json::array({u})}, {"hour", 3}}), 400, "hour needs a daypart model");
+  // Five of the same user: five equal answers.
+  const json b = body_of(post(json{{"users", json::array({u, u, u, u, u})}, {"k", 3}}));
+  ASSERT_EQ(b["results"].size(), 5u);
+  for (const auto& r : b["results"]) EXPECT_EQ(items_of(r), items_of(b["results"][0]));
+  EXPECT_EQ(b["results"][0]["items"].size(), 3u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Filters: inside the top-K, against a naive reference (the unfiltered full ranking, filtered after)
+
+namespace {
+std::string url_encode(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == ':' || c == '-' || c == '_' || c == '.' || c == ',') out += char(c);
+    else out += fmt::format("%{:02X}", c);
+  }
+  return out;
+}
+}  // namespace
+
+TEST_F(ServerTest, FiltersSelectInsideTheTopKAsTheFilteredFullRankingWould) {
+  TestServer s(engine_options(), http_options());
+  auto cli = s.client();
+  const auto snap = s.engine->snapshot();
+  const Catalog& cat = snap->catalog;
+  const size_t n = cat.num_titles();
+  std::vector<std::set<std::string>> tags_of(n);
+  for (const auto& a : cat.assignments()) tags_of[a.title].insert(cat.tag(a.tag).name);
+  auto has = [&](const std::string& title, const char* tag) {
+    return tags_of[*cat.find_title(title)].count(tag) > 0;
+  };
+  using Holds = std::function<bool(const std::string& title)>;
+  std::vector<std::pair<std::string, Holds>> cases = {
+      {"genre:comedy", [&](const std::string& t) { return has(t, "genre:comedy"); }},
+      {"genre:comedy AND NOT genre:drama", [&](const std::string& t) { return has(t, "genre:comedy") && !has(t, "genre:drama"); }},
+      {"NOT (genre:comedy OR genre:drama)", [&](const std::string& t) { return !has(t, "genre:comedy") && !has(t, "genre:drama"); }},
+      {"genre:thriller OR genre:comedy AND genre:drama",  // AND binds tighter than OR
+       [&](const std::string& t) { return has(t, "genre:thriller") || (has(t, "genre:comedy") && has(t, "genre:drama")); }}};
+  // An allow list of 5 % of the catalogue: a filter that removes 95 % still fills k.
+  std::string allow;
+  std::set<std::string> allowed;
+  for (size_t t = 0; t < n; t += 20) {
+    allow += (allow.empty() ? "" : ",") + cat.title(uint32_t(t)).id;
+    allowed.insert(cat.title(uint32_t(t)).id);
+  }
+  cases.emplace_back("", [&](const std::string& t) { return allowed.count(t) > 0; });
+  // The reference: the first k titles of `full` that pass.
+  auto reference = [](const std::vector<std::string>& full, const Holds& holds, size_t k) {
+    std::vector<std::string> out;
+    for (const auto& item : full)
+      if (out.size() < k && holds(item.substr(0, item.rfind(':'))))  // item: "title:score"
+        out.push_back(item);
+    return out;
+  };
+  const auto recs = read_recs(recs_path("watched"));
+  size_t users = 0, changed = 0;
+  for (const auto& [user, rows] : recs) {
+    if (++users > 15) break;
+    const std::string base = "/v1/users/" + user + "/recommendations?";
+    const auto full = items_of(body_of(cli.Get((base + "k=" + std::to_string(n)).c_str())));
+    for (const auto& [expr, holds] : cases) {
+      const std::string query = expr.empty() ? "allow=" + allow : "filter=" + url_encode(expr);
+      const auto r = cli.Get((base + "k=10&" + query).c_str());
+      ASSERT_TRUE(r);
+      ASSERT_EQ(r->status, 200) << r->body;
+      const auto want = reference(full, holds, 10);
+      EXPECT_EQ(items_of(body_of(r)), want) << user << " filter " << (expr.empty() ? "allow 5 %" : expr);
+      if (expr.empty()) {
+        EXPECT_EQ(want.size(), 10u) << "the allow list should leave enough titles for k";
+      }
+      changed += want != std::vector<std::string>(full.begin(), full.begin() + 10);
+    }
+    // deny: the unfiltered top 3 are gone, the rest move up.
+    const std::string top3 = full[0].substr(0, full[0].rfind(':')) + "," + full[1].substr(0, full[1].rfind(':')) + "," +
+                             full[2].substr(0, full[2].rfind(':'));
+    EXPECT_EQ(items_of(body_of(cli.Get((base + "k=5&deny=" + top3).c_str()))),
+              std::vector<std::string>(full.begin() + 3, full.begin() + 8));
+    // The batch route filters the same way.
+    const json b = body_of(cli.Post("/v1/recommendations",
+                                    json{{"users", {user}}, {"k", 10}, {"filter", cases[1].first}}.dump(), "application/json"));
+    EXPECT_EQ(items_of(b["results"][0]), reference(full, cases[1].second, 10)) << user;
+  }
+  EXPECT_GT(changed, 60u) << "the filters should change most of the 75 answers";
+  // Similar titles and /v1/query.
+  const std::string title = cat.title(3).id;
+  const auto similar_full = items_of(body_of(cli.Get(("/v1/titles/" + title + "/similar?k=" + std::to_string(n - 1)).c_str())));
+  EXPECT_EQ(items_of(body_of(cli.Get(("/v1/titles/" + title + "/similar?k=7&filter=" + url_encode(cases[1].first)).c_str()))),
+            reference(similar_full, cases[1].second, 7));
+  const json q{{"tags", {"genre:comedy"}}, {"k", n}};
+  const auto query_full = items_of(body_of(cli.Post("/v1/query", q.dump(), "application/json")));
+  json qf = q;
+  qf["k"] = 6;
+  qf["filter"] = cases[2].first;
+  EXPECT_EQ(items_of(body_of(cli.Post("/v1/query", qf.dump(), "application/json"))), reference(query_full, cases[2].second, 6));
+  qf.erase("filter");
+  qf["allow_titles"] = std::vector<std::string>(allowed.begin(), allowed.end());
+  EXPECT_EQ(items_of(body_of(cli.Post("/v1/query", qf.dump(), "application/json"))), reference(query_full, cases[4].second, 6));
+}
+
+TEST_F(ServerTest, FilterErrorsNameTheProblemAndWhere) {
+  TestServer s(engine_options(), http_options());
+  auto cli = s.client();
+  const std::string base = "/v1/users/" + read_recs(recs_path("watched")).begin()->first + "/recommendations?filter=";
+  expect_error(cli.Get((base + "nope").c_str()), 400, "filter: unknown tag 'nope' at character 1");
+  expect_error(cli.Get((base + url_encode("genre:comedy AND")).c_str()), 400, "expected a tag, NOT or '(' at character 17");
+  expect_error(cli.Get((base + url_encode("(genre:comedy OR genre:drama")).c_str()), 400, "'(' is never closed at character 1");
+  expect_error(cli.Get((base + url_encode("genre:comedy genre:drama")).c_str()), 400, "expected AND, OR or the end at character 14");
+  expect_error(cli.Get((base + url_encode("AND genre:comedy")).c_str()), 400, "expected a tag before 'AND'");
+  expect_error(cli.Get((base + std::string(70, '(') + "genre:comedy" + std::string(70, ')')).c_str()), 400, "levels of nesting");
+  expect_error(cli.Get((base.substr(0, base.size() - 7) + "allow=t999999").c_str()), 400, "allow: unknown title_id 't999999'");
+  expect_error(cli.Post("/v1/query", json{{"tags", {"genre:comedy"}}, {"deny_titles", "t000001"}}.dump(), "application/json"), 400,
+               "deny_titles must be an array of title ids");
 }

@@ -42,7 +42,8 @@ void add_serve(CLI::App& app, int& exit_code) {
   cmd->add_option("--backend", f->backend, "auto|cpu|cuda")->capture_default_str();
   cmd->add_option("--threads", serve.engine.scorer.cpu.threads, "CPU scoring threads (0 = all cores)")->capture_default_str();
   cmd->add_option("--title-shards", serve.engine.title_shards, "CPU: title ranges searched in parallel (0 = one per thread)")->capture_default_str();
-  cmd->add_option("--http-threads", serve.http.threads, "connection threads")->capture_default_str();
+  cmd->add_option("--http-threads", serve.http.threads, "request threads: requests answered at once (beyond: 503)")
+      ->capture_default_str();
   auto* token = cmd->add_option("--token", serve.http.token,
                                 "bearer token required for writes (/v1/events, reload); visible in `ps`: prefer "
                                 "--token-file");
@@ -60,6 +61,19 @@ void add_serve(CLI::App& app, int& exit_code) {
   cmd->add_option("--max-body-bytes", serve.http.max_body_bytes, "larger request bodies get 413")->capture_default_str();
   cmd->add_option("--max-k", serve.http.max_k, "largest k (0 = the catalogue size)")->capture_default_str();
   cmd->add_option("--max-events", serve.http.max_events, "events per POST /v1/events")->capture_default_str();
+  cmd->add_option("--max-batch-users", serve.http.max_batch_users, "users per POST /v1/recommendations; more get 413")
+      ->capture_default_str();
+  cmd->add_option("--header-timeout-ms", serve.http.header_timeout_ms,
+                  "a request's whole request line and headers must arrive within this")
+      ->capture_default_str();
+  cmd->add_option("--body-timeout-ms", serve.http.body_timeout_ms, "a request's whole body must arrive within this")
+      ->capture_default_str();
+  cmd->add_option("--max-header-bytes", serve.http.max_header_bytes, "request line + headers; more get 431")
+      ->capture_default_str();
+  cmd->add_option("--max-headers", serve.http.max_headers, "header lines per request; more get 431")->capture_default_str();
+  cmd->add_option("--max-connections", serve.http.max_connections,
+                  "open connections; at the cap the oldest idle or still-reading one is closed")
+      ->capture_default_str();
   cmd->add_option("--max-user-events", serve.engine.max_user_events,
                   "events held per user; a user's further online events are rejected")
       ->capture_default_str();

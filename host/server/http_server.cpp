@@ -1,210 +1,105 @@
+// The transport of `marquee serve`: Boost.Beast sessions on a few Asio I/O threads, a bounded pool of
+// request threads for the routes (api.cpp), the connection registry that enforces --max-connections,
+// and the drain. One translation unit, so Beast's templates are compiled once.
 #include "host/server/http_server.h"
 
-#include "host/server/audience.h"
+#include "host/server/api.h"
 
-#include "engine/artwork.h"
 #include "engine/error.h"
-#include "engine/explain.h"
-#include "host/io/artwork_io.h"
 
-#include <httplib.h>
-#include <nlohmann/json.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-#include <cmath>
+#include <sys/resource.h>
+
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <list>
+#include <mutex>
+#include <optional>
 #include <thread>
-
-#include <sys/socket.h>
 
 namespace marquee::server {
 namespace {
 
-using json = nlohmann::ordered_json;  // keys in the order written: user_id first, then items
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using error_code = beast::error_code;
+using std::chrono::milliseconds;
 
 // ---------------------------------------------------------------------------------------------
-// Connection threads with a bounded wait list; the overflow is answered 503 by a shedding pool.
+// Request threads: complete requests only; a full pool answers 503 at once instead of queueing.
 
-thread_local bool t_shedding = false;
-thread_local Clock::time_point t_request_start{};
-
-class BoundedTaskQueue final : public httplib::TaskQueue {
+class RequestPool {
  public:
-  BoundedTaskQueue(size_t threads, size_t max_pending, size_t shed_threads, Metrics& metrics)
-      : max_pending_(max_pending), metrics_(metrics), idle_(threads) {
-    for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { run(jobs_, jobs_cv_, false); });
-    for (size_t i = 0; i < shed_threads; ++i) shedders_.emplace_back([this] { run(shed_, shed_cv_, true); });
+  RequestPool(size_t threads, size_t max_pending, Metrics& metrics)
+      : capacity_(threads + max_pending), metrics_(metrics) {
+    for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
   }
+  ~RequestPool() { stop(); }
 
-  void enqueue(std::function<void()> fn) override {
+  /// Queues `job` unless `capacity` requests are already taken or waiting; false: the caller answers 503.
+  bool try_submit(std::function<void()> job) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (jobs_.size() < idle_ + max_pending_) {
-        jobs_.push_back(std::move(fn));
-        jobs_cv_.notify_one();
-        return;
-      }
-      shed_.push_back(std::move(fn));
-      shed_cv_.notify_one();
+      if (stopped_ || busy_ + jobs_.size() >= capacity_) return false;
+      jobs_.push_back(std::move(job));
+      metrics_.set("marquee_http_connections_waiting", {}, double(jobs_.size()));
     }
-    metrics_.inc("marquee_http_connections_shed_total");
+    cv_.notify_one();
+    return true;
   }
 
-  void shutdown() override {
+  /// Runs the queued jobs, then joins the threads. Idempotent.
+  void stop() {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      shutdown_ = true;
+      stopped_ = true;
     }
-    jobs_cv_.notify_all();
-    shed_cv_.notify_all();
-    for (auto& t : workers_) t.join();
-    for (auto& t : shedders_) t.join();
-  }
-
-  size_t pending() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return jobs_.size();
+    cv_.notify_all();
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
   }
 
  private:
-  void run(std::deque<std::function<void()>>& queue, std::condition_variable& cv, bool shedding) {
-    t_shedding = shedding;
+  void run() {
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
-      cv.wait(lock, [&] { return shutdown_ || !queue.empty(); });
-      if (queue.empty()) return;  // shut down and drained
-      std::function<void()> fn = std::move(queue.front());
-      queue.pop_front();
-      if (!shedding) --idle_;
+      cv_.wait(lock, [&] { return stopped_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;  // stopped and drained
+      std::function<void()> job = std::move(jobs_.front());
+      jobs_.pop_front();
+      metrics_.set("marquee_http_connections_waiting", {}, double(jobs_.size()));
+      ++busy_;
       lock.unlock();
-      fn();
+      job();
+      job = nullptr;  // releases what the job holds (its session) before the slot is freed
       lock.lock();
-      if (!shedding) ++idle_;
+      --busy_;
     }
   }
 
-  const size_t max_pending_;
+  const size_t capacity_;
   Metrics& metrics_;
   std::mutex mu_;
-  std::condition_variable jobs_cv_, shed_cv_;  // one each: a notify must wake a thread of the right pool
-  std::deque<std::function<void()>> jobs_, shed_;
-  size_t idle_;  // connection threads not serving a connection
-  bool shutdown_ = false;
-  std::vector<std::thread> workers_, shedders_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  size_t busy_ = 0;
+  bool stopped_ = false;
+  std::vector<std::thread> threads_;
 };
 
-// ---------------------------------------------------------------------------------------------
-// Responses
-
-// Engine messages carry the source location for logs; a client gets the message alone.
-std::string client_message(const std::string& what) {
-  const auto open = what.rfind(" [");
-  if (open != std::string::npos && !what.empty() && what.back() == ']') return what.substr(0, open);
-  return what;
-}
-
-void send_json(httplib::Response& res, int status, const json& body) {
-  res.status = status;
-  // Ids echoed from a request may not be UTF-8 (a %FF in the path): replaced, never a failed dump.
-  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
-}
-
-void send_error(httplib::Response& res, int status, const std::string& message) {
-  send_json(res, status, json{{"error", message}});
-}
-
-/// A failure that answers with this status and message.
-struct HttpError : std::runtime_error {
-  HttpError(int s, const std::string& m) : std::runtime_error(m), status(s) {}
-  int status;
-};
-
-[[noreturn]] void fail(int status, const std::string& message) { throw HttpError(status, message); }
-
-double score6(float s) { return std::stod(fmt::format("{:.6f}", s)); }  // the 6 decimals `marquee score` writes
-
-std::string route_of(const std::string& method, const std::string& path) {
-  auto starts = [&](const char* p) { return path.rfind(p, 0) == 0; };
-  auto ends = [&](const std::string& s) { return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0; };
-  if (starts("/v1/users/") && ends("/recommendations")) return method + " /v1/users/{id}/recommendations";
-  if (starts("/v1/titles/") && ends("/similar")) return method + " /v1/titles/{id}/similar";
-  static const char* fixed[] = {"/v1/query", "/v1/audience", "/v1/events", "/v1/admin/reload", "/healthz", "/readyz",
-                                "/metrics"};
-  for (const char* f : fixed)
-    if (path == f) return method + " " + f;
-  return "other";
-}
-
-// ---------------------------------------------------------------------------------------------
-// Parameters
-
-size_t parse_k(const std::string& text, size_t limit) {
-  size_t pos = 0;
-  long long v = 0;
-  bool ok = !text.empty() && text.size() < 19;
-  if (ok) {
-    try {
-      v = std::stoll(text, &pos);
-    } catch (const std::exception&) {
-      ok = false;
-    }
-  }
-  if (!ok || pos != text.size())
-    fail(400, fmt::format("k must be an integer between 1 and {}; got '{}'", limit, text));
-  if (v < 1 || size_t(v) > limit) fail(400, fmt::format("k must be between 1 and {}; got {}", limit, v));
-  return size_t(v);
-}
-
-size_t query_k(const httplib::Request& req, size_t limit) {
-  return req.has_param("k") ? parse_k(req.get_param_value("k"), limit) : std::min<size_t>(20, limit);
-}
-
-bool query_bool(const httplib::Request& req, const char* name) {
-  if (!req.has_param(name)) return false;
-  const std::string v = req.get_param_value(name);
-  if (v == "true" || v == "1" || v.empty()) return true;
-  if (v == "false" || v == "0") return false;
-  fail(400, fmt::format("{} must be true or false; got '{}'", name, v));
-}
-
-json parse_body(const httplib::Request& req) {
-  if (req.body.empty()) fail(400, "the request needs a JSON body");
-  try {
-    return json::parse(req.body);
-  } catch (const json::parse_error& e) {
-    fail(400, fmt::format("the request body is not valid JSON: {}", e.what()));
-  } catch (const json::exception& e) {  // e.g. out_of_range: a number like 1e400 that overflows a double
-    fail(400, fmt::format("the request body has a value JSON numbers cannot hold: {}", e.what()));
-  }
-}
-
-// A tag set as clients send it: ["name", ...] (weight 1 each) or {"name": weight, ...}. Calls
-// add(name, weight) for each entry; what a name or weight may be is the caller's rule.
-template <typename Add>
-void for_each_tag(const json& tags, Add&& add) {
-  if (tags.is_array()) {
-    for (const auto& e : tags) {
-      if (!e.is_string()) fail(400, fmt::format("tags must be tag names; got {}", e.dump()));
-      add(e.get<std::string>(), json(1.0));
-    }
-  } else if (tags.is_object()) {
-    for (const auto& [name, w] : tags.items()) add(name, w);
-  } else {
-    fail(400, "tags must be an array of tag names or an object {\"tag\": weight}");
-  }
-}
-
-// A field as text, as the JSON Lines reader takes it: strings as they are, numbers as written.
-std::optional<std::string> field_text(const json& obj, const char* name) {
-  auto it = obj.find(name);
-  if (it == obj.end() || it->is_null()) return std::nullopt;
-  if (it->is_string()) return it->get<std::string>();
-  if (it->is_number()) return it->dump();
-  return std::string("\x01");  // not a scalar: reported by the caller
-}
+class Session;
 
 }  // namespace
 
@@ -212,533 +107,451 @@ std::optional<std::string> field_text(const json& obj, const char* name) {
 
 struct HttpServer::Impl {
   ServingEngine& engine;
-  HttpOptions options;
-  httplib::Server svr;
-  BoundedTaskQueue* queue = nullptr;  // owned by svr
-  std::atomic<bool> draining{false};
-  std::atomic<bool> serving{false}, served{false};
-  int listen_fd = -1;
+  const HttpOptions& options;
+  Api api;
+  net::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::unique_ptr<RequestPool> pool;
+  net::steady_timer accept_retry{ioc};
+  size_t max_connections = 0;
 
-  Impl(ServingEngine& e, HttpOptions o) : engine(e), options(std::move(o)) {}
+  std::atomic<bool> stopping{false};
+  // Open connections, oldest first: at --max-connections the oldest one not being answered is closed.
+  std::mutex sessions_mu;
+  std::list<std::weak_ptr<Session>> sessions;
 
-  size_t k_limit(size_t available) const {
-    return options.max_k == 0 ? available : std::min(options.max_k, available);
+  Impl(ServingEngine& e, const HttpOptions& o) : engine(e), options(o), api(e, o) {}
+
+  void declare_metrics();
+  void accept();
+  void on_accept(error_code ec, tcp::socket socket);
+  bool evict_oldest_idle();
+  void refuse(tcp::socket& socket, const std::string& message);
+  void shutdown();
+  void session_closed(std::list<std::weak_ptr<Session>>::iterator entry);
+  // Lets ioc.run() return once nothing is left to do; from any I/O thread.
+  void release_work() {
+    std::lock_guard<std::mutex> lock(work_mu);
+    work.reset();
   }
-
-  void require_token(const httplib::Request& req) const {
-    // Writes change what everyone is recommended: without a token they are off unless the operator
-    // said this host is trusted (docs/serving.md, "Authentication").
-    if (options.token.empty()) {
-      if (options.anonymous_writes) return;
-      fail(403,
-           "writes are disabled: this server was started without --token or --token-file (start it with one, "
-           "or with --anonymous-writes on a trusted host)");
-    }
-    const std::string auth = req.get_header_value("Authorization");
-    if (auth.empty()) fail(401, "this route needs a bearer token: send 'Authorization: Bearer <token>'");
-    const std::string want = "Bearer " + options.token;
-    // Constant-time comparison: the time taken does not reveal how much of the token matched.
-    unsigned diff = auth.size() != want.size();
-    for (size_t i = 0; i < auth.size() && i < want.size(); ++i) diff |= unsigned(auth[i] ^ want[i]);
-    if (diff) fail(401, "the bearer token is not valid");
-  }
-
-  // Runs a search and turns every non-Ok outcome into its HTTP error.
-  SearchOutcome run(SearchQuery q) {
-    SearchOutcome o;
-    try {
-      o = engine.search(std::move(q));
-    } catch (const ArgumentError& e) {
-      fail(400, client_message(e.what()));
-    }
-    switch (o.status) {
-      case SearchStatus::Ok: return o;
-      case SearchStatus::Overloaded:
-      case SearchStatus::DeadlineExceeded:
-      case SearchStatus::ShuttingDown: fail(503, o.message);
-      case SearchStatus::Failed: fail(500, o.message);
-    }
-    fail(500, "unknown search outcome");
-  }
-
-  // `artwork_for`: with --artwork, each item's artwork_id is chosen for this user (docs/artwork.md:
-  // on the CPU here, K titles x a few variants each). `user`: explanations.
-  json items_json(const Snapshot& snap, const SearchOutcome& o, const UserState* user,
-                  const UserState* artwork_for = nullptr) const {
-    json items = json::array();
-    for (const ScoredTitle& s : o.items) {
-      json item{{"title_id", snap.catalog.title(s.title).id}, {"score", score6(s.score)}};
-      if (artwork_for && snap.artwork) {
-        const ArtworkPick pick = choose_artwork(*snap.artwork, artwork_for->vector.data(), s.title);
-        item["artwork_id"] = pick.variant == kNoArtwork ? json(nullptr) : json(snap.artwork->artwork_id(pick.variant));
-      }
-      if (user) {
-        const Explanation ex = explain(snap.titles, user->vector.data(), user->seen.data(),
-                                       user->seen.data() + user->seen.size(), s.title, 5, 3);
-        json tags = json::array(), because = json::array();
-        for (const auto& c : ex.tags)
-          tags.push_back({{"tag", snap.catalog.tag(c.tag).name},
-                          {"category", snap.catalog.tag(c.tag).category},
-                          {"contribution", score6(c.contribution)}});
-        for (const auto& b : ex.because)
-          because.push_back({{"title_id", snap.catalog.title(b.title).id},
-                             {"similarity", score6(b.similarity)},
-                             {"weight", score6(b.weight)}});
-        item["explanation"] = {{"tags", tags}, {"because_you_watched", because}};
-        if (snap.artwork)
-          item["explanation"]["artwork"] =
-              json::parse(artwork_explanation_json(*snap.artwork, snap.catalog, user->vector.data(), s.title, 5).dump());
-      }
-      items.push_back(std::move(item));
-    }
-    return items;
-  }
-
-  void recommendations(const httplib::Request& req, httplib::Response& res) {
-    const auto snap = engine.snapshot();
-    const std::string id = req.matches[1];
-    const size_t k = query_k(req, k_limit(snap->catalog.num_titles()));
-    ExcludePolicy policy = ExcludePolicy::Watched;
-    if (req.has_param("exclude")) {
-      try {
-        policy = parse_exclude_policy(req.get_param_value("exclude"));
-      } catch (const ArgumentError& e) {
-        fail(400, client_message(e.what()));
-      }
-    }
-    const bool want_explain = query_bool(req, "explain");
-    const bool exact = query_bool(req, "exact");
-    int hour = -1;
-    if (req.has_param("hour")) {
-      try {
-        hour = parse_hour(req.get_param_value("hour"));
-      } catch (const ArgumentError& e) {
-        fail(400, client_message(e.what()));
-      }
-      if (!snap->daypart)
-        fail(400, "hour needs a daypart model: start the server with --daypart FILE (from `marquee daypart`)");
-    }
-    const auto user = snap->users.find(id);
-    if (!user) fail(404, fmt::format("unknown user_id '{}' (no events for this user)", id));
-    json body{{"user_id", id}, {"k", k}, {"exclude", exclude_policy_name(policy)}, {"model_version", snap->model_version}};
-    if (!user->summary.usable) {
-      // `marquee score` lists such users as unscored and writes no rows for them.
-      body["items"] = json::array();
-      body["unscored"] = "no usable events";
-      return send_json(res, 200, body);
-    }
-    SearchQuery q;
-    q.snapshot = snap;
-    q.vector = snap->ranking_vector(*user);  // the model's fold-in of the user's current engagement
-    q.k = k;
-    q.exact = exact;
-    q.hour = hour;
-    if (policy != ExcludePolicy::None)
-      for (const auto& s : user->seen)
-        if (policy == ExcludePolicy::Watched || s.completed) q.exclude.push_back(s.title);
-    const SearchOutcome o = run(std::move(q));
-    body["search"] = o.used_index ? "index" : "exact";
-    if (hour >= 0) body["hour"] = hour;
-    body["items"] = items_json(*snap, o, want_explain ? user.get() : nullptr, user.get());
-    send_json(res, 200, body);
-  }
-
-  void similar(const httplib::Request& req, httplib::Response& res) {
-    const auto snap = engine.snapshot();
-    const std::string id = req.matches[1];
-    const size_t n = snap->catalog.num_titles();
-    if (n < 2) fail(404, "the catalogue has no other titles");
-    const size_t k = query_k(req, k_limit(n - 1));
-    const bool exact = query_bool(req, "exact");
-    const auto t = snap->catalog.find_title(id);
-    if (!t) fail(404, fmt::format("unknown title_id '{}'", id));
-    // The model's similarity vectors (behaviour similarity for ALS-based models); tags without a model.
-    const TitleMatrix& space = snap->space_titles(SearchSpace::Similarity);
-    SearchQuery q;
-    q.snapshot = snap;
-    q.space = SearchSpace::Similarity;
-    q.vector.assign(space.row(*t), space.row(*t) + space.dim());
-    q.exclude = {*t};
-    q.k = k;
-    q.exact = exact;
-    const SearchOutcome o = run(std::move(q));
-    send_json(res, 200,
-              json{{"title_id", id}, {"k", k}, {"search", o.used_index ? "index" : "exact"},
-                   {"model_version", snap->model_version}, {"items", items_json(*snap, o, nullptr)}});
-  }
-
-  void query(const httplib::Request& req, httplib::Response& res) {
-    const auto snap = engine.snapshot();
-    const json body = parse_body(req);
-    if (!body.is_object()) fail(400, "the request body must be a JSON object with \"vector\" or \"tags\"");
-    const size_t limit = k_limit(snap->catalog.num_titles());
-    size_t k = std::min<size_t>(20, limit);
-    if (body.contains("k")) {
-      const json& jk = body["k"];
-      if (!jk.is_number_integer()) fail(400, fmt::format("k must be an integer between 1 and {}; got {}", limit, jk.dump()));
-      k = parse_k(jk.dump(), limit);
-    }
-    const bool has_vector = body.contains("vector"), has_tags = body.contains("tags");
-    if (has_vector == has_tags) fail(400, "give exactly one of \"vector\" (one value per tag) or \"tags\"");
-    const size_t dim = snap->titles.dim();
-    std::vector<float> v(dim, 0.0f);
-    if (has_vector) {
-      const json& jv = body["vector"];
-      if (!jv.is_array() || jv.size() != dim)
-        fail(400, fmt::format("vector must be an array of {} numbers (one per tag, in tags.csv order); got {}", dim,
-                              jv.is_array() ? std::to_string(jv.size()) + " values" : std::string(jv.type_name())));
-      for (size_t i = 0; i < dim; ++i) {
-        if (!jv[i].is_number() || !std::isfinite(jv[i].get<double>()))
-          fail(400, fmt::format("vector[{}] must be a finite number; got {}", i, jv[i].dump()));
-        v[i] = jv[i].get<float>();
-      }
-    } else {
-      // A tag set is scored like a title carrying those tags: weight (default 1) x idf.
-      const json& jt = body["tags"];
-      auto add = [&](const std::string& name, const json& w) {
-        const auto tag = snap->catalog.find_tag(name);
-        if (!tag) fail(400, fmt::format("unknown tag '{}'", name));
-        if (!w.is_number() || !std::isfinite(w.get<double>()))
-          fail(400, fmt::format("the weight of tag '{}' must be a finite number; got {}", name, w.dump()));
-        v[*tag] += w.get<float>() * snap->titles.idf()[*tag];
-      };
-      for_each_tag(jt, add);
-      if (jt.empty()) fail(400, "tags is empty: give at least one tag");
-    }
-    if (l2_normalise(v.data(), dim) <= 1e-12) fail(400, "the query vector is all zeros: nothing to rank by");
-    SearchQuery q;
-    q.snapshot = snap;
-    q.space = SearchSpace::Tags;
-    q.vector = std::move(v);
-    q.k = k;
-    if (body.contains("exact")) {
-      if (!body["exact"].is_boolean()) fail(400, "exact must be true or false");
-      q.exact = body["exact"].get<bool>();
-    }
-    if (body.contains("exclude_titles")) {
-      const json& je = body["exclude_titles"];
-      if (!je.is_array()) fail(400, "exclude_titles must be an array of title ids");
-      for (const auto& e : je) {
-        const auto t = e.is_string() ? snap->catalog.find_title(e.get<std::string>()) : std::nullopt;
-        if (!t) fail(400, fmt::format("exclude_titles: unknown title_id {}", e.dump()));
-        q.exclude.push_back(*t);
-      }
-      std::sort(q.exclude.begin(), q.exclude.end());
-      q.exclude.erase(std::unique(q.exclude.begin(), q.exclude.end()), q.exclude.end());
-    }
-    const SearchOutcome o = run(std::move(q));
-    send_json(res, 200, json{{"k", k}, {"search", o.used_index ? "index" : "exact"}, {"model_version", snap->model_version},
-                             {"items", items_json(*snap, o, nullptr)}});
-  }
-
-  // The projector is calibrated once per snapshot, on the first request that needs it.
-  std::mutex audience_mu;
-  std::shared_ptr<const AudienceProjector> projector;
-
-  void audience(const httplib::Request& req, httplib::Response& res) {
-    const auto snap = engine.snapshot();
-    const json body = parse_body(req);
-    if (!body.is_object() || !body.contains("tags"))
-      fail(400, "the request body must be {\"tags\": [names] or {\"name\": weight}, \"top\": N}");
-    NewTitle title;
-    title.id = body.value("title_id", std::string("new"));
-    std::vector<std::string> ignored;
-    auto add = [&](const std::string& name, const json& w) {
-      if (!w.is_number() || !(w.get<double>() > 0) || w.get<double>() > 1)
-        fail(400, fmt::format("the weight of tag '{}' must be in (0, 1]; got {}", name, w.dump()));
-      const auto tag = snap->catalog.find_tag(name);
-      if (!tag) ignored.push_back(name);  // reported, not fatal: docs/projection.md
-      else title.tags.emplace_back(*tag, w.get<float>());
-    };
-    const json& jt = body["tags"];
-    for_each_tag(jt, add);
-    if (title.tags.empty())
-      fail(400, ignored.empty() ? std::string("tags is empty: give at least one tag")
-                                : fmt::format("none of the tags is in the taxonomy (unknown: {})", fmt::join(ignored, ", ")));
-    size_t top = 10;
-    if (body.contains("top")) {
-      if (!body["top"].is_number_integer() || body["top"].get<long long>() < 0 || body["top"].get<long long>() > 1000)
-        fail(400, fmt::format("top must be an integer between 0 and 1000; got {}", body["top"].dump()));
-      top = body["top"].get<size_t>();
-    }
-    std::shared_ptr<const AudienceProjector> proj;
-    {
-      std::lock_guard<std::mutex> lock(audience_mu);
-      if (!projector || projector->generation() != snap->generation)
-        projector = std::make_shared<AudienceProjector>(*snap);
-      proj = projector;
-    }
-    json out = proj->project(*snap, title, top);
-    out["title_id"] = title.id;
-    out["ignored_tags"] = ignored;
-    out["model_version"] = snap->model_version;
-    send_json(res, 200, out);
-  }
-
-  void events(const httplib::Request& req, httplib::Response& res) {
-    require_token(req);
-    const json body = parse_body(req);
-    const json* list = body.is_array() ? &body : body.is_object() && body.contains("events") ? &body["events"] : nullptr;
-    if (!list || !list->is_array())
-      fail(400, "the request body must be {\"events\": [...]} (or a JSON array of events)");
-    if (list->empty()) fail(400, "events is empty: nothing to ingest");
-    if (list->size() > options.max_events)
-      fail(413, fmt::format("{} events in one request; the limit is {} (--max-events)", list->size(), options.max_events));
-    std::vector<RawEvent> raw;
-    std::vector<size_t> index_of;  // raw[i] is event index_of[i] of the request
-    std::vector<std::pair<size_t, std::string>> rejected;
-    for (size_t i = 0; i < list->size(); ++i) {
-      const json& e = (*list)[i];
-      if (!e.is_object()) {
-        rejected.emplace_back(i, "an event must be a JSON object");
-        continue;
-      }
-      RawEvent r;
-      std::string missing;
-      auto take = [&](const char* name, std::string& out) {
-        const auto v = field_text(e, name);
-        if (!v || v->empty()) missing += missing.empty() ? name : std::string(", ") + name;
-        else if (*v == "\x01") missing += fmt::format("{}{} (not a string or number)", missing.empty() ? "" : ", ", name);
-        else out = *v;
-      };
-      take("ts", r.ts);
-      take("user_id", r.user_id);
-      take("title_id", r.title_id);
-      take("event", r.event);
-      take("position_s", r.position_s);
-      r.seek_to_s = field_text(e, "seek_to_s");
-      if (!missing.empty()) {
-        rejected.emplace_back(i, "missing or empty field: " + missing);
-        continue;
-      }
-      raw.push_back(std::move(r));
-      index_of.push_back(i);
-    }
-    IngestReport report = engine.ingest(raw);
-    for (auto& [i, reason] : report.rejected) rejected.emplace_back(index_of[i], std::move(reason));
-    std::sort(rejected.begin(), rejected.end());
-    json jr = json::array();
-    for (const auto& [i, reason] : rejected) jr.push_back({{"index", i}, {"reason", reason}});
-    json out{{"accepted", report.accepted}, {"rejected", jr}, {"users_updated", report.users_updated},
-             {"users_added", report.users_added}, {"model_version", engine.snapshot()->model_version}};
-    if (report.accepted == 0) {
-      out["error"] = fmt::format("no event accepted; first: event {}: {}", rejected[0].first, rejected[0].second);
-      return send_json(res, 400, out);
-    }
-    send_json(res, 200, out);
-  }
-
-  void reload(const httplib::Request& req, httplib::Response& res) {
-    require_token(req);
-    // An optional {"model_dir": "DIR"} switches to another model folder; no body re-reads the inputs.
-    std::optional<std::string> model_dir;
-    if (!req.body.empty()) {
-      const json body = parse_body(req);
-      if (!body.is_object()) fail(400, "the request body must be a JSON object, e.g. {\"model_dir\": \"DIR\"}");
-      for (const auto& [key, value] : body.items()) {
-        if (key != "model_dir") fail(400, fmt::format("unknown field '{}' (reload takes \"model_dir\")", key));
-        if (!value.is_string() || value.get<std::string>().empty())
-          fail(400, "model_dir must be a non-empty string: the path of a `marquee train` model folder");
-        model_dir = value.get<std::string>();
-      }
-    }
-    ReloadReport r;
-    try {
-      r = engine.reload(model_dir);
-    } catch (const std::exception& e) {
-      fail(500, "reload failed (still serving the previous snapshot): " + client_message(e.what()));
-    }
-    send_json(res, 200,
-              json{{"generation", r.generation}, {"seconds", r.seconds}, {"users", r.users}, {"titles", r.titles},
-                   {"replayed_events", r.replayed_events}, {"dropped_events", r.dropped_events},
-                   {"model_version", r.model_version}});
-  }
-
-  void ready(httplib::Response& res) {
-    if (draining) return send_error(res, 503, "draining: the server is shutting down");
-    const auto snap = engine.snapshot();
-    json body{{"status", "ready"},
-              {"generation", snap->generation},
-              {"users", snap->users.size()},
-              {"titles", snap->catalog.num_titles()},
-              {"profiles", snap->source},
-              {"model_family", snap->model_family},
-              {"model_version", snap->model_version},
-              {"backend", snap->scorer->describe()}};
-    if (snap->index) body["index"] = snap->index->describe();
-    send_json(res, 200, body);
-  }
-
-  // Wraps a route: HttpError and engine errors become JSON errors.
-  template <typename F>
-  httplib::Server::Handler wrap(F f) {
-    return [this, f](const httplib::Request& req, httplib::Response& res) {
-      try {
-        f(req, res);
-      } catch (const HttpError& e) {
-        if (e.status == 503) res.set_header("Retry-After", "1");
-        send_error(res, e.status, e.what());
-      } catch (const ArgumentError& e) {
-        send_error(res, 400, client_message(e.what()));
-      } catch (const json::exception& e) {
-        // A field of the wrong type (e.g. a number where a string id belongs): the client's mistake.
-        send_error(res, 400, fmt::format("a field of the request has the wrong type or value: {}", e.what()));
-      } catch (const std::exception& e) {
-        spdlog::error("serve: {} {}: {}", req.method, req.path, e.what());
-        send_error(res, 500, client_message(e.what()));
-      }
-    };
-  }
-
-  void install() {
-    Metrics& m = engine.metrics();
-    m.add_counter("marquee_http_requests_total", "HTTP requests by route and status code");
-    m.add_histogram("marquee_http_request_seconds", "HTTP request latency by route (headers read to response written)",
-                    Metrics::latency_buckets());
-    m.add_counter("marquee_http_connections_shed_total",
-                  "connections answered 503 at once because every connection thread was busy and the wait list full");
-    m.add_gauge("marquee_http_connections_waiting", "accepted connections waiting for a connection thread");
-    m.inc("marquee_http_connections_shed_total", {}, 0);
-
-    const size_t threads = size_t(std::max(1, options.threads));
-    svr.new_task_queue = [this, threads] {
-      queue = new BoundedTaskQueue(threads, options.max_pending_connections, 2, engine.metrics());
-      return queue;
-    };
-    // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which lets a second server bind the
-    // same port and silently take half the traffic. The socket is remembered to widen the backlog.
-    svr.set_socket_options([this](socket_t sock) {
-      int yes = 1;
-      setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-      listen_fd = sock;
-    });
-    svr.set_tcp_nodelay(true);
-    svr.set_keep_alive_timeout(options.keep_alive_seconds);
-    svr.set_keep_alive_max_count(options.keep_alive_max_requests);
-    svr.set_read_timeout(5, 0);
-    svr.set_write_timeout(5, 0);
-    svr.set_payload_max_length(options.max_body_bytes);
-
-    svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-      t_request_start = Clock::now();
-      // Runs before the body is read. cpp-httplib holds a chunked body to no limit (a 512 MiB chunked
-      // POST was read whole), so bodies must say their length, which --max-body-bytes then bounds.
-      if (req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos) {
-        res.set_header("Connection", "close");
-        send_error(res, 411,
-                   fmt::format("chunked request bodies are not accepted: send the body with a Content-Length "
-                               "(at most {} bytes, --max-body-bytes)",
-                               options.max_body_bytes));
-        return httplib::Server::HandlerResponse::Handled;
-      }
-      if (t_shedding) {
-        res.set_header("Connection", "close");
-        res.set_header("Retry-After", "1");
-        send_error(res, 503,
-                   fmt::format("overloaded: all {} connection threads are busy and {} connections are waiting; retry later",
-                               options.threads, options.max_pending_connections));
-        return httplib::Server::HandlerResponse::Handled;
-      }
-      return httplib::Server::HandlerResponse::Unhandled;
-    });
-    svr.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
-      if (!res.body.empty()) return;  // a route's own JSON error
-      std::string msg;
-      switch (res.status) {
-        case 413:
-          msg = fmt::format("the request body ({} bytes) exceeds the limit of {} bytes (--max-body-bytes)",
-                            req.get_header_value("Content-Length"), options.max_body_bytes);
-          break;
-        case 404: msg = fmt::format("no route {} {} (see docs/openapi.yaml)", req.method, req.path); break;
-        case 414: msg = "the request URI is too long"; break;
-        case 400:
-          msg = req.method == "POST" && !req.has_header("Content-Length") && req.get_header_value("Transfer-Encoding").empty()
-                    ? "a POST needs a body with a Content-Length header (or chunked transfer encoding)"
-                    : "the request could not be read as HTTP/1.1 (malformed request line, headers or body)";
-          break;
-        default: msg = fmt::format("HTTP {}", res.status);
-      }
-      send_error(res, res.status, msg);
-    });
-    svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-      std::string what = "unknown error";
-      try {
-        if (ep) std::rethrow_exception(ep);
-      } catch (const std::exception& e) {
-        what = e.what();
-      } catch (...) {
-      }
-      send_error(res, 500, client_message(what));
-    });
-    svr.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-      Metrics& m = engine.metrics();
-      const std::string route = route_of(req.method, req.path);
-      m.inc("marquee_http_requests_total", {{"route", route}, {"code", std::to_string(res.status)}});
-      if (t_request_start != Clock::time_point{}) {
-        m.observe("marquee_http_request_seconds", {{"route", route}},
-                  std::chrono::duration<double>(Clock::now() - t_request_start).count());
-        t_request_start = {};
-      }
-    });
-
-    svr.Get(R"(/v1/users/([^/]+)/recommendations)", wrap([this](auto& q, auto& r) { recommendations(q, r); }));
-    svr.Get(R"(/v1/titles/([^/]+)/similar)", wrap([this](auto& q, auto& r) { similar(q, r); }));
-    svr.Post("/v1/query", wrap([this](auto& q, auto& r) { query(q, r); }));
-    svr.Post("/v1/audience", wrap([this](auto& q, auto& r) { audience(q, r); }));
-    svr.Post("/v1/events", wrap([this](auto& q, auto& r) { events(q, r); }));
-    svr.Post("/v1/admin/reload", wrap([this](auto& q, auto& r) { reload(q, r); }));
-    svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { send_json(res, 200, json{{"status", "ok"}}); });
-    svr.Get("/readyz", wrap([this](auto&, auto& r) { ready(r); }));
-    svr.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-      if (queue) engine.metrics().set("marquee_http_connections_waiting", {}, double(queue->pending()));
-      res.set_content(engine.render_metrics(), "text/plain; version=0.0.4; charset=utf-8");
-    });
-  }
+  std::mutex work_mu;
+  void dropped(const char* reason) { engine.metrics().inc("marquee_http_connections_dropped_total", {{"reason", reason}}); }
 };
 
-HttpServer::HttpServer(ServingEngine& engine, HttpOptions options)
-    : impl_(std::make_unique<Impl>(engine, options)), options_(std::move(options)) {
+namespace {
+
+// Reading: waiting for or receiving a request (closable at the cap and by the drain); Evicting: chosen
+// to be closed at the cap; Answering: a request is being answered (never closed early).
+enum class Phase { Reading, Evicting, Answering };
+
+// One connection: read a request within the deadlines and limits, answer it, repeat while kept alive.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(HttpServer::Impl& server, tcp::socket socket) : s_(server), stream_(std::move(socket)) {}
+  ~Session() { s_.session_closed(registry); }
+
+  std::list<std::weak_ptr<Session>>::iterator registry;  // set once by the acceptor, under sessions_mu
+  std::atomic<Phase> phase{Phase::Reading};
+
+  void start() { read_request(true); }
+
+  /// Closes the connection unless it has begun answering a request (the connection cap, the drain);
+  /// on its strand, where the phase cannot change under it.
+  void close_if_reading() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->phase == Phase::Answering || !self->stream_.socket().is_open()) return;
+      error_code ignored;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      self->stream_.close();
+    });
+  }
+
+ private:
+  void read_request(bool first) {
+    phase = Phase::Reading;
+    if (s_.stopping) return close();
+    if (buffer_.size() == 0) buffer_.shrink_to_fit();  // an idle connection keeps no read buffer
+    parser_.emplace();
+    parser_->header_limit(uint32_t(std::min<size_t>(s_.options.max_header_bytes, UINT32_MAX)));
+    parser_->body_limit(uint64_t(s_.options.max_body_bytes));
+    if (first || buffer_.size() > 0) return read_header();
+    // Kept alive: wait up to keep_alive_seconds for the next request to begin; its header deadline
+    // runs from its first byte.
+    stream_.expires_after(std::chrono::seconds(s_.options.keep_alive_seconds));
+    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](error_code ec, size_t n) {
+      if (ec) return self->close();  // idle past keep-alive, or the client closed
+      self->buffer_.commit(n);
+      self->read_header();
+    });
+  }
+
+  void read_header() {
+    stream_.expires_after(milliseconds(s_.options.header_timeout_ms));
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](error_code ec, size_t) { self->on_header(ec); });
+  }
+
+  void on_header(error_code ec) {
+    if (ec) return on_read_error(ec, "header_deadline");
+    started_ = Clock::now();
+    const auto& req = parser_->get();
+    route_ = Api::route_label(std::string(req.method_string()), path_of(req.target()));
+    const size_t lines = size_t(std::distance(req.begin(), req.end()));
+    if (lines > s_.options.max_headers)
+      return refuse(431, fmt::format("{} header lines; the limit is {} (--max-headers)", lines, s_.options.max_headers));
+    if (parser_->content_length() && *parser_->content_length() > s_.options.max_body_bytes)
+      return refuse(413, too_large());
+    if (parser_->is_done()) return on_body({});
+    if (beast::iequals(req[http::field::expect], "100-continue")) {
+      // curl and others wait for this before sending a large body.
+      static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      stream_.expires_after(milliseconds(s_.options.write_timeout_ms));
+      return net::async_write(stream_, net::buffer(kContinue), [self = shared_from_this()](error_code e, size_t) {
+        if (e) return self->close();
+        self->read_body();
+      });
+    }
+    read_body();
+  }
+
+  void read_body() {
+    stream_.expires_after(milliseconds(s_.options.body_timeout_ms));
+    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](error_code ec, size_t) { self->on_body(ec); });
+  }
+
+  void on_body(error_code ec) {
+    if (ec) return on_read_error(ec, "body_deadline");
+    stream_.expires_never();  // the engine's deadline bounds the search
+    phase = Phase::Answering;
+    auto& in = parser_->get();
+    keep_alive_ = in.keep_alive() && ++served_ < s_.options.keep_alive_max_requests;
+    auto req = std::make_shared<Request>();
+    req->method = std::string(in.method_string());
+    split_target(std::string(in.target()), req->path, req->params);
+    for (const auto& f : in) req->headers.emplace(std::string(f.name_string()), std::string(f.value()));
+    req->body = std::move(in.body());
+    const bool taken = s_.pool->try_submit([self = shared_from_this(), req] {
+      Response res;
+      self->s_.api.handle(*req, res);
+      net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable { self->write(std::move(res)); });
+    });
+    if (!taken) {
+      Response res;
+      res.set_header("Retry-After", "1");
+      Api::error(res, 503,
+                 fmt::format("overloaded: all {} request threads are busy and {} requests are waiting; retry later",
+                             s_.options.threads, s_.options.max_pending_requests),
+                 "overloaded");
+      s_.engine.metrics().inc("marquee_http_connections_shed_total");
+      write(std::move(res));
+    }
+  }
+
+  // A request that could not be read: the connection is closed, with an answer when one can be sent.
+  void on_read_error(error_code ec, const char* deadline_reason) {
+    if (ec == beast::error::timeout) {
+      s_.dropped(deadline_reason);  // the socket is already closed: a slow client gets no answer
+      return;
+    }
+    if (ec == http::error::body_limit) return refuse(413, too_large());  // a Content-Length, or chunks, over it
+    if (ec == http::error::header_limit)
+      return refuse(431, fmt::format("the request line and headers exceed {} bytes (--max-header-bytes)",
+                                     s_.options.max_header_bytes));
+    if (ec == http::error::end_of_stream || ec == net::error::operation_aborted || ec == net::error::connection_reset ||
+        ec == net::error::eof || ec == net::error::bad_descriptor)
+      return close();
+    refuse(400, fmt::format("the request could not be read as HTTP/1.1: {}", ec.message()));
+  }
+
+  std::string too_large() const {
+    const auto length = parser_->content_length();
+    return fmt::format("the request body{} exceeds the limit of {} bytes (--max-body-bytes)",
+                       length ? fmt::format(" ({} bytes)", *length) : std::string(), s_.options.max_body_bytes);
+  }
+
+  // Answers an unreadable or refused request and closes: the rest of it is never read.
+  void refuse(int status, const std::string& message) {
+    if (started_ == Clock::time_point{}) started_ = Clock::now();
+    if (route_.empty()) route_ = "other";
+    phase = Phase::Answering;
+    keep_alive_ = false;
+    refused_ = true;
+    Response res;
+    Api::error(res, status, message);
+    write(std::move(res));
+  }
+
+  void write(Response r) {
+    if (s_.stopping) keep_alive_ = false;
+    status_ = r.status;
+    res_ = {};
+    res_.version(11);
+    res_.result(unsigned(r.status));
+    if (!r.content_type.empty()) res_.set(http::field::content_type, r.content_type);
+    for (auto& [name, value] : r.headers) res_.insert(name, value);
+    res_.keep_alive(keep_alive_);
+    res_.body() = std::move(r.body);
+    res_.prepare_payload();
+    stream_.expires_after(milliseconds(s_.options.write_timeout_ms));
+    http::async_write(stream_, res_, [self = shared_from_this()](error_code ec, size_t) { self->on_write(ec); });
+  }
+
+  // After refusing a request whose rest was never read: stop sending, then read and discard what the
+  // client still sends (briefly), so that closing does not reset the connection before the client
+  // has read the answer.
+  void linger() {
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(std::chrono::seconds(2));
+    linger_more();
+  }
+  void linger_more() {
+    buffer_.clear();
+    stream_.async_read_some(buffer_.prepare(64 * 1024), [self = shared_from_this()](error_code ec, size_t) {
+      if (ec) return self->stream_.close();
+      self->linger_more();
+    });
+  }
+
+  void on_write(error_code ec) {
+    res_ = {};  // an idle keep-alive connection keeps no answer
+    Metrics& m = s_.engine.metrics();
+    m.inc("marquee_http_requests_total", {{"route", route_}, {"code", std::to_string(status_)}});
+    m.observe("marquee_http_request_seconds", {{"route", route_}},
+              std::chrono::duration<double>(Clock::now() - started_).count());
+    route_.clear();
+    started_ = {};
+    if (ec == beast::error::timeout) s_.dropped("write_deadline");
+    if (ec) return close();
+    if (refused_) return linger();
+    if (!keep_alive_) return close();
+    read_request(false);
+  }
+
+  void close() {
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.close();
+  }
+
+  static std::string path_of(beast::string_view target) {
+    const std::string t(target);
+    std::string path;
+    std::multimap<std::string, std::string> unused;
+    split_target(t.substr(0, t.find('?')), path, unused);
+    return path;
+  }
+
+  HttpServer::Impl& s_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> res_;  // alive while it is written
+  size_t served_ = 0;
+  bool keep_alive_ = false;
+  bool refused_ = false;  // answered before the request was read whole: linger() before closing
+  std::string route_;
+  int status_ = 0;
+  Clock::time_point started_{};  // headers read: the request's latency runs from here
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+void HttpServer::Impl::declare_metrics() {
+  Metrics& m = engine.metrics();
+  m.add_counter("marquee_http_requests_total", "HTTP requests by route and status code");
+  m.add_histogram("marquee_http_request_seconds", "HTTP request latency by route (headers read to response written)",
+                  Metrics::latency_buckets());
+  m.add_counter("marquee_http_connections_shed_total",
+                "requests answered 503 at once because every request thread was busy and the wait list full, "
+                "or connections refused at --max-connections with none to close");
+  m.add_gauge("marquee_http_connections_waiting", "requests read whole and waiting for a request thread");
+  m.add_gauge("marquee_http_connections_open", "open client connections");
+  m.add_counter("marquee_http_connections_dropped_total",
+                "connections closed by the server: header_deadline, body_deadline, write_deadline, or evicted "
+                "(the oldest reading connection, closed at --max-connections to make room)");
+  m.inc("marquee_http_connections_shed_total", {}, 0);
+  m.set("marquee_http_connections_open", {}, 0);
+  for (const char* reason : {"header_deadline", "body_deadline", "write_deadline", "evicted"})
+    m.inc("marquee_http_connections_dropped_total", {{"reason", reason}}, 0);
+}
+
+void HttpServer::Impl::accept() {
+  acceptor.async_accept(net::make_strand(ioc), [this](error_code ec, tcp::socket socket) { on_accept(ec, std::move(socket)); });
+}
+
+void HttpServer::Impl::on_accept(error_code ec, tcp::socket socket) {
+  if (stopping || !acceptor.is_open()) return;
+  if (ec) {
+    // Out of file descriptors (or a connection reset before it was taken): wait a moment rather
+    // than spin on the same error.
+    spdlog::warn("serve: accept failed: {}", ec.message());
+    accept_retry.expires_after(milliseconds(100));
+    accept_retry.async_wait([this](error_code e) {
+      if (!e) accept();
+    });
+    return;
+  }
+  size_t open;
+  {
+    std::lock_guard<std::mutex> lock(sessions_mu);
+    open = sessions.size();
+  }
+  if (open >= max_connections && !evict_oldest_idle()) {
+    refuse(socket, fmt::format("overloaded: {} connections are open and all are being answered (--max-connections); "
+                               "retry later",
+                               open));
+  } else {
+    error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    auto session = std::make_shared<Session>(*this, std::move(socket));
+    {
+      std::lock_guard<std::mutex> lock(sessions_mu);
+      session->registry = sessions.insert(sessions.end(), session);
+      engine.metrics().set("marquee_http_connections_open", {}, double(sessions.size()));
+    }
+    session->start();
+  }
+  accept();
+}
+
+bool HttpServer::Impl::evict_oldest_idle() {
+  // The chosen session is released after the lock: if this is its last reference, ~Session takes
+  // the lock again.
+  std::shared_ptr<Session> chosen;
+  {
+    std::lock_guard<std::mutex> lock(sessions_mu);
+    for (auto& weak : sessions) {
+      auto s = weak.lock();
+      Phase reading = Phase::Reading;
+      if (s && s->phase.compare_exchange_strong(reading, Phase::Evicting)) {  // not chosen twice
+        chosen = std::move(s);
+        break;
+      }
+    }
+  }
+  if (!chosen) return false;
+  chosen->close_if_reading();
+  dropped("evicted");
+  return true;
+}
+
+void HttpServer::Impl::refuse(tcp::socket& socket, const std::string& message) {
+  // A fresh socket's send buffer is empty: this short blocking write cannot stall the acceptor.
+  Response res;
+  Api::error(res, 503, message, "overloaded");
+  const std::string raw = fmt::format(
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: {}\r\nContent-Length: {}\r\nRetry-After: 1\r\nConnection: "
+      "close\r\n\r\n{}",
+      res.content_type, res.body.size(), res.body);
+  error_code ignored;
+  net::write(socket, net::buffer(raw), ignored);
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  socket.close(ignored);
+  engine.metrics().inc("marquee_http_connections_shed_total");
+}
+
+void HttpServer::Impl::shutdown() {
+  error_code ignored;
+  acceptor.close(ignored);
+  accept_retry.cancel();
+  std::vector<std::shared_ptr<Session>> open;  // released after the lock (see evict_oldest_idle)
+  {
+    std::lock_guard<std::mutex> lock(sessions_mu);
+    for (auto& weak : sessions)
+      if (auto s = weak.lock()) open.push_back(std::move(s));
+  }
+  for (auto& s : open) s->close_if_reading();
+  if (open.empty()) release_work();
+}
+
+void HttpServer::Impl::session_closed(std::list<std::weak_ptr<Session>>::iterator entry) {
+  // Runs in ~Session, on whichever thread let go of it last.
+  std::lock_guard<std::mutex> lock(sessions_mu);
+  sessions.erase(entry);
+  engine.metrics().set("marquee_http_connections_open", {}, double(sessions.size()));
+  if (stopping && sessions.empty()) net::post(ioc, [this] { release_work(); });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+HttpServer::HttpServer(ServingEngine& engine, HttpOptions options) : options_(std::move(options)) {
   MARQUEE_CHECK_ARG(options_.port >= 0 && options_.port <= 65535, "--port must be between 0 and 65535; got {}",
                     options_.port);
   MARQUEE_CHECK_ARG(options_.threads >= 1 && options_.threads <= 4096, "--http-threads must be between 1 and 4096; got {}",
                     options_.threads);
+  MARQUEE_CHECK_ARG(options_.io_threads >= 1 && options_.io_threads <= 64, "io threads must be between 1 and 64; got {}",
+                    options_.io_threads);
   MARQUEE_CHECK_ARG(options_.max_body_bytes >= 1, "--max-body-bytes must be at least 1");
   MARQUEE_CHECK_ARG(options_.max_events >= 1, "--max-events must be at least 1");
-  impl_->install();
+  MARQUEE_CHECK_ARG(options_.max_batch_users >= 1, "--max-batch-users must be at least 1");
+  MARQUEE_CHECK_ARG(options_.max_header_bytes >= 256, "--max-header-bytes must be at least 256; got {}",
+                    options_.max_header_bytes);
+  MARQUEE_CHECK_ARG(options_.max_headers >= 1, "--max-headers must be at least 1");
+  MARQUEE_CHECK_ARG(options_.header_timeout_ms >= 1 && options_.body_timeout_ms >= 1,
+                    "--header-timeout-ms and --body-timeout-ms must be at least 1");
+  MARQUEE_CHECK_ARG(options_.max_connections >= 1, "--max-connections must be at least 1");
+  impl_ = std::make_unique<Impl>(engine, options_);
+  impl_->declare_metrics();
+  // Each connection is a file descriptor: keep the cap below the process's limit (less a margin
+  // for model files, logs and the engine), so that the cap, not accept(), is what refuses.
+  impl_->max_connections = options_.max_connections;
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
+    const size_t room = files.rlim_cur > 128 ? size_t(files.rlim_cur) - 128 : 1;
+    if (room < impl_->max_connections) {
+      spdlog::warn("serve: --max-connections {} lowered to {}: the open-files limit is {} (raise it with ulimit -n)",
+                   impl_->max_connections, room, files.rlim_cur);
+      impl_->max_connections = room;
+    }
+  }
 }
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+  if (impl_->pool) impl_->pool->stop();
+}
 
 int HttpServer::bind() {
-  auto& svr = impl_->svr;
-  if (options_.port == 0) {
-    port_ = svr.bind_to_any_port(options_.bind);
-  } else {
-    port_ = svr.bind_to_port(options_.bind, options_.port) ? options_.port : -1;
+  auto& acc = impl_->acceptor;
+  error_code ec;
+  const auto address = net::ip::make_address(options_.bind == "localhost" ? "127.0.0.1" : options_.bind, ec);
+  if (!ec) {
+    const tcp::endpoint endpoint(address, uint16_t(options_.port));
+    acc.open(endpoint.protocol(), ec);
+    // SO_REUSEADDR only (no SO_REUSEPORT, which would let a second server take half the traffic).
+    if (!ec) acc.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acc.bind(endpoint, ec);
+    if (!ec) acc.listen(1024, ec);  // a burst of new connections waits in the backlog, not in SYN retries
   }
-  MARQUEE_CHECK_ARG(port_ > 0, "cannot listen on {}:{} (address in use, or not an address of this machine)",
-                    options_.bind, options_.port);
-  // The library listens with a backlog of 5; under a burst of new connections the rest would wait
-  // for SYN retransmits (1 s and more). Listening again on the bound socket widens the backlog.
-  if (impl_->listen_fd >= 0) ::listen(impl_->listen_fd, 1024);
+  MARQUEE_CHECK_ARG(!ec, "cannot listen on {}:{} ({}: address in use, or not an address of this machine)",
+                    options_.bind, options_.port, ec.message());
+  port_ = acc.local_endpoint().port();
   return port_;
 }
 
 bool HttpServer::serve() {
-  impl_->serving = true;
-  const bool ok = impl_->svr.listen_after_bind();
-  impl_->served = true;
-  return ok;
+  auto& s = *impl_;
+  if (!s.acceptor.is_open() && !s.stopping) return false;
+  s.pool = std::make_unique<RequestPool>(size_t(options_.threads), options_.max_pending_requests, s.engine.metrics());
+  s.work.emplace(s.ioc.get_executor());  // until the drain: a request on a request thread is work too
+  s.accept();  // a stop() that came first has posted shutdown(), which runs first and closes the acceptor
+  std::vector<std::thread> io;
+  for (int i = 1; i < options_.io_threads; ++i) io.emplace_back([&s] { s.ioc.run(); });
+  s.ioc.run();
+  for (auto& t : io) t.join();
+  s.pool->stop();  // every session has closed: nothing is queued
+  return true;
 }
 
-void HttpServer::set_draining() { impl_->draining = true; }
+void HttpServer::set_draining() { impl_->api.set_draining(); }
 
 void HttpServer::stop() {
-  // serve() may have been called on another thread a moment ago: let it start listening first, or
-  // there would be nothing to stop and it would listen forever.
-  for (int i = 0; i < 1000 && impl_->serving && !impl_->served && !impl_->svr.is_running(); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  impl_->svr.stop();
+  if (impl_->stopping.exchange(true)) return;
+  net::post(impl_->ioc, [s = impl_.get()] { s->shutdown(); });
 }
 
 }  // namespace marquee::server

@@ -1,16 +1,20 @@
-// The HTTP front of `marquee serve` (cpp-httplib): routes (docs/openapi.yaml), JSON errors, limits,
-// bearer-token auth for writes, per-route request metrics, and a connection queue that sheds load.
+// The HTTP/1.1 front of `marquee serve` (Boost.Beast over Asio): reads requests off the wire within
+// deadlines and limits, hands complete requests to the routes (api.h) on a small pool of request
+// threads, and writes the answers back (issue #15: slow or hostile clients cannot take it down).
 //
-// Connections are served by a fixed pool of threads (one connection at a time each, keep-alive).
-// When every thread is busy (and `max_pending_connections` connections already wait), a new
-// connection is answered 503 at once by a small shedding pool and closed, so overload never turns
-// into an unbounded wait; searches that get in are bounded again by the engine's queue limit and
-// deadline.
+// Connections are event-driven: a few I/O threads multiplex every open connection, so a client that
+// trickles its headers costs a socket and a few KiB, never a thread. Each request must deliver its
+// whole header within --header-timeout-ms and its body within --body-timeout-ms (deadlines for the
+// whole header/body, not per read); headers are bounded in bytes (--max-header-bytes) and lines
+// (--max-headers), bodies in bytes whatever their encoding (--max-body-bytes, chunked included).
+// Only a request that has been read whole takes a request thread (--http-threads); when all are
+// busy the request is answered 503 at once. At --max-connections the oldest connection that is not
+// being answered (idle keep-alive, or still sending its request) is closed to make room.
 #pragma once
 
 #include "host/server/serving_engine.h"
 
-#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -18,17 +22,23 @@ namespace marquee::server {
 
 struct HttpOptions {
   std::string bind = "127.0.0.1";
-  int port = 8080;                     // 0: an ephemeral port (see port())
-  std::string token;                   // non-empty: writes need "Authorization: Bearer TOKEN"
-  bool anonymous_writes = false;       // no token: writes are refused (403) unless this is set
-  size_t max_body_bytes = 1 << 20;     // larger request bodies: 413
-  size_t max_k = 0;                    // K above min(max_k, titles): 400; 0 = the catalogue size
-  size_t max_events = 10000;           // events per POST /v1/events; more: 413
-  int threads = 128;                   // connection threads = most connections served at once
-  size_t max_pending_connections = 0;  // accepted connections waiting for a busy pool; beyond: 503
-                                       // (a keep-alive connection holds its thread until it closes,
-                                       // so a waiting connection could wait for seconds)
-  int keep_alive_seconds = 2;          // an idle keep-alive connection is closed after this
+  int port = 8080;                      // 0: an ephemeral port (see port())
+  std::string token;                    // non-empty: writes need "Authorization: Bearer TOKEN"
+  bool anonymous_writes = false;        // no token: writes are refused (403) unless this is set
+  size_t max_body_bytes = 1 << 20;      // larger request bodies (any encoding): 413
+  size_t max_k = 0;                     // K above min(max_k, titles): 400; 0 = the catalogue size
+  size_t max_events = 10000;            // events per POST /v1/events; more: 413
+  size_t max_batch_users = 100;         // users per POST /v1/recommendations; more: 413
+  int threads = 128;                    // request threads: requests being answered at once
+  size_t max_pending_requests = 0;      // complete requests waiting for a busy request thread; beyond: 503
+  int io_threads = 2;                   // threads that read and write every connection
+  uint32_t header_timeout_ms = 10000;   // the whole request line + headers must arrive within this
+  uint32_t body_timeout_ms = 30000;     // the whole body must arrive within this (after the headers)
+  uint32_t write_timeout_ms = 10000;    // an answer must be taken by the client within this
+  size_t max_header_bytes = 16 * 1024;  // request line + headers; more: 431
+  size_t max_headers = 100;             // header lines; more: 431
+  size_t max_connections = 10000;       // open connections; clamped below the process's file limit
+  int keep_alive_seconds = 2;           // an idle keep-alive connection is closed after this
   size_t keep_alive_max_requests = 10000;
 };
 
@@ -46,16 +56,18 @@ class HttpServer {
   bool serve();
   /// /readyz answers 503 from now on (a load balancer stops sending); requests are still served.
   void set_draining();
-  /// Stops accepting, lets the requests in progress finish, and makes serve() return.
+  /// Stops accepting, closes idle connections, lets the requests in progress finish, and makes
+  /// serve() return once they are answered. Returns at once; safe from any thread.
   void stop();
 
   int port() const { return port_; }
   const HttpOptions& options() const { return options_; }
 
+  struct Impl;  // the transport's state (http_server.cpp)
+
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
   HttpOptions options_;
+  std::unique_ptr<Impl> impl_;
   int port_ = -1;
 };
 

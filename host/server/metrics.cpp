@@ -98,6 +98,11 @@ void Metrics::set(const std::string& name, const Labels& labels, double value) {
   family(name, Kind::Gauge).series[label_text(labels)].value = value;
 }
 
+void Metrics::set_total(const std::string& name, const Labels& labels, double value) {
+  std::lock_guard<std::mutex> lock(mu_);
+  family(name, Kind::Counter).series[label_text(labels)].value = value;
+}
+
 void Metrics::set_only(const std::string& name, const Labels& labels, double value) {
   std::lock_guard<std::mutex> lock(mu_);
   Family& f = family(name, Kind::Gauge);

@@ -27,6 +27,8 @@ class Metrics {
   /// marquee_model_info{version=...}, whose labels change when the model does.
   void set_only(const std::string& name, const Labels& labels, double value);
   void observe(const std::string& name, const Labels& labels, double value);
+  /// Sets a counter to a total kept elsewhere (the kernel's CPU time): for process_* series only.
+  void set_total(const std::string& name, const Labels& labels, double value);
 
   /// Value of a counter or gauge series (0 when absent); for tests and the log.
   double value(const std::string& name, const Labels& labels = {}) const;
