@@ -4,10 +4,9 @@
 // 20k titles, users with the synthetic watch lists, engagement weights in (0.2, 1].
 //
 //   build/bench/bench_models --benchmark_filter=FoldIn
+#include "bench/bench_main.h"
 #include "bench/synthetic.h"
 #include "engine/model.h"
-
-#include "engine/blas_cores.h"
 
 #include <benchmark/benchmark.h>
 
@@ -109,13 +108,4 @@ void BM_FoldInOneUser(benchmark::State& state) {
 BENCHMARK(BM_FoldInBatch)->Arg(32)->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_FoldInOneUser)->Arg(32)->Arg(128)->Unit(benchmark::kMicrosecond);
 
-// BENCHMARK_MAIN, after choosing OpenBLAS's kernels as the CLI does (engine/blas_cores.h).
-int main(int argc, char** argv) {
-  const marquee::BlasCores blas = marquee::tune_blas_cores();
-  benchmark::AddCustomContext("openblas_kernels", blas.after);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+MARQUEE_BENCHMARK_MAIN()

@@ -5,12 +5,11 @@
 //   build/bench/bench_scoring --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 //
 // Arguments of the scorer benchmarks: users, titles, tags, K. users_per_s is wall-clock throughput.
+#include "bench/bench_main.h"
 #include "bench/synthetic.h"
 
 #include "engine/scorer.h"
 #include "engine/topk.h"
-
-#include "engine/blas_cores.h"
 
 #include <benchmark/benchmark.h>
 
@@ -125,13 +124,4 @@ BENCHMARK(BM_TopKPushRow)
 
 }  // namespace
 
-// BENCHMARK_MAIN, after choosing OpenBLAS's kernels as the CLI does (engine/blas_cores.h).
-int main(int argc, char** argv) {
-  const marquee::BlasCores blas = marquee::tune_blas_cores();
-  benchmark::AddCustomContext("openblas_kernels", blas.after);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+MARQUEE_BENCHMARK_MAIN()

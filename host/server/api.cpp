@@ -1,5 +1,6 @@
 #include "host/server/api.h"
 
+#include "host/report/html.h"
 #include "host/server/audience.h"
 #include "host/server/http_server.h"
 #include "host/server/openapi_doc.h"
@@ -727,19 +728,7 @@ struct Api::Impl {
   // GET /: a page for people: what is served, since when, and where the API is described.
   void home(Response& res) {
     const auto snap = engine.snapshot();
-    auto esc = [](const std::string& text) {
-      std::string out;
-      for (char c : text) {
-        switch (c) {
-          case '&': out += "&amp;"; break;
-          case '<': out += "&lt;"; break;
-          case '>': out += "&gt;"; break;
-          case '"': out += "&quot;"; break;
-          default: out += c;
-        }
-      }
-      return out;
-    };
+    const auto esc = [](const std::string& text) { return html_escape(text); };
     const auto up = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started).count();
     const std::string uptime = fmt::format("{}d {:02}:{:02}:{:02}", up / 86400, up / 3600 % 24, up / 60 % 60, up % 60);
     std::string rows;
