@@ -1,149 +1,210 @@
-// The HTML report of `marquee project --report`: one self-contained page (opens offline) whose
-// charts are Vega-Lite specs rendered by vega-embed, with the three libraries' minified builds
-// inlined: the ones embedded into the binary at build time (report_js.cpp, from host/report/js/
-// node_modules, installed by scripts/setup.sh: `npm ci` there), or those under $MARQUEE_REPORT_JS_DIR.
-#include "engine/error.h"
-#include "host/io/atomic_file.h"
-#include "host/jobs/projection_jobs.h"
-#include "host/report/report_js.h"
+// The HTML report of `marquee project --report` (docs/projection.md): the projected audience with
+// its two intervals told apart by a legend and a note, then per title its comparable titles, fan
+// cohorts, segments (named by their top tags), every planned trailer and the daypart.
+#include "host/report/html_page.h"
+#include "host/report/report.h"
 
-#include <cctype>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
 
 namespace marquee {
 namespace {
 
 using json = nlohmann::json;
 
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  MARQUEE_CHECK_INPUT(bool(in), "cannot read {}", path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+// A title as people know it: its name (the new-titles file's or the catalogue's), else its id.
+std::string title_label(const json& t) {
+  const std::string name = t.value("name", std::string());
+  return name.empty() ? t["title_id"].get<std::string>() : name;
 }
 
-std::string html_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
+// Labels for the audience chart's rows: names, with the id added where two titles share one.
+std::vector<std::string> title_labels(const json& titles) {
+  std::map<std::string, int> uses;
+  for (const json& t : titles) ++uses[title_label(t)];
+  std::vector<std::string> out;
+  for (const json& t : titles) {
+    const std::string l = title_label(t);
+    out.push_back(uses[l] > 1 ? l + " (" + t["title_id"].get<std::string>() + ")" : l);
   }
   return out;
 }
 
-// Text safe inside a <script> element: only "</script" (any case) ends one early, so only that is
-// rewritten, to "<\/script" (the same text inside JavaScript strings and regular expressions).
-// Escaping every "</" would corrupt regular expressions such as /</g in the inlined libraries.
-std::string script_safe(std::string s) {
-  static const std::string kEnd = "</script";
-  for (size_t p = 0; p + kEnd.size() <= s.size(); ++p) {
-    if (s[p] != '<' || s[p + 1] != '/') continue;
-    bool match = true;
-    for (size_t i = 2; i < kEnd.size() && match; ++i) match = std::tolower(static_cast<unsigned char>(s[p + i])) == kEnd[i];
-    if (match) s.replace(p, 2, "<\\/");
-  }
-  return s;
+// A segment as people can read it: its number and the tags its users over-represent.
+std::string segment_label(const json& s) {
+  std::string tags;
+  size_t n = 0;
+  for (const json& t : s.value("top_tags", json::array()))
+    if (n++ < 3) tags += (tags.empty() ? "" : ", ") + t["tag"].get<std::string>();
+  return fmt::format("segment {}: {}", s["segment"].get<int>(), tags.empty() ? "no tag over-represented" : tags);
 }
 
-json base_spec(const std::string& title, int width = 560, int height = 260) {
-  return json{{"$schema", "https://vega.github.io/schema/vega-lite/v6.json"},
-              {"title", title},
-              {"width", width},
-              {"height", height}};
-}
+// The two intervals measure different things, so each gets a legend entry (colour by a constant
+// datum) and the note under the chart says which is which.
+constexpr const char* kProjected = "projected audience";
+constexpr const char* kTitleLevel = "80 % title-level interval (how far real audiences strayed)";
+constexpr const char* kPoisson = "95 % Poisson-binomial interval (chance alone)";
+constexpr const char* kActual = "actual viewers (held out)";
 
 json audience_spec(const json& result) {
   json values = json::array();
+  bool any_actual = false;
+  const std::vector<std::string> labels = title_labels(result["titles"]);
+  size_t i = 0;
   for (const json& t : result["titles"]) {
     const json& a = t["audience"];
-    json v{{"title", t["title_id"]}, {"expected", a["expected"]}, {"lo95", a["lo95"]}, {"hi95", a["hi95"]},
+    json v{{"title", labels[i++]}, {"expected", a["expected"]}, {"lo95", a["lo95"]}, {"hi95", a["hi95"]},
            {"lo80", a["lo80"]}, {"hi80", a["hi80"]}};
-    if (t.contains("actual_viewers")) v["actual"] = t["actual_viewers"];
+    if (t.contains("actual_viewers")) {
+      v["actual"] = t["actual_viewers"];
+      any_actual = true;
+    }
     values.push_back(v);
   }
-  json spec = base_spec("Projected audience (bar), 95 % Poisson-binomial (thin) and 80 % title-level (thick) intervals",
-                        560, 60 + 40 * int(values.size()));
+  json spec = chart_spec("Projected audience and its two intervals", 50 + 46 * int(values.size()));
   spec["data"] = {{"values", values}};
-  const json y = {{"field", "title"}, {"type", "nominal"}, {"title", nullptr}};
-  spec["layer"] = json::array(
-      {{{"mark", {{"type", "bar"}, {"color", "#4c78a8"}, {"opacity", 0.6}}},
-        {"encoding", {{"y", y}, {"x", {{"field", "expected"}, {"type", "quantitative"}, {"title", "viewers"}}},
-                      {"tooltip", json::array({{{"field", "expected"}, {"format", ",.0f"}}})}}}},
-       {{"mark", {{"type", "rule"}, {"strokeWidth", 6}, {"color", "#f58518"}, {"opacity", 0.7}}},
-        {"encoding", {{"y", y}, {"x", {{"field", "lo80"}, {"type", "quantitative"}}}, {"x2", {{"field", "hi80"}}}}}},
-       {{"mark", {{"type", "rule"}, {"strokeWidth", 2}, {"color", "#222"}}},
-        {"encoding", {{"y", y}, {"x", {{"field", "lo95"}, {"type", "quantitative"}}}, {"x2", {{"field", "hi95"}}}}}},
-       {{"mark", {{"type", "point"}, {"shape", "diamond"}, {"size", 120}, {"color", "#e45756"}, {"filled", true}}},
-        {"encoding", {{"y", y}, {"x", {{"field", "actual"}, {"type", "quantitative"}}},
-                      {"tooltip", json::array({{{"field", "actual"}, {"title", "actual viewers (held out)"}}})}}}}});
+  json domain = json::array({kProjected, kTitleLevel, kPoisson});
+  json range = json::array({"#4c78a8", "#f58518", "#222222"});
+  if (any_actual) domain.push_back(kActual), range.push_back("#e45756");
+  const json y = {{"field", "title"}, {"type", "nominal"}, {"title", nullptr}, {"axis", {{"labelLimit", 320}}}};
+  auto color = [&](const char* what) {
+    return json{{"datum", what},
+                {"type", "nominal"},
+                {"scale", {{"domain", domain}, {"range", range}}},
+                {"legend", {{"title", nullptr}, {"orient", "bottom"}, {"direction", "vertical"}, {"labelLimit", 600}}}};
+  };
+  json layers = json::array(
+      {{{"mark", {{"type", "bar"}, {"opacity", 0.55}, {"height", {{"band", 0.7}}}}},
+        {"encoding", {{"y", y},
+                      {"x", {{"field", "expected"}, {"type", "quantitative"}, {"title", "viewers"}}},
+                      {"color", color(kProjected)},
+                      {"tooltip", json::array({{{"field", "title"}}, {{"field", "expected"}, {"format", ",.0f"}}})}}}},
+       {{"mark", {{"type", "rule"}, {"strokeWidth", 12}, {"opacity", 0.6}}},
+        {"encoding", {{"y", y}, {"x", {{"field", "lo80"}, {"type", "quantitative"}}}, {"x2", {{"field", "hi80"}}},
+                      {"color", color(kTitleLevel)},
+                      {"tooltip", json::array({{{"field", "lo80"}, {"format", ",.0f"}, {"title", "80 % from"}},
+                                               {{"field", "hi80"}, {"format", ",.0f"}, {"title", "80 % to"}}})}}}},
+       {{"mark", {{"type", "rule"}, {"strokeWidth", 3}}},
+        {"encoding", {{"y", y}, {"x", {{"field", "lo95"}, {"type", "quantitative"}}}, {"x2", {{"field", "hi95"}}},
+                      {"color", color(kPoisson)},
+                      {"tooltip", json::array({{{"field", "lo95"}, {"format", ",.0f"}, {"title", "95 % from"}},
+                                               {{"field", "hi95"}, {"format", ",.0f"}, {"title", "95 % to"}}})}}}}});
+  if (any_actual)
+    layers.push_back({{"mark", {{"type", "point"}, {"shape", "diamond"}, {"size", 160}, {"filled", true}}},
+                      {"encoding", {{"y", y}, {"x", {{"field", "actual"}, {"type", "quantitative"}}},
+                                    {"color", color(kActual)},
+                                    {"tooltip", json::array({{{"field", "actual"}, {"title", kActual}}})}}}});
+  spec["layer"] = layers;
   return spec;
 }
+
+constexpr const char* kIntervalNote =
+    "The two intervals measure different things, which is why the 80 % one is the wider. The 95 % "
+    "Poisson-binomial interval is the spread from chance alone if every user's probability is right; it "
+    "narrows as the user base grows. The 80 % title-level interval is how far the real audiences of the "
+    "calibration titles fell from their projections (a title's own pull, marketing and timing, which tags "
+    "cannot know): plan with this one.";
 
 json cohorts_spec(const json& t) {
   json values = json::array();
   for (const json& c : t["cohorts"])
     values.push_back({{"cohort", "fans of " + c["name"].get<std::string>()}, {"lift", c["lift"]}, {"fans", c["fans"]},
                       {"expected", c["expected_fans"]}});
-  json spec = base_spec("Fan cohorts: lift in the projected audience (share of audience / share of users)", 480,
-                        40 + 22 * int(values.size()));
+  json spec = chart_spec("Fan cohorts: lift in the projected audience (share of audience / share of users)",
+                         24 * int(values.size()));
   spec["data"] = {{"values", values}};
-  spec["mark"] = {{"type", "bar"}, {"color", "#54a24b"}};
-  spec["encoding"] = {{"y", {{"field", "cohort"}, {"type", "nominal"}, {"sort", "-x"}, {"title", nullptr}}},
-                      {"x", {{"field", "lift"}, {"type", "quantitative"}}},
+  spec["layer"] = json::array(
+      {{{"mark", {{"type", "bar"}, {"color", "#54a24b"}}},
+        {"encoding", {{"y", {{"field", "cohort"}, {"type", "nominal"}, {"sort", "-x"}, {"title", nullptr},
+                             {"axis", {{"labelLimit", 320}}}}},
+                      {"x", {{"field", "lift"}, {"type", "quantitative"}, {"title", "lift (1 = as in all users)"}}},
                       {"tooltip", json::array({{{"field", "cohort"}}, {{"field", "lift"}, {"format", ".2f"}},
-                                               {{"field", "fans"}}, {{"field", "expected"}, {"format", ",.0f"}}})}};
+                                               {{"field", "fans"}}, {{"field", "expected"}, {"format", ",.1f"}}})}}}},
+       {{"mark", {{"type", "rule"}, {"color", "#555"}, {"strokeDash", json::array({4, 3})}}},
+        {"encoding", {{"x", {{"datum", 1}}}}}}});
   return spec;
 }
 
 json segments_spec(const json& t) {
   json values = json::array();
   for (const json& s : t["segments"]) {
-    const std::string name = "segment " + std::to_string(s["segment"].get<int>());
-    values.push_back({{"segment", name}, {"share", s["user_share"]}, {"of", "users"}, {"lift", s["lift"]}});
-    values.push_back({{"segment", name}, {"share", s["audience_share"]}, {"of", "projected audience"}, {"lift", s["lift"]}});
+    const std::string name = segment_label(s);
+    values.push_back({{"segment", name}, {"order", s["segment"]}, {"share", s["user_share"]}, {"of", "share of users"},
+                      {"lift", s["lift"]}, {"users", s["users"]}});
+    values.push_back({{"segment", name}, {"order", s["segment"]}, {"share", s["audience_share"]},
+                      {"of", "share of the projected audience"}, {"lift", s["lift"]}, {"users", s["users"]}});
   }
-  json spec = base_spec("Segment shares: users vs projected audience");
+  json spec = chart_spec("Segments (named by their most over-represented tags): users vs projected audience",
+                         40 * int(t["segments"].size()));
   spec["data"] = {{"values", values}};
   spec["mark"] = "bar";
-  spec["encoding"] = {{"x", {{"field", "segment"}, {"type", "nominal"}, {"title", nullptr}}},
-                      {"xOffset", {{"field", "of"}}},
-                      {"y", {{"field", "share"}, {"type", "quantitative"}, {"axis", {{"format", "%"}}}}},
-                      {"color", {{"field", "of"}, {"type", "nominal"}, {"title", nullptr}}},
-                      {"tooltip", json::array({{{"field", "segment"}}, {{"field", "of"}},
-                                               {{"field", "share"}, {"format", ".1%"}}, {{"field", "lift"}, {"format", ".2f"}}})}};
+  spec["encoding"] = {
+      {"y", {{"field", "segment"}, {"type", "nominal"}, {"sort", {{"field", "order"}}}, {"title", nullptr},
+             {"axis", {{"labelLimit", 420}}}}},
+      {"yOffset", {{"field", "of"}, {"sort", json::array({"share of users", "share of the projected audience"})}}},
+      {"x", {{"field", "share"}, {"type", "quantitative"}, {"axis", {{"format", "%"}}}, {"title", nullptr}}},
+      {"color", {{"field", "of"}, {"type", "nominal"}, {"title", nullptr}, {"legend", {{"orient", "bottom"}}},
+                 {"scale", {{"domain", json::array({"share of users", "share of the projected audience"})},
+                            {"range", json::array({"#9eb9d4", "#4c78a8"})}}}}},
+      {"tooltip", json::array({{{"field", "segment"}}, {{"field", "users"}}, {{"field", "of"}},
+                               {{"field", "share"}, {"format", ".1%"}}, {{"field", "lift"}, {"format", ".2f"}}})}};
   return spec;
 }
 
+// Every planned trailer (or, without --trailers, every segment) gets a row, also one whose segment
+// over-weights none of the title's tags (a note in place of a bar). A row's bar stacks the tags to
+// emphasise, best first, each coloured by tag (with a legend) and named inside when there is room.
 json trailers_spec(const json& t) {
-  json values = json::array();
-  const json& plan = t.contains("trailers") ? t["trailers"] : t["segments"];
+  const bool planned = t.contains("trailers");
+  const json& plan = planned ? t["trailers"] : t["segments"];
+  json values = json::array(), rows = json::array(), notes = json::array();
   for (const json& s : plan) {
-    const std::string name = "segment " + std::to_string(s["segment"].get<int>());
+    const std::string row = (planned ? fmt::format("{}. ", s["rank"].get<size_t>()) : std::string()) +
+                            fmt::format("{} ({} users)", segment_label(s), s["users"].get<size_t>());
+    rows.push_back(row);
+    int order = 0;
     for (const json& e : s["emphasis"])
-      values.push_back({{"segment", name}, {"tag", e["tag"]}, {"score", e["score"]}, {"users", s["users"]},
-                        {"lift", s["lift"]}});
+      values.push_back({{"trailer", row}, {"tag", e["tag"]}, {"score", e["score"]}, {"order", order++}, {"lift", s["lift"]}});
+    if (s["emphasis"].empty()) notes.push_back({{"trailer", row}, {"note", "no tag of the title over-weighted"}});
   }
-  json spec = base_spec("Trailer emphasis: the title's tags each segment over-weights", 420, 120);
-  spec["data"] = {{"values", values}};
-  spec["mark"] = "bar";
-  spec["encoding"] = {{"row", {{"field", "segment"}, {"type", "nominal"}, {"title", nullptr}}},
-                      {"y", {{"field", "tag"}, {"type", "nominal"}, {"sort", "-x"}, {"title", nullptr}}},
-                      {"x", {{"field", "score"}, {"type", "quantitative"}, {"title", "emphasis"}}},
-                      {"color", {{"field", "segment"}, {"type", "nominal"}, {"legend", nullptr}}},
-                      {"tooltip", json::array({{{"field", "segment"}}, {{"field", "tag"}},
-                                               {{"field", "score"}, {"format", ".4f"}}, {{"field", "users"}},
-                                               {{"field", "lift"}, {"format", ".2f"}}})}};
-  spec["resolve"] = {{"scale", {{"y", "independent"}}}};
-  spec.erase("height");
+  json spec = chart_spec(planned ? fmt::format("Trailer plan: the title's tags each of the {} cuts should emphasise",
+                                               rows.size())
+                                 : std::string("The title's tags each segment over-weights"),
+                         std::max(60, 44 * int(rows.size())));
+  const json y = {{"field", "trailer"}, {"type", "nominal"}, {"title", nullptr},
+                  {"scale", {{"domain", rows}}}, {"axis", {{"labelLimit", 480}}}};
+  const json x = {{"field", "x0"}, {"type", "quantitative"}, {"title", "emphasis (tag weight x how much more the segment watches it)"}};
+  const json stacked = {{"values", values}};
+  const json transform = json::array(
+      {{{"stack", "score"}, {"groupby", json::array({"trailer"})}, {"sort", json::array({{{"field", "order"}}})},
+        {"as", json::array({"x0", "x1"})}},
+       {{"joinaggregate", json::array({{{"op", "max"}, {"field", "x1"}, {"as", "longest"}}})}},
+       {{"calculate", "(datum.x0 + datum.x1) / 2"}, {"as", "mid"}},
+       {{"calculate", "(datum.x1 - datum.x0) / datum.longest > 0.13 ? datum.tag : ''"}, {"as", "label"}}});
+  json layers = json::array(
+      {{{"data", stacked},
+        {"transform", transform},
+        {"mark", {{"type", "bar"}, {"stroke", "white"}, {"strokeWidth", 1}, {"height", {{"band", 0.75}}}}},
+        {"encoding", {{"y", y},
+                      {"x", x},
+                      {"x2", {{"field", "x1"}}},
+                      {"color", {{"field", "tag"}, {"type", "nominal"}, {"title", "tag to emphasise"},
+                                 {"scale", {{"scheme", "tableau20"}}},
+                                 {"legend", {{"orient", "bottom"}, {"columns", 5}, {"labelLimit", 240}}}}},
+                      {"tooltip", json::array({{{"field", "trailer"}}, {{"field", "tag"}},
+                                               {{"field", "score"}, {"format", ".4f"}},
+                                               {{"field", "lift"}, {"format", ".2f"}}})}}}},
+       {{"data", stacked},
+        {"transform", transform},
+        {"mark", {{"type", "text"}, {"fontSize", 10}, {"color", "#111"}}},
+        {"encoding", {{"y", y}, {"x", {{"field", "mid"}, {"type", "quantitative"}}}, {"text", {{"field", "label"}}}}}}});
+  if (!notes.empty())
+    layers.push_back({{"data", {{"values", notes}}},
+                      {"mark", {{"type", "text"}, {"align", "left"}, {"dx", 4}, {"color", "#777"}, {"fontStyle", "italic"}}},
+                      {"encoding", {{"y", y}, {"x", {{"datum", 0}, {"type", "quantitative"}}}, {"text", {{"field", "note"}}}}}});
+  spec["layer"] = layers;
   return spec;
 }
 
@@ -151,7 +212,7 @@ json daypart_spec(const json& t) {
   json values = json::array();
   const std::vector<double> dp = t["daypart"].get<std::vector<double>>();
   for (size_t h = 0; h < dp.size(); ++h) values.push_back({{"hour", h}, {"viewers", dp[h]}});
-  json spec = base_spec("Daypart: expected viewing sessions by local hour", 560, 200);
+  json spec = chart_spec("Daypart: expected viewing sessions by local hour", 200);
   spec["data"] = {{"values", values}};
   spec["mark"] = {{"type", "bar"}, {"color", "#b279a2"}};
   spec["encoding"] = {{"x", {{"field", "hour"}, {"type", "ordinal"}, {"title", "local hour"}}},
@@ -160,91 +221,52 @@ json daypart_spec(const json& t) {
   return spec;
 }
 
-}  // namespace
-
-std::vector<std::string> report_js_files() {
-  const char* env = std::getenv("MARQUEE_REPORT_JS_DIR");
-  if (!(env && *env)) {
-    MARQUEE_CHECK_INPUT(!embedded_report_js().empty(),
-                        "--report needs the Vega-Lite JavaScript, but this marquee was built without it: install "
-                        "it with `npm ci --prefix host/report/js` and build again (scripts/setup.sh does this; npm "
-                        "packages vega@6, vega-lite@6, vega-embed@7), or point MARQUEE_REPORT_JS_DIR at a "
-                        "node_modules folder holding them");
-    return {};
+void title_section(ReportPage& page, const json& t, size_t i) {
+  const json& a = t["audience"];
+  const std::string id = t["title_id"].get<std::string>();
+  const std::string label = title_label(t);
+  page.html("<section><h2>" + html_escape(label) + (label == id ? "" : " <small>" + html_escape(id) + "</small>") +
+            "</h2>\n<p>" +
+            html_escape(fmt::format("Projected audience {:.0f} of {} users; 80 % title-level interval {:.0f}–{:.0f}; "
+                                    "95 % Poisson-binomial interval {:.0f}–{:.0f}.",
+                                    a["expected"].get<double>(), a["users"].get<size_t>(), a["lo80"].get<double>(),
+                                    a["hi80"].get<double>(), a["lo95"].get<double>(), a["hi95"].get<double>())) +
+            (t.contains("actual_viewers")
+                 ? html_escape(fmt::format(" Held out: {} actual viewers.", t["actual_viewers"].get<size_t>()))
+                 : "") +
+            "</p>\n");
+  std::string comps;
+  for (const json& c : t["comparables"])
+    comps += "<li>" + html_escape(fmt::format("{} ({}) — similarity {:.2f}, {} viewers", c["name"].get<std::string>(),
+                                              c["title_id"].get<std::string>(), c["similarity"].get<double>(),
+                                              c["viewers"].get<size_t>())) +
+             "</li>";
+  if (!comps.empty()) page.html("<h3>Comparable titles</h3><ul>" + comps + "</ul>\n");
+  const std::string n = std::to_string(i);
+  if (!t["cohorts"].empty()) page.chart("cohorts-" + n, cohorts_spec(t));
+  if (!t["segments"].empty()) {
+    page.chart("segments-" + n, segments_spec(t));
+    page.chart("trailers-" + n, trailers_spec(t));
   }
-  const std::string dir = env;
-  const std::vector<std::string> files{dir + "/vega/build/vega.min.js", dir + "/vega-lite/build/vega-lite.min.js",
-                                       dir + "/vega-embed/build/vega-embed.min.js"};
-  for (const auto& f : files)
-    MARQUEE_CHECK_INPUT(std::filesystem::is_regular_file(f),
-                        "--report needs the Vega-Lite JavaScript, but {} is missing: install it with `npm ci "
-                        "--prefix host/report/js` (scripts/setup.sh does this; npm packages vega@6, vega-lite@6, "
-                        "vega-embed@7), or point MARQUEE_REPORT_JS_DIR at a node_modules folder holding them",
-                        f);
-  return files;
+  page.chart("daypart-" + n, daypart_spec(t));
+  page.html("</section>\n");
 }
 
+}  // namespace
+
 void write_projection_report(const std::string& path, const json& result) {
-  std::vector<std::string> js = report_js_files();  // $MARQUEE_REPORT_JS_DIR's files, else none: the embedded ones
-  if (js.empty())
-    for (std::string_view lib : embedded_report_js()) js.emplace_back(lib);
-  else
-    for (std::string& f : js) f = read_all(f);
-  std::vector<std::pair<std::string, json>> charts;
-  charts.emplace_back("chart-audience", audience_spec(result));
-  std::string sections;
+  ReportPage page("Audience projection", result);
+  page.html("<p>" +
+            html_escape(fmt::format("{} users; space {}; calibration: {} titles x {} users; backend {}.",
+                                    result["users"].get<size_t>(), result["space"].get<std::string>(),
+                                    result["calibration"]["titles"].get<size_t>(),
+                                    result["calibration"]["users"].get<size_t>(), result["backend"].get<std::string>())) +
+            "</p>\n");
+  page.chart("audience", audience_spec(result));
+  page.html(std::string("<p class=\"note\">") + html_escape(kIntervalNote) + "</p>\n");
   size_t i = 0;
-  for (const json& t : result["titles"]) {
-    const std::string id = std::to_string(i++);
-    const json& a = t["audience"];
-    sections += "<section><h2>" + html_escape(t["title_id"].get<std::string>()) +
-                (t["name"].get<std::string>().empty() ? "" : " — " + html_escape(t["name"].get<std::string>())) +
-                "</h2>\n<p>" +
-                html_escape(fmt::format("Projected audience {:.0f} of {} users; 95 % interval {:.0f}–{:.0f} "
-                                        "(Poisson-binomial), 80 % title-level interval {:.0f}–{:.0f}.",
-                                        a["expected"].get<double>(), a["users"].get<size_t>(), a["lo95"].get<double>(),
-                                        a["hi95"].get<double>(), a["lo80"].get<double>(), a["hi80"].get<double>())) +
-                (t.contains("actual_viewers")
-                     ? html_escape(fmt::format(" Held out: {} actual viewers.", t["actual_viewers"].get<size_t>()))
-                     : "") +
-                "</p>\n";
-    std::string comps;
-    for (const json& c : t["comparables"])
-      comps += "<li>" + html_escape(fmt::format("{} ({}) — similarity {:.2f}, {} viewers", c["name"].get<std::string>(),
-                                                c["title_id"].get<std::string>(), c["similarity"].get<double>(),
-                                                c["viewers"].get<size_t>())) +
-               "</li>";
-    if (!comps.empty()) sections += "<h3>Comparable titles</h3><ul>" + comps + "</ul>\n";
-    auto add = [&](const std::string& name, json spec) {
-      const std::string div = "chart-" + name + "-" + id;
-      sections += "<div class=\"chart\" id=\"" + div + "\"></div>\n";
-      charts.emplace_back(div, std::move(spec));
-    };
-    if (!t["cohorts"].empty()) add("cohorts", cohorts_spec(t));
-    if (!t["segments"].empty()) {
-      add("segments", segments_spec(t));
-      add("trailers", trailers_spec(t));
-    }
-    add("daypart", daypart_spec(t));
-    sections += "</section>\n";
-  }
-  std::string html =
-      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Marquee audience projection</title>\n"
-      "<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:1000px;color:#222}"
-      "section{border-top:1px solid #ccc;margin-top:2em}.chart{margin:1em 0}</style>\n";
-  const char* names[] = {"vega", "vega-lite", "vega-embed"};
-  for (size_t k = 0; k < js.size(); ++k)
-    html += std::string("<script data-lib=\"") + names[k] + "\">\n" + script_safe(js[k]) + "\n</script>\n";
-  html += "</head>\n<body>\n<h1>Audience projection</h1>\n<p>" +
-          html_escape(fmt::format("{} users; space {}; calibration: {} titles x {} users; backend {}.",
-                                  result["users"].get<size_t>(), result["space"].get<std::string>(),
-                                  result["calibration"]["titles"].get<size_t>(),
-                                  result["calibration"]["users"].get<size_t>(), result["backend"].get<std::string>())) +
-          "</p>\n<div class=\"chart\" id=\"chart-audience\"></div>\n" + sections + "<script>\n";
-  for (const auto& [div, spec] : charts)
-    html += "vegaEmbed(\"#" + div + "\", " + script_safe(spec.dump()) + ", {actions: false, renderer: \"svg\"});\n";
-  html += "</script>\n</body>\n</html>\n";
-  write_file_atomically(path, html);
+  for (const json& t : result["titles"]) title_section(page, t, i++);
+  page.write(path);
 }
 
 }  // namespace marquee
