@@ -46,7 +46,7 @@ for r in projection eval-recs; do
   chrome 1400,1000 --dump-dom "file://$work/$r.html" > "$r.dom.html"
   (cd "$js" && node check_report.mjs "$work/$r.html" --dom "$work/$r.dom.html" --min-width 1000) || status=1
   if [ -n "${SCREENSHOTS:-}" ]; then
-    height=$([ "$r" = projection ] && echo 2900 || echo 1900)
+    height=$([ "$r" = projection ] && echo 2250 || echo 1700)
     mkdir -p "$root/$SCREENSHOTS"
     chrome "1400,$height" --screenshot="$(cd "$root/$SCREENSHOTS" && pwd)/report-$r.png" "file://$work/$r.html"
   fi

@@ -13,6 +13,7 @@ packages=(
   libcpp-httplib-dev libssl-dev zlib1g-dev
   pybind11-dev python3-dev python3-numpy python3-pytest python3-matplotlib
   python3-distributed  # marquee.dask (docs/scale.md)
+  chromium  # scripts/check_reports.sh draws the HTML reports headlessly (skipped without it)
 )
 
 missing=()

@@ -95,10 +95,14 @@ void write_eval_report(const std::string& path, const json& result) {
   ReportPage page("Recommendation quality: held-out next watches", result);
   const json& w = result["weights"];
   page.html("<p>" +
-            html_escape(fmt::format("The last {} title(s) each user started were held out for {} of {} users; every "
-                                    "model ranked the {} titles for them without the titles they had already watched. "
-                                    "Hybrid weights: behaviour {}, tags {}, popularity {}.",
-                                    result["holdout"].get<size_t>(), result["evaluated_users"].get<size_t>(),
+            html_escape(fmt::format("The {} each user started {} held out for {} of {} users; every model ranked "
+                                    "the {} titles for them without the titles they had already watched. Hybrid "
+                                    "weights: behaviour {}, tags {}, popularity {}.",
+                                    result["holdout"].get<size_t>() == 1
+                                        ? std::string("last title")
+                                        : fmt::format("last {} titles", result["holdout"].get<size_t>()),
+                                    result["holdout"].get<size_t>() == 1 ? "was" : "were",
+                                    result["evaluated_users"].get<size_t>(),
                                     result["users"].get<size_t>(), result["titles"].get<size_t>(),
                                     w["behaviour"].get<double>(), w["tags"].get<double>(),
                                     w["popularity"].get<double>())) +
