@@ -98,15 +98,25 @@ struct Accumulator {
   double hits10 = 0, ndcg10 = 0, recall50 = 0;
   size_t users = 0;
   std::vector<uint8_t> covered;
+  // The report's curves (sums for k = 1 .. hits_at.size(); empty: none) and popularity bias (no
+  // popularity: none).
+  std::vector<double> hits_at, ndcg_at;
+  const std::vector<double>* popularity = nullptr;
+  double popularity10 = 0, history_popularity = 0;
+  size_t history_users = 0;  // users with a training history (the mean of history_popularity)
 
-  void add(const uint32_t* ranked, size_t count, const std::vector<uint32_t>& heldout) {
+  // `history`: the user's training titles (for history_popularity), [history, history_end).
+  void add(const uint32_t* ranked, size_t count, const std::vector<uint32_t>& heldout,
+           const uint32_t* history = nullptr, const uint32_t* history_end = nullptr) {
     bool hit = false;
     double dcg = 0, idcg = 0;
     size_t found50 = 0;
+    double pop = 0;
     for (size_t r = 0; r < count; ++r) {
       const bool rel = std::binary_search(heldout.begin(), heldout.end(), ranked[r]);
       if (r < 10) {
         covered[ranked[r]] = 1;
+        if (popularity) pop += (*popularity)[ranked[r]];
         if (rel) {
           hit = true;
           dcg += 1.0 / std::log2(double(r) + 2);
@@ -119,6 +129,25 @@ struct Accumulator {
     ndcg10 += idcg > 0 ? dcg / idcg : 0;
     recall50 += double(found50) / double(heldout.size());
     ++users;
+    if (popularity) {
+      if (count > 0) popularity10 += pop / double(std::min<size_t>(10, count));
+      double h = 0;
+      for (const uint32_t* t = history; t != history_end; ++t) h += (*popularity)[*t];
+      if (history_end > history) history_popularity += h / double(history_end - history), ++history_users;
+    }
+    // HR@k and NDCG@k for every k: the same sums as above, cut at each rank (a ranking shorter
+    // than k counts what it has).
+    bool hit_k = false;
+    double dcg_k = 0, idcg_k = 0;
+    for (size_t k = 0; k < hits_at.size(); ++k) {
+      if (k < count && std::binary_search(heldout.begin(), heldout.end(), ranked[k])) {
+        hit_k = true;
+        dcg_k += 1.0 / std::log2(double(k) + 2);
+      }
+      if (k < heldout.size()) idcg_k += 1.0 / std::log2(double(k) + 2);
+      hits_at[k] += hit_k;
+      ndcg_at[k] += idcg_k > 0 ? dcg_k / idcg_k : 0;
+    }
   }
   RankingMetrics result(const std::string& name) const {
     RankingMetrics m;
@@ -129,6 +158,12 @@ struct Accumulator {
     m.ndcg10 = ndcg10 / users;
     m.recall50 = recall50 / users;
     m.coverage10 = double(std::accumulate(covered.begin(), covered.end(), size_t(0))) / double(covered.size());
+    for (size_t k = 0; k < hits_at.size(); ++k) {
+      m.hr_at.push_back(hits_at[k] / users);
+      m.ndcg_at.push_back(ndcg_at[k] / users);
+    }
+    m.popularity10 = popularity10 / users;
+    m.history_popularity = history_users ? history_popularity / double(history_users) : 0.0;
     return m;
   }
 };
@@ -142,20 +177,48 @@ std::vector<size_t> evaluated(const std::vector<std::vector<uint32_t>>& heldout,
 
 }  // namespace
 
+std::vector<double> title_popularity(const UserProfiles& profiles, size_t titles) {
+  std::vector<double> share(titles, 0.0);
+  for (size_t u = 0; u < profiles.size(); ++u)
+    for (const SeenTitle* s = profiles.seen_begin(u); s != profiles.seen_end(u); ++s)
+      if (s->title < titles) share[s->title] += 1;
+  for (double& x : share) x /= std::max<double>(1, double(profiles.size()));
+  return share;
+}
+
 RankingMetrics evaluate_ranking(const std::string& name, Scorer& scorer, const std::vector<float>& user_vectors,
-                                const Exclusions& train_seen, const std::vector<std::vector<uint32_t>>& heldout) {
+                                const Exclusions& train_seen, const std::vector<std::vector<uint32_t>>& heldout,
+                                const std::vector<double>* popularity) {
   const size_t dim = scorer.dim();
   const std::vector<size_t> users = evaluated(heldout);
+  std::vector<double> own_popularity;
+  if (!popularity) {  // the share of train_seen's users who have each title
+    own_popularity.assign(scorer.num_titles(), 0.0);
+    for (uint32_t t : train_seen.titles)
+      if (t < own_popularity.size()) own_popularity[t] += 1;
+    for (double& x : own_popularity) x /= std::max<double>(1, double(train_seen.users()));
+    popularity = &own_popularity;
+  }
+  MARQUEE_CHECK_ARG(popularity->size() == scorer.num_titles(), "popularity of {} titles for a scorer of {}",
+                    popularity->size(), scorer.num_titles());
   Accumulator acc;
   acc.covered = std::vector<uint8_t>(scorer.num_titles(), 0);
   const size_t k = std::min<size_t>(50, scorer.num_titles());
+  acc.hits_at.assign(k, 0.0);
+  acc.ndcg_at.assign(k, 0.0);
+  acc.popularity = popularity;
   constexpr size_t kBatch = 4096;
   for (size_t b = 0; b < users.size(); b += kBatch) {
     const size_t n = std::min(kBatch, users.size() - b);
     const GatheredUsers g = gather_users(user_vectors.data(), dim, train_seen, users.data() + b, n);
     TopKResult r;
     scorer.search(UserBatchView{n, dim, g.vectors.data(), &g.exclusions}, k, r);
-    for (size_t i = 0; i < n; ++i) acc.add(r.titles.data() + i * k, r.counts[i], heldout[users[b + i]]);
+    for (size_t i = 0; i < n; ++i) {
+      const size_t u = users[b + i];
+      const uint32_t* history = train_seen.titles.data();  // u < train_seen.users(): gather_users checked
+      acc.add(r.titles.data() + i * k, r.counts[i], heldout[u], history + train_seen.offsets[u],
+              history + train_seen.offsets[u + 1]);
+    }
   }
   return acc.result(name);
 }

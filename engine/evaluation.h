@@ -46,12 +46,27 @@ struct RankingMetrics {
   double recall50 = 0;    // share of each user's held-out titles in their top 50, averaged
   double coverage10 = 0;  // distinct titles in anyone's top 10 / catalogue size
   size_t users = 0;
+  // The curves of the eval-recs report: hr_at[k - 1] is HR@k and ndcg_at[k - 1] NDCG@k for
+  // k = 1 .. the ranking depth (50, or the catalogue size when smaller); hr_at[9] == hr10.
+  std::vector<double> hr_at, ndcg_at;
+  // Popularity bias: popularity10 is the mean popularity (share of training users who watched the
+  // title) of the titles in a user's top 10, averaged over users; history_popularity the same mean
+  // over the titles each user watched in training (users with any). Their ratio, popularity_lift10(), is 1 for
+  // recommendations as popular as what users watch and above 1 for a model that favours hits.
+  double popularity10 = 0, history_popularity = 0;
+  double popularity_lift10() const { return history_popularity > 0 ? popularity10 / history_popularity : 0.0; }
 };
 
+/// Share of the users of `profiles` who watched each title (a seen entry of any weight): the
+/// popularity of RankingMetrics::popularity10.
+std::vector<double> title_popularity(const UserProfiles& profiles, size_t titles);
+
 /// Ranks every evaluated user (heldout[u] non-empty) with `scorer` over `user_vectors` (users x
-/// scorer.dim()), excluding `train_seen`, and scores the ranking against `heldout`.
+/// scorer.dim()), excluding `train_seen`, and scores the ranking against `heldout`. `popularity`
+/// (per title, title_popularity) defaults to the share of train_seen's users who have the title.
 RankingMetrics evaluate_ranking(const std::string& name, Scorer& scorer, const std::vector<float>& user_vectors,
-                                const Exclusions& train_seen, const std::vector<std::vector<uint32_t>>& heldout);
+                                const Exclusions& train_seen, const std::vector<std::vector<uint32_t>>& heldout,
+                                const std::vector<double>* popularity = nullptr);
 
 struct EvalOptions {
   size_t holdout = 1;

@@ -239,7 +239,8 @@ RankingMetrics evaluate_fitted(const std::string& name, const Model& model, cons
   // Accumulate per batch: evaluate_ranking averages over its users, so weight each batch by its size.
   RankingMetrics total;
   total.model = name;
-  std::vector<uint8_t> covered;
+  // Popularity over all training users, not one batch's.
+  const std::vector<double> popularity = title_popularity(train, model.titles().num_titles());
   // One batch up to 512 MB of user vectors (then coverage is exact; past it, the largest batch's).
   const size_t kBatch = std::max<size_t>(2048, (size_t(128) << 20) / std::max<size_t>(1, model.dim()));
   for (size_t b = 0; b < users.size(); b += kBatch) {
@@ -248,14 +249,20 @@ RankingMetrics evaluate_fitted(const std::string& name, const Model& model, cons
     std::vector<std::vector<uint32_t>> held;
     for (size_t u : part) held.push_back(heldout[u]);
     const RankingMetrics m = evaluate_ranking(name, *scorer, model.user_vectors(v),
-                                              Exclusions::from_profiles(v, ExcludePolicy::Watched), held);
+                                              Exclusions::from_profiles(v, ExcludePolicy::Watched), held, &popularity);
     const double w = double(m.users);
     total.hr10 += m.hr10 * w, total.ndcg10 += m.ndcg10 * w, total.recall50 += m.recall50 * w;
+    total.popularity10 += m.popularity10 * w, total.history_popularity += m.history_popularity * w;
+    total.hr_at.resize(m.hr_at.size(), 0.0);
+    total.ndcg_at.resize(m.ndcg_at.size(), 0.0);
+    for (size_t k = 0; k < m.hr_at.size(); ++k) total.hr_at[k] += m.hr_at[k] * w, total.ndcg_at[k] += m.ndcg_at[k] * w;
     total.coverage10 = std::max(total.coverage10, m.coverage10);
     total.users += m.users;
   }
   if (total.users > 0) {
-    total.hr10 /= double(total.users), total.ndcg10 /= double(total.users), total.recall50 /= double(total.users);
+    const double n = double(total.users);
+    total.hr10 /= n, total.ndcg10 /= n, total.recall50 /= n, total.popularity10 /= n, total.history_popularity /= n;
+    for (size_t k = 0; k < total.hr_at.size(); ++k) total.hr_at[k] /= n, total.ndcg_at[k] /= n;
   }
   return total;
 }

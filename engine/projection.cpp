@@ -570,17 +570,23 @@ std::vector<SegmentShare> ProjectionAccumulator::segments(const std::vector<floa
     r.lift = r.user_share > 0 ? r.audience_share / r.user_share : 0.0;
     if (seg_usable_[s] > 0 && tag_vector.size() == dim_) {
       const double* sum = seg_sum_.data() + s * dim_;
-      std::vector<std::pair<uint32_t, double>> e;
+      std::vector<std::pair<uint32_t, double>> e, top;
       for (size_t j = 0; j < dim_; ++j) {
-        if (tag_vector[j] <= 0) continue;
         const double over = sum[j] / double(seg_usable_[s]) - all[j] / all_n;
-        if (over > 0) e.emplace_back(uint32_t(j), double(tag_vector[j]) * over);
+        if (over <= 0) continue;
+        top.emplace_back(uint32_t(j), over);
+        if (tag_vector[j] > 0) e.emplace_back(uint32_t(j), double(tag_vector[j]) * over);
       }
-      std::sort(e.begin(), e.end(), [](const auto& a, const auto& b) {
-        return a.second != b.second ? a.second > b.second : a.first < b.first;
-      });
-      if (e.size() > emphasis_tags) e.resize(emphasis_tags);
+      auto best_first = [&](std::vector<std::pair<uint32_t, double>>& v) {
+        std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) {
+          return a.second != b.second ? a.second > b.second : a.first < b.first;
+        });
+        if (v.size() > emphasis_tags) v.resize(emphasis_tags);
+      };
+      best_first(e);
+      best_first(top);
       r.emphasis = std::move(e);
+      r.top_tags = std::move(top);
     }
     out.push_back(std::move(r));
   }

@@ -216,6 +216,9 @@ struct SegmentShare {
   double mean_affinity = 0;    // mean affinity (taste logit) of its users
   double audience_share = 0, user_share = 0, lift = 0;
   std::vector<std::pair<uint32_t, double>> emphasis;  // the title's tags this segment over-weights, best first
+  // What the segment is: its most over-represented tags of all (segment mean - all users' mean of
+  // the profile vectors, as `marquee segment` describes segments), best first, at most emphasis_tags.
+  std::vector<std::pair<uint32_t, double>> top_tags;
 };
 
 struct ComparableTitle {

@@ -13,6 +13,7 @@ packages=(
   libboost-dev libcpp-httplib-dev libssl-dev zlib1g-dev libzstd-dev
   pybind11-dev python3-dev python3-numpy python3-pytest python3-matplotlib
   python3-distributed  # marquee.dask (docs/scale.md)
+  chromium  # scripts/check_reports.sh draws the HTML reports headlessly (skipped without it)
 )
 
 missing=()

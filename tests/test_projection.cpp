@@ -430,7 +430,7 @@ TEST_F(ProjectionCli, SegmentThenProjectWithTrailersAndReport) {
   EXPECT_NE(html.find("<script data-lib=\"vega-embed\">"), std::string::npos);
   EXPECT_EQ(html.find("src=\"http"), std::string::npos) << "no network fetches";
   for (const char* chart : {"chart-audience", "chart-cohorts-0", "chart-segments-0", "chart-trailers-0", "chart-daypart-0"}) {
-    EXPECT_NE(html.find(std::string("vegaEmbed(\"#") + chart + "\", {"), std::string::npos) << chart;
+    EXPECT_NE(html.find(std::string("draw(\"") + chart + "\", {"), std::string::npos) << chart;
     EXPECT_NE(html.find(std::string("id=\"") + chart + "\""), std::string::npos) << chart;
   }
   // The libraries are inlined byte for byte (none contains "</script"): escaping every "</" once
@@ -441,7 +441,7 @@ TEST_F(ProjectionCli, SegmentThenProjectWithTrailersAndReport) {
     ASSERT_FALSE(js.empty()) << lib;
     EXPECT_NE(html.find(js), std::string::npos) << lib << " is not inlined verbatim";
   }
-  const std::regex embed("vegaEmbed\\(\"#chart-");
+  const std::regex embed("draw\\(\"chart-");
   EXPECT_EQ(std::distance(std::sregex_iterator(html.begin(), html.end(), embed), std::sregex_iterator()), 5);
 
   // Without the JavaScript the report fails up front, naming what to install.

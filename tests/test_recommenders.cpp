@@ -9,7 +9,9 @@
 #include "test_util.h"
 
 #include <cmath>
+#include <algorithm>
 #include <map>
+#include <numeric>
 #include <random>
 
 using namespace marquee;
@@ -153,6 +155,117 @@ TEST(Evaluation, MetricsOnAHandCheckedRanking) {
   EXPECT_NEAR(r.ndcg10, (1 / std::log2(3.0) + 1 / std::log2(5.0)) / 2, 1e-12);
   EXPECT_DOUBLE_EQ(r.recall50, 1.0);
   EXPECT_DOUBLE_EQ(r.coverage10, 1.0);
+  // The curves, K = 1..4 (the catalogue): user 0's hit enters at K = 2, user 1's at K = 4.
+  ASSERT_EQ(r.hr_at.size(), 4u);
+  const std::vector<double> hr = {0, 0.5, 0.5, 1};
+  const double u0 = 1 / std::log2(3.0), u1 = 1 / std::log2(5.0);
+  const std::vector<double> ndcg = {0, u0 / 2, u0 / 2, (u0 + u1) / 2};
+  for (size_t k = 0; k < 4; ++k) {
+    EXPECT_DOUBLE_EQ(r.hr_at[k], hr[k]) << "HR@" << k + 1;
+    EXPECT_NEAR(r.ndcg_at[k], ndcg[k], 1e-12) << "NDCG@" << k + 1;
+  }
+  // Popularity (share of the 3 users who saw a title): title 0 1/3, the rest 0. User 0's top 10 (titles
+  // 1, 2, 3) has mean 0, user 1's (0..3) 1/12; only user 0 has a history (title 0: 1/3).
+  EXPECT_NEAR(r.popularity10, (0 + 1.0 / 12) / 2, 1e-12);
+  EXPECT_NEAR(r.history_popularity, 1.0 / 3, 1e-12);
+  EXPECT_NEAR(r.popularity_lift10(), (1.0 / 24) / (1.0 / 3), 1e-12);
+  // A popularity given by the caller is the one used.
+  const std::vector<double> pop = {0.1, 0.2, 0.3, 0.4};
+  const RankingMetrics g = evaluate_ranking("x", *scorer, users, seen, heldout, &pop);
+  EXPECT_NEAR(g.popularity10, ((0.2 + 0.3 + 0.4) / 3 + 1.0 / 4) / 2, 1e-12);
+  EXPECT_NEAR(g.history_popularity, 0.1, 1e-12);
+  const std::vector<double> short_pop = {0.1};
+  EXPECT_THROW(evaluate_ranking("x", *scorer, users, seen, heldout, &short_pop), ArgumentError);
+}
+
+// The eval-recs report's curves and popularity against the obvious computation: every title scored,
+// seen ones dropped, sorted, cut at 50. Scores are exact and distinct (each user takes one of
+// several columns, each column a random permutation of 0..titles-1), histories and held-out sets
+// random, catalogues smaller and larger than the ranking depth.
+TEST(Evaluation, CurvesAndPopularityMatchANaiveReference) {
+  const unsigned seed = 20261202;
+  std::mt19937 rng(seed);
+  for (size_t titles : {7u, 37u, 120u}) {
+    const size_t dim = 3, n_users = 60;
+    std::vector<float> rows(titles * dim), users(n_users * dim, 0.0f);
+    for (size_t d = 0; d < dim; ++d) {
+      std::vector<uint32_t> perm(titles);
+      std::iota(perm.begin(), perm.end(), 0u);
+      std::shuffle(perm.begin(), perm.end(), rng);
+      for (size_t t = 0; t < titles; ++t) rows[t * dim + d] = float(perm[t]);
+    }
+    for (size_t u = 0; u < n_users; ++u) users[u * dim + rng() % dim] = 1.0f;
+    const TitleMatrix m = TitleMatrix::from_rows(titles, dim, rows);
+    auto scorer = make_cpu_scorer(m);
+    Exclusions seen;
+    std::vector<std::vector<uint32_t>> heldout(n_users);
+    for (size_t u = 0; u < n_users; ++u) {
+      std::vector<uint32_t> order(titles);
+      std::iota(order.begin(), order.end(), 0u);
+      std::shuffle(order.begin(), order.end(), rng);
+      const size_t n_seen = rng() % 4, n_held = u % 7 == 0 ? 0 : 1 + rng() % 3;
+      std::vector<uint32_t> s(order.begin(), order.begin() + n_seen);
+      std::sort(s.begin(), s.end());
+      seen.titles.insert(seen.titles.end(), s.begin(), s.end());
+      seen.offsets.push_back(seen.titles.size());
+      heldout[u].assign(order.begin() + n_seen, order.begin() + std::min(titles, n_seen + n_held));
+      std::sort(heldout[u].begin(), heldout[u].end());
+    }
+    const RankingMetrics r = evaluate_ranking("x", *scorer, users, seen, heldout);
+
+    const size_t depth = std::min<size_t>(50, titles);
+    std::vector<double> pop(titles, 0.0), hr(depth, 0.0), ndcg(depth, 0.0);
+    for (uint32_t t : seen.titles) pop[t] += 1.0 / double(n_users);
+    double pop10 = 0, history = 0;
+    size_t evaluated = 0, with_history = 0;
+    for (size_t u = 0; u < n_users; ++u) {
+      if (heldout[u].empty()) continue;
+      ++evaluated;
+      std::vector<std::pair<double, uint32_t>> scored;
+      for (uint32_t t = 0; t < titles; ++t) {
+        if (std::find(seen.titles.begin() + seen.offsets[u], seen.titles.begin() + seen.offsets[u + 1], t) !=
+            seen.titles.begin() + seen.offsets[u + 1])
+          continue;
+        double sc = 0;
+        for (size_t d = 0; d < dim; ++d) sc += double(users[u * dim + d]) * rows[t * dim + d];
+        scored.push_back({-sc, t});
+      }
+      std::sort(scored.begin(), scored.end());
+      const size_t top10 = std::min<size_t>(10, scored.size());
+      for (size_t i = 0; i < top10; ++i) pop10 += pop[scored[i].second] / double(top10);
+      if (seen.offsets[u + 1] > seen.offsets[u]) {
+        double h = 0;
+        for (uint64_t p = seen.offsets[u]; p < seen.offsets[u + 1]; ++p) h += pop[seen.titles[p]];
+        history += h / double(seen.offsets[u + 1] - seen.offsets[u]);
+        ++with_history;
+      }
+      for (size_t k = 1; k <= depth; ++k) {
+        double dcg = 0, idcg = 0;
+        bool hit = false;
+        for (size_t i = 0; i < std::min(k, scored.size()); ++i)
+          if (std::binary_search(heldout[u].begin(), heldout[u].end(), scored[i].second)) {
+            hit = true;
+            dcg += 1 / std::log2(double(i) + 2);
+          }
+        for (size_t i = 0; i < std::min(k, heldout[u].size()); ++i) idcg += 1 / std::log2(double(i) + 2);
+        hr[k - 1] += hit;
+        ndcg[k - 1] += dcg / idcg;
+      }
+    }
+    ASSERT_EQ(r.users, evaluated);
+    ASSERT_EQ(r.hr_at.size(), depth) << "titles " << titles;
+    ASSERT_EQ(r.ndcg_at.size(), depth);
+    for (size_t k = 0; k < depth; ++k) {
+      EXPECT_NEAR(r.hr_at[k], hr[k] / double(evaluated), 1e-12) << "seed " << seed << " titles " << titles << " HR@" << k + 1;
+      EXPECT_NEAR(r.ndcg_at[k], ndcg[k] / double(evaluated), 1e-9) << "seed " << seed << " titles " << titles << " NDCG@" << k + 1;
+    }
+    if (depth >= 10) {
+      EXPECT_DOUBLE_EQ(r.hr_at[9], r.hr10);
+      EXPECT_NEAR(r.ndcg_at[9], r.ndcg10, 1e-12);
+    }
+    EXPECT_NEAR(r.popularity10, pop10 / double(evaluated), 1e-12) << "titles " << titles;
+    EXPECT_NEAR(r.history_popularity, history / double(with_history), 1e-12) << "titles " << titles;
+  }
 }
 
 TEST(Evaluation, HybridBeatsPopularityAndTagsOnGeneratedData) {

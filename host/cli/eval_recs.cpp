@@ -33,6 +33,7 @@ void add_eval_recs(CLI::App& app) {
   cmd->add_option("--model-dir", eval.model_dir, "also evaluate this saved model's configuration, refitted on the training part")
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--out", eval.out_path, "JSON report");
+  cmd->add_option("--report", eval.report_path, "self-contained HTML report: HR@K/NDCG@K curves, coverage, popularity bias");
   cmd->add_option("--rejects", eval.common.rejects_path, "rejects file");
   cmd->add_flag("--strict", eval.common.strict, "fail on the first bad input row");
   add_reject_rate_flag(cmd, eval.common);

@@ -6,6 +6,7 @@
 #include "host/io/model_dir.h"
 #include "host/io/progress.h"
 #include "host/jobs/train_job.h"
+#include "host/report/report.h"
 #include "engine/model_search.h"
 
 #include <nlohmann/json.hpp>
@@ -19,11 +20,12 @@ void print_eval_table(std::FILE* to, const EvalRecsOptions& o, const EvalReport&
              r.evaluated_users, r.users, r.titles);
   fmt::print(to, "hybrid weights: behaviour {}, tags {}, popularity {}{}\n", r.weights.behaviour,
              r.weights.tags, r.weights.popularity, o.eval.tune ? " (tuned on a validation split)" : "");
-  fmt::print(to, "{:<18} {:>8} {:>8} {:>10} {:>12}\n", "model", "HR@10", "NDCG@10", "recall@50", "coverage@10");
+  fmt::print(to, "{:<18} {:>8} {:>8} {:>10} {:>12} {:>9}\n", "model", "HR@10", "NDCG@10", "recall@50", "coverage@10",
+             "pop.lift");
   if (!r.chosen.empty()) fmt::print(to, "train's choice: {}\n", r.chosen);
   for (const auto& m : r.models)
-    fmt::print(to, "{:<18} {:>8.4f} {:>8.4f} {:>10.4f} {:>12.4f}\n", m.model, m.hr10, m.ndcg10, m.recall50,
-               m.coverage10);
+    fmt::print(to, "{:<18} {:>8.4f} {:>8.4f} {:>10.4f} {:>12.4f} {:>9.2f}\n", m.model, m.hr10, m.ndcg10, m.recall50,
+               m.coverage10, m.popularity_lift10());
 }
 
 nlohmann::json eval_report_json(const EvalRecsOptions& o, const EvalReport& r) {
@@ -37,7 +39,10 @@ nlohmann::json eval_report_json(const EvalRecsOptions& o, const EvalReport& r) {
                    {"train_choice", r.chosen}};
   for (const auto& m : r.models)
     j["models"].push_back({{"model", m.model}, {"hr10", m.hr10}, {"ndcg10", m.ndcg10}, {"recall50", m.recall50},
-                           {"coverage10", m.coverage10}, {"users", m.users}});
+                           {"coverage10", m.coverage10}, {"users", m.users},
+                           {"popularity10", m.popularity10}, {"history_popularity", m.history_popularity},
+                           {"popularity_lift10", m.popularity_lift10()},
+                           {"hr_at_k", m.hr_at}, {"ndcg_at_k", m.ndcg_at}});
   return j;
 }
 
@@ -82,6 +87,7 @@ void evaluate_model_rows(const EvalRecsOptions& o, const Workspace& ws, const Lo
 
 EvalReport run_eval_recs_job(const EvalRecsOptions& o, std::FILE* table_to) {
   const auto t0 = Clock::now();
+  if (!o.report_path.empty()) report_js_files();  // fail now, not after the work, when Vega is missing
   RejectLog rejects(o.common.rejects_path, o.common.strict, o.common.max_reject_rate);
   Workspace ws = open_catalog(o.catalog_dir, rejects, o.layout.catalog_delimiter);
   LoadedEvents loaded = load_events(o.events_path, ws.catalog, rejects, 0, o.layout.events);
@@ -98,7 +104,9 @@ EvalReport run_eval_recs_job(const EvalRecsOptions& o, std::FILE* table_to) {
   evaluate_model_rows(o, ws, loaded, r, progress, steps);
   progress.finish();
   if (table_to) print_eval_table(table_to, o, r);
-  if (!o.out_path.empty()) write_file_atomically(o.out_path, eval_report_json(o, r).dump(2) + "\n");
+  const nlohmann::json result = eval_report_json(o, r);
+  if (!o.out_path.empty()) write_file_atomically(o.out_path, result.dump(2) + "\n");
+  if (!o.report_path.empty()) write_eval_report(o.report_path, result);
   spdlog::info("eval-recs: {:.1f} s; {}", seconds_since(t0), rejects.summary());
   return r;
 }

@@ -12,6 +12,7 @@ namespace marquee {
 
 struct EvalRecsOptions {
   std::string catalog_dir, events_path, out_path;  // out_path: JSON report (optional)
+  std::string report_path;  // the HTML report (optional; host/report/report.h)
   EvalOptions eval;
   // Besides the fixed models: `marquee train`'s choice (its search run on the training part only,
   // within time_budget_s; 0: skipped), and with model_dir the saved model's family and parameters
@@ -23,7 +24,7 @@ struct EvalRecsOptions {
 };
 
 /// `marquee eval-recs`: held-out next-watch evaluation of popularity, tags, co-watch, behaviour and
-/// hybrid; prints the table and writes the JSON report.
+/// hybrid; prints the table and writes the JSON report and the HTML report.
 EvalReport run_eval_recs_job(const EvalRecsOptions& options, std::FILE* table_to = stdout);
 
 }  // namespace marquee

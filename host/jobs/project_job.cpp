@@ -10,7 +10,8 @@
 #include "host/io/progress.h"
 #include "host/io/segments_io.h"
 #include "host/jobs/projection_common.h"
-#include "host/jobs/projection_jobs.h"  // write_projection_report, report_js_files (host/report/report.cpp)
+#include "host/jobs/projection_jobs.h"
+#include "host/report/report.h"  // write_projection_report, report_js_files
 
 #include <spdlog/spdlog.h>
 
@@ -322,6 +323,8 @@ void add_segments_json(json& jt, const ProjectJobOptions& o, const Catalog& cata
     js["emphasis"] = json::array();
     for (const auto& [tag, score] : s.emphasis)
       js["emphasis"].push_back({{"tag", catalog.tag(tag).name}, {"score", score}});
+    js["top_tags"] = json::array();  // what the segment is (the report's label for it)
+    for (const auto& [tag, over] : s.top_tags) js["top_tags"].push_back({{"tag", catalog.tag(tag).name}, {"over", over}});
     jt["segments"].push_back(js);
   }
   if (o.trailers > 0) {
