@@ -70,20 +70,6 @@ constexpr const char* kTally =
 
 }  // namespace
 
-std::string html_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 json chart_spec(const std::string& title, int height) {
   json spec{{"$schema", "https://vega.github.io/schema/vega-lite/v6.json"},
             {"title", {{"text", title}, {"anchor", "start"}, {"fontSize", 14}}},

@@ -5,6 +5,8 @@
 // "width": "container" fill the page's width and follow it when the window is resized.
 #pragma once
 
+#include "host/report/html.h"  // html_escape
+
 #include <nlohmann/json.hpp>
 
 #include <string>
@@ -12,8 +14,6 @@
 #include <vector>
 
 namespace marquee {
-
-std::string html_escape(const std::string& s);
 
 /// A Vega-Lite spec with a title, as wide as its container, `height` pixels high (0: none set).
 nlohmann::json chart_spec(const std::string& title, int height);
