@@ -15,6 +15,11 @@
 #include <CLI/CLI.hpp>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
+#ifdef MARQUEE_LOAD_CLIENT_GRPC
+#include "host/server/proto/marquee.grpc.pb.h"
+
+#include <grpcpp/grpcpp.h>
+#endif
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -142,7 +147,17 @@ int main(int argc, char** argv) {
   double slow_interval = 1.0;
   app.add_option("--slow-clients", slow_clients, "hostile connections trickling headers during the run")->capture_default_str();
   app.add_option("--slow-interval", slow_interval, "seconds between the slow clients' bytes")->capture_default_str();
+  std::string protocol = "http";
+  app.add_option("--protocol", protocol, "http | grpc (--port is then serve's --grpc-port)")
+      ->check(CLI::IsMember({"http", "grpc"}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+#ifndef MARQUEE_LOAD_CLIENT_GRPC
+  if (protocol == "grpc") {
+    std::fprintf(stderr, "--protocol grpc: this build lacks gRPC (libgrpc++-dev protobuf-compiler-grpc)\n");
+    return 2;
+  }
+#endif
 
   std::vector<std::string> ids;
   {
@@ -154,7 +169,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "no ids in %s\n", ids_path.c_str());
     return 2;
   }
-  std::vector<std::string> paths;
+  std::vector<std::string> paths, request_ids;
+  std::vector<int> hours;  // -1: none
   std::mt19937_64 rng(seed);
   const size_t total = size_t(std::llround(rate * (warmup + duration)));
   const size_t warm = size_t(std::llround(rate * warmup));
@@ -163,7 +179,9 @@ int main(int argc, char** argv) {
     const std::string& id = ids[rng() % ids.size()];
     paths.push_back(route == "similar" ? "/v1/titles/" + id + "/similar?k=" + std::to_string(k)
                                        : "/v1/users/" + id + "/recommendations?k=" + std::to_string(k));
-    if (random_hour && route != "similar") paths.back() += "&hour=" + std::to_string(rng() % 24);
+    request_ids.push_back(id);
+    hours.push_back(random_hour && route != "similar" ? int(rng() % 24) : -1);
+    if (hours.back() >= 0) paths.back() += "&hour=" + std::to_string(hours.back());
   }
 
   std::unique_ptr<SlowClients> slow;
@@ -178,7 +196,38 @@ int main(int argc, char** argv) {
   std::vector<Sample> samples(total, Sample{NAN, NAN, NAN, -1});
   std::vector<std::thread> threads;
   for (int c = 0; c < connections; ++c) {
-    threads.emplace_back([&] {
+    threads.emplace_back([&, c] {
+#ifdef MARQUEE_LOAD_CLIENT_GRPC
+      std::unique_ptr<marquee::v1::Marquee::Stub> stub;
+      if (protocol == "grpc") {
+        grpc::ChannelArguments args;
+        args.SetInt("marquee.worker", c);  // distinct arguments: a channel of its own, not a shared connection
+        stub = marquee::v1::Marquee::NewStub(grpc::CreateCustomChannel(host + ":" + std::to_string(port),
+                                                                       grpc::InsecureChannelCredentials(), args));
+      }
+      // The RPC for request i; its status as the HTTP one it stands for (see the top of this file).
+      auto call_grpc = [&](size_t i) {
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+        grpc::Status st;
+        if (route == "similar") {
+          marquee::v1::SimilarRequest req;
+          req.set_title_id(request_ids[i]);
+          req.set_k(uint32_t(k));
+          marquee::v1::SimilarTitles out;
+          st = stub->Similar(&ctx, req, &out);
+        } else {
+          marquee::v1::RecommendRequest req;
+          req.set_user_id(request_ids[i]);
+          req.set_k(uint32_t(k));
+          if (hours[i] >= 0) req.set_hour(hours[i]);
+          marquee::v1::Recommendations out;
+          st = stub->Recommend(&ctx, req, &out);
+        }
+        if (st.ok()) return 200;
+        return st.error_code() == grpc::StatusCode::UNAVAILABLE ? 503 : 1000 + int(st.error_code());
+      };
+#endif
       httplib::Client cli(host, port);
       cli.set_keep_alive(true);
       cli.set_tcp_nodelay(true);
@@ -193,11 +242,20 @@ int main(int argc, char** argv) {
         if (Clock::now() > window_end) return;
         std::this_thread::sleep_until(due);
         const auto sent = Clock::now();
-        auto res = cli.Get(paths[i].c_str());
+        int status = 0;
+#ifdef MARQUEE_LOAD_CLIENT_GRPC
+        if (stub) {
+          status = call_grpc(i);
+        } else
+#endif
+        {
+          auto res = cli.Get(paths[i].c_str());
+          status = res ? res->status : 0;
+        }
         const auto got = Clock::now();
         samples[i] = Sample{std::chrono::duration<double>(got - due).count(),
                             std::chrono::duration<double>(got - sent).count(),
-                            std::chrono::duration<double>(got - t0).count(), res ? res->status : 0};
+                            std::chrono::duration<double>(got - t0).count(), status};
       }
     });
   }
@@ -229,6 +287,7 @@ int main(int argc, char** argv) {
     if (x.status == 503) shed_service.push_back(x.service_s);
   }
   nlohmann::ordered_json out;
+  out["protocol"] = protocol;
   out["route"] = route;
   out["k"] = k;
   out["connections"] = connections;
@@ -239,7 +298,8 @@ int main(int argc, char** argv) {
   out["achieved_rps"] = double(answered_in_window) / duration;
   out["ok_rps"] = double(ok_in_window) / duration;
   nlohmann::ordered_json jc = nlohmann::ordered_json::object();
-  for (const auto& [code, n] : codes) jc[code == 0 ? "error" : std::to_string(code)] = n;
+  for (const auto& [code, n] : codes)
+    jc[code == 0 ? "error" : code >= 1000 ? "grpc_" + std::to_string(code - 1000) : std::to_string(code)] = n;
   out["status"] = jc;
   auto ms = [](double s) { return std::isnan(s) ? nullptr : nlohmann::json(std::round(s * 1e6) / 1e3); };
   out["ok_ms"] = {{"p50", ms(percentile(ok, 0.5))}, {"p99", ms(percentile(ok, 0.99))},

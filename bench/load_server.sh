@@ -4,7 +4,8 @@
 # Starts `marquee serve` on loopback over a generated 50k-title set and drives it with our own
 # open-loop client (bench/load_client.cpp: fixed request rates, latency measured from each request's
 # scheduled start, so a slow server is not hidden by a waiting client):
-#   1. fixed rates (RATES), K = 20, GET /v1/users/{id}/recommendations on random users;
+#   1. fixed rates (RATES), K = 20, GET /v1/users/{id}/recommendations on random users; then the same
+#      rates over gRPC (the Recommend RPC on serve's --grpc-port GRPC_PORT) unless GRPC_PORT is empty;
 #   2. a capacity probe: far more than the server can take, the answered rate is its capacity;
 #   3. an overload run at 10x that capacity with more connections than the server has threads:
 #      the server must stay up and shed with 503 while the requests it accepts keep a bounded p99.
@@ -13,7 +14,7 @@
 # Environment: OUT (bench-results/serve), BUILD (build-load), USERS (100000), TITLES (50000),
 # TAGS (500), RATES ("100 250 500 1000 2000"), DURATION (20 s per rate), CONNECTIONS (64),
 # BACKEND (auto), SERVE_ARGS (extra `marquee serve` flags, e.g. "--index HNSW32 --index-params efSearch=64"),
-# PORT (18080), OVERLOAD_CONNECTIONS (256), CMAKE_ARGS (extra configure flags for BUILD),
+# PORT (18080), GRPC_PORT (18081; empty: HTTP only, e.g. for a build without gRPC), OVERLOAD_CONNECTIONS (256), CMAKE_ARGS (extra configure flags for BUILD),
 # CLIENT_ARGS (extra load_client flags, e.g. "--random-hour" with SERVE_ARGS="--daypart FILE"),
 # MODEL (empty: the tags model; a family, e.g. "behaviour": `marquee train --model MODEL` on the
 # data, kept beside it, and served with --model-dir), MODEL_ARGS (train flags; default "--time-budget 120").
@@ -29,6 +30,7 @@ OVERLOAD_CONNECTIONS="${OVERLOAD_CONNECTIONS:-256}"
 BACKEND="${BACKEND:-auto}"
 SERVE_ARGS="${SERVE_ARGS:-}"
 PORT="${PORT:-18080}"
+GRPC_PORT="${GRPC_PORT-18081}"
 CMAKE_ARGS="${CMAKE_ARGS:-}"
 CLIENT_ARGS="${CLIENT_ARGS:-}"
 MODEL="${MODEL:-}"
@@ -63,7 +65,7 @@ fi
 log="$OUT/serve.log"
 # shellcheck disable=SC2086
 "$marquee" serve --catalog "$data/catalog" --profiles "$data/profiles.bin" --port "$PORT" --backend "$BACKEND" \
-  $model_args $SERVE_ARGS >"$log" 2>&1 &
+  ${GRPC_PORT:+--grpc-port "$GRPC_PORT"} $model_args $SERVE_ARGS >"$log" 2>&1 &
 server=$!
 stop_server() { kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
 trap stop_server EXIT
@@ -77,16 +79,20 @@ curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null || { echo "server not ready"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 results="$OUT/results.jsonl"
 : >"$results"
-run() {  # label rate connections duration
+run() {  # label rate connections duration [protocol port]
   local line
   # shellcheck disable=SC2086
-  line="$("$client" --port "$PORT" --rate "$2" --connections "$3" --duration "$4" --warmup 2 \
-            --ids "$data/user_ids.txt" -k 20 $CLIENT_ARGS)"
+  line="$("$client" --protocol "${5:-http}" --port "${6:-$PORT}" --rate "$2" --connections "$3" --duration "$4" \
+            --warmup 2 --ids "$data/user_ids.txt" -k 20 $CLIENT_ARGS)"
   echo "{\"run\":\"$1\",${line#\{}" | tee -a "$results"
 }
 
 echo "== fixed rates (K = 20, $CONNECTIONS connections, $DURATION s each)"
 for r in $RATES; do run "rate" "$r" "$CONNECTIONS" "$DURATION"; done
+if [ -n "$GRPC_PORT" ]; then
+  echo "== the same over gRPC (Recommend RPC, port $GRPC_PORT)"
+  for r in $RATES; do run "grpc rate" "$r" "$CONNECTIONS" "$DURATION" grpc "$GRPC_PORT"; done
+fi
 
 echo "== capacity probe"
 run "capacity" 20000 "$CONNECTIONS" 10

@@ -11,6 +11,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libhowardhinnant-date-dev libcsv-dev
   libboost-dev libcpp-httplib-dev libssl-dev zlib1g-dev libzstd-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   pybind11-dev python3-dev python3-numpy python3-pytest python3-matplotlib
   python3-distributed  # marquee.dask (docs/scale.md)
   chromium  # scripts/check_reports.sh draws the HTML reports headlessly (skipped without it)

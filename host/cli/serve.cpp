@@ -38,6 +38,10 @@ void add_serve(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("serve", "the front service: recommendations and similar titles over HTTP");
   f->in.add(cmd, true);
   cmd->add_option("--port", serve.http.port, "TCP port (0 = any free port)")->required();
+  cmd->add_option("--grpc-port", serve.grpc.port,
+                  "also serve the routes over gRPC on this port (host/server/proto/marquee.proto; 0 = off)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
   cmd->add_option("--bind", serve.http.bind, "address to listen on")->capture_default_str();
   cmd->add_option("--backend", f->backend, "auto|cpu|cuda")->capture_default_str();
   cmd->add_option("--threads", serve.engine.scorer.cpu.threads, "CPU scoring threads (0 = all cores)")->capture_default_str();
@@ -91,6 +95,10 @@ void add_serve(CLI::App& app, int& exit_code) {
 
   cmd->callback([f, cmd, &exit_code] {
     server::ServeOptions& serve = f->serve;
+    // Said before the snapshot loads, which can take minutes.
+    MARQUEE_CHECK_ARG(serve.grpc.port == 0 || server::grpc_available(),
+                      "--grpc-port: this build lacks gRPC (install libgrpc++-dev protobuf-compiler-grpc, e.g. "
+                      "scripts/setup.sh, and rebuild with -DMARQUEE_WITH_GRPC=ON)");
     f->in.finish(cmd);
     serve.engine.input = f->in.input;
     serve.engine.rejects_path = f->in.common.rejects_path;

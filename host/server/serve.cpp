@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <memory>
 #include <thread>
 
 namespace marquee::server {
@@ -47,6 +48,12 @@ int run_serve(const ServeOptions& options) {
   ServingEngine engine(options.engine);
   HttpServer http(engine, options.http);
   const int port = http.bind();
+  std::unique_ptr<GrpcServer> grpc;  // --grpc-port: the same routes over gRPC (docs/serving.md, "gRPC")
+  if (options.grpc.port > 0) {
+    grpc = std::make_unique<GrpcServer>(engine, options.http, options.grpc);
+    const int grpc_port = grpc->start();
+    spdlog::info("serve: gRPC on {}:{} (host/server/proto/marquee.proto)", options.http.bind, grpc_port);
+  }
   const auto snap = engine.snapshot();
   spdlog::info("serve: listening on http://{}:{} ({} users, {} titles, model {}, {}; batches of up to {}, wait {} us, queue {}, "
                "deadline {} ms{})",
@@ -79,8 +86,10 @@ int run_serve(const ServeOptions& options) {
     break;
   }
   http.set_draining();
+  if (grpc) grpc->set_draining();
   http.stop();        // stops accepting; returns from serve() once the requests in flight are answered
   listener.join();
+  if (grpc) grpc->stop();  // waits for the RPCs in flight
   engine.stop();      // runs whatever is still queued
   if (listen_failed) MARQUEE_THROW("serve: the HTTP listener stopped unexpectedly on port {}", port);
   spdlog::info("serve: stopped");

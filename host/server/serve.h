@@ -2,6 +2,7 @@
 // SIGHUP, and on SIGINT/SIGTERM stops accepting, drains the requests in flight and returns 0.
 #pragma once
 
+#include "host/server/grpc_server.h"
 #include "host/server/http_server.h"
 #include "host/server/serving_engine.h"
 
@@ -12,6 +13,8 @@ namespace marquee::server {
 struct ServeOptions {
   EngineOptions engine;
   HttpOptions http;
+  /// grpc.port > 0: gRPC on that port too (same bind address and limits as HTTP); 0: HTTP only.
+  GrpcOptions grpc;
   /// Called once the socket is bound and the snapshot loaded, with the port (tests, tools).
   std::function<void(int port)> on_listening;
 };
