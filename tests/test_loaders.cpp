@@ -8,6 +8,8 @@
 #include "host/jobs/workspace.h"
 #include "test_util.h"
 
+#include <map>
+
 using namespace marquee;
 using namespace marquee::test;
 
@@ -138,6 +140,106 @@ TEST(EventLoader, EveryKindOfBadRowIsRejectedAndGoodRowsKept) {
                          "8:seek event without seek_to_s", "9:impossible seek target 'abc'",
                          "10:missing value for 'user_id'", "11:expected 6 fields, found 4", "13:duplicate event (same as line 12)"}));
   EXPECT_EQ(rejects.count(), 10u);
+}
+
+// The parallel reader against the obvious serial loop (RecordReader::next, parse_event, a map of
+// first appearances): same events, users, rows, and a byte-identical rejects file, for batches so
+// small that bad rows, blank lines and duplicates fall on every batch boundary.
+TEST(EventLoader, ParallelBatchesReadAsOneSerialPass) {
+  TempDir dir;
+  write_small_catalog(dir / "cat");
+  std::string text = "ts,user_id,title_id,event,position_s,seek_to_s\n";
+  const char* titles[] = {"a", "b", "c", "d", "e"};
+  const char* types[] = {"play", "pause", "resume", "stop", "complete"};
+  for (int i = 0; i < 1500; ++i) {
+    const std::string user = "u" + std::to_string((i * 7919) % 113);
+    const std::string ts = std::to_string(1767225600 + (i % 50) * 60);
+    switch (i % 17) {
+      case 3: text += "not-a-time," + user + ",a,play,0,\n"; break;
+      case 5: text += ts + "," + user + ",zz,play,0,\n"; break;
+      case 8: text += ts + "," + user + ",a,play\n"; break;      // short row
+      case 11: text += "\n"; break;                               // blank: skipped, still a line
+      case 13: text += ts + ",\"" + user + ",a,play,0,\n"; break;  // unbalanced quote
+      case 15: text += ts + "," + user + ",b,seek,10,20\n"; break;
+      default:
+        text += ts + "," + user + "," + titles[i % 5] + "," + types[i % 5] + "," + std::to_string(i % 7 * 100) + ",\n";
+    }
+    if (i % 29 == 0) text += ts + "," + user + ",c,play,0,\n" + ts + "," + user + ",c,play,0,\n";  // duplicates
+  }
+  write_text(dir / "events.csv", text);
+  RejectLog catalog_rejects("", false);
+  Workspace ws = open_catalog(dir / "cat", catalog_rejects);
+  const int64_t as_of = 1767225600 + 86400;
+
+  LoadedEvents want;
+  {
+    RejectLog rejects(dir / "want.csv", false);
+    const EventTimeWindow window = event_time_window(as_of);
+    const auto& cols = event_columns();
+    RecordReader reader(dir / "events.csv", {cols.begin(), cols.begin() + 5}, {cols[5]});
+    std::map<std::string, uint32_t> index;
+    Record r;
+    while (reader.next(r)) {
+      ++want.rows;
+      Event ev;
+      const std::string reason =
+          r.error.empty() ? parse_event(ws.catalog, {r.fields[0], r.fields[2], r.fields[3], r.fields[4], &r.fields[5]},
+                                        ev, &window)
+                          : r.error;
+      if (!reason.empty()) {
+        rejects.reject(dir / "events.csv", r.line, reason, r.raw);
+        continue;
+      }
+      auto [it, inserted] = index.try_emplace(r.fields[1], uint32_t(want.user_ids.size()));
+      if (inserted) want.user_ids.push_back(r.fields[1]);
+      ev.user = it->second;
+      ev.line = uint32_t(r.line);
+      want.events.push_back(ev);
+    }
+    rejects.finish();
+  }
+  ASSERT_GT(want.events.size(), 1000u);
+  ASSERT_GT(want.user_ids.size(), 100u);
+
+  for (const EventReadOptions read : {EventReadOptions{1, 4}, EventReadOptions{3, 2}, EventReadOptions{64, 3},
+                                      EventReadOptions{1 << 20, 1}}) {
+    SCOPED_TRACE(::testing::Message() << "batch_lines " << read.batch_lines << ", threads " << read.threads);
+    RejectLog rejects(dir / "got.csv", false);
+    const LoadedEvents got = load_events(dir / "events.csv", ws.catalog, rejects, as_of, {}, read);
+    rejects.finish();
+    EXPECT_EQ(got.rows, want.rows);
+    EXPECT_EQ(got.user_ids, want.user_ids);
+    ASSERT_EQ(got.events.size(), want.events.size());
+    for (size_t i = 0; i < want.events.size(); ++i) {
+      const Event &g = got.events[i], &w = want.events[i];
+      ASSERT_TRUE(g.ts == w.ts && g.user == w.user && g.title == w.title && g.position_s == w.position_s &&
+                  g.seek_to_s == w.seek_to_s && g.line == w.line && g.type == w.type && g.local_hour == w.local_hour)
+          << "event " << i << " (line " << w.line << ")";
+    }
+    EXPECT_EQ(read_text(dir / "got.csv"), read_text(dir / "want.csv"));
+  }
+  EXPECT_GT(lines(read_text(dir / "want.csv")).size(), 300u);
+}
+
+// Under --strict the first bad row in file order fails the read, whichever batch finishes first.
+TEST(EventLoader, ParallelStrictReadFailsOnTheFirstBadRow) {
+  TempDir dir;
+  write_small_catalog(dir / "cat");
+  std::string text = "ts,user_id,title_id,event,position_s,seek_to_s\n";
+  for (int i = 0; i < 400; ++i) text += "1767225600,u1,a,play," + std::to_string(i) + ",\n";
+  text += "1767225600,u1,zz,play,0,\n";  // line 402
+  for (int i = 0; i < 400; ++i) text += "1767225600,u1,nope,play,0,\n";
+  write_text(dir / "events.csv", text);
+  RejectLog catalog_rejects("", false);
+  Workspace ws = open_catalog(dir / "cat", catalog_rejects);
+  RejectLog rejects("", true);
+  try {
+    load_events(dir / "events.csv", ws.catalog, rejects, 1767225600, {}, EventReadOptions{5, 4});
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(":402"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'zz'"), std::string::npos) << e.what();
+  }
 }
 
 TEST(EventLoader, EmptyEventsFileGivesNoUsers) {

@@ -52,11 +52,19 @@ std::string parse_event(const Catalog& catalog, const EventText& text, Event& ev
 /// The columns of an events file (docs/formats.md): the names `--columns` maps.
 const std::vector<std::string>& event_columns();
 
+/// How load_events spreads its work: defaults suit every caller; tests shrink the batches.
+struct EventReadOptions {
+  size_t batch_lines = 16 * 1024;  // lines parsed as one piece of work
+  size_t threads = 0;              // parsing threads; 0: one per core; 1: all on the calling thread
+};
+
 /// Reads every event of `path` (plain, gzip or zstd; CSV, TSV or JSON Lines; columns named by
 /// `layout`), rejecting bad rows (times outside event_time_window(as_of) included), then checks the
 /// file's reject rate (RejectLog::check_rate). A long read shows progress lines (host/io/progress.h).
+/// Lines are parsed on several threads (EventReadOptions); the result, rejects and their order are
+/// those of a serial read.
 LoadedEvents load_events(const std::string& path, const Catalog& catalog, RejectLog& rejects, int64_t as_of = 0,
-                         const TableLayout& layout = {});
+                         const TableLayout& layout = {}, const EventReadOptions& read = {});
 
 /// Reports events that the profile builder dropped as exact duplicates, as rejected rows, and checks
 /// the file's reject rate again with them.

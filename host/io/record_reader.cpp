@@ -283,40 +283,59 @@ std::string RecordReader::missing_column_message(size_t i, const std::vector<std
   return msg + ")";
 }
 
-bool RecordReader::next(Record& record) {
-  std::string line;
+bool RecordReader::next_line(std::string& line, size_t& line_no) {
   while (in_.getline(line)) {
     strip_cr(line);
     if (is_blank(line)) continue;
-    record.line = in_.line();
-    record.raw = std::move(line);
-    record.error.clear();
-    record.fields.assign(names_.size(), std::string());
-    record.present.assign(names_.size(), false);
+    line_no = in_.line();
     ++rows_;
-    if (jsonl_) parse_jsonl(record);
-    else parse_csv(record);
-    for (size_t i = 0; i < names_.size() && record.error.empty(); ++i) {
-      const size_t bad = invalid_utf8_at(record.fields[i]);
-      if (bad != std::string_view::npos)
-        record.error = fmt::format("{} is not valid UTF-8 (byte 0x{:02x} at offset {})", names_[i],
-                                   static_cast<unsigned char>(record.fields[i][bad]), bad);
-    }
-    if (record.error.empty()) {
-      for (size_t i = 0; i < required_; ++i) {
-        if (!record.present[i]) {
-          record.error = "missing value for '" + names_[i] + "'" + renamed_note(i);
-          break;
-        }
-      }
-    }
     return true;
   }
   return false;
 }
 
-void RecordReader::parse_csv(Record& record) {
-  if (header_columns_ == 0) {
+bool RecordReader::next(Record& record) {
+  std::string line;
+  size_t line_no = 0;
+  if (!next_line(line, line_no)) return false;
+  if (!parser_) parser_ = std::make_unique<Parser>(*this);
+  parser_->parse(std::move(line), line_no, record);
+  return true;
+}
+
+RecordReader::Parser::Parser(const RecordReader& reader) : reader_(reader) {
+  if (!reader_.jsonl_) csv_ = std::make_unique<CsvParser>(reader_.delimiter_);
+}
+
+RecordReader::Parser::~Parser() = default;
+
+void RecordReader::Parser::parse(std::string line, size_t line_no, Record& record) {
+  const auto& names = reader_.names_;
+  record.line = line_no;
+  record.raw = std::move(line);
+  record.error.clear();
+  record.fields.assign(names.size(), std::string());
+  record.present.assign(names.size(), false);
+  if (reader_.jsonl_) parse_jsonl(record);
+  else parse_csv(record);
+  for (size_t i = 0; i < names.size() && record.error.empty(); ++i) {
+    const size_t bad = invalid_utf8_at(record.fields[i]);
+    if (bad != std::string_view::npos)
+      record.error = fmt::format("{} is not valid UTF-8 (byte 0x{:02x} at offset {})", names[i],
+                                 static_cast<unsigned char>(record.fields[i][bad]), bad);
+  }
+  if (record.error.empty()) {
+    for (size_t i = 0; i < reader_.required_; ++i) {
+      if (!record.present[i]) {
+        record.error = "missing value for '" + names[i] + "'" + reader_.renamed_note(i);
+        break;
+      }
+    }
+  }
+}
+
+void RecordReader::Parser::parse_csv(Record& record) {
+  if (reader_.header_columns_ == 0) {
     record.error = "row before any header";
     return;
   }
@@ -324,32 +343,33 @@ void RecordReader::parse_csv(Record& record) {
     record.error = "malformed CSV (unbalanced quotes)";
     return;
   }
-  if (csv_->fields.size() != header_columns_) {
-    record.error = "expected " + std::to_string(header_columns_) + " fields, found " +
+  if (csv_->fields.size() != reader_.header_columns_) {
+    record.error = "expected " + std::to_string(reader_.header_columns_) + " fields, found " +
                    std::to_string(csv_->fields.size());
     return;
   }
-  for (size_t i = 0; i < names_.size(); ++i) {
-    if (column_of_[i] < 0) continue;
-    std::string& v = csv_->fields[size_t(column_of_[i])];
+  for (size_t i = 0; i < reader_.names_.size(); ++i) {
+    if (reader_.column_of_[i] < 0) continue;
+    std::string& v = csv_->fields[size_t(reader_.column_of_[i])];
     record.present[i] = !v.empty();
     record.fields[i] = std::move(v);
   }
 }
 
-void RecordReader::parse_jsonl(Record& record) {
+void RecordReader::Parser::parse_jsonl(Record& record) {
+  const auto& file_names = reader_.file_names_;
   const nlohmann::json j = nlohmann::json::parse(record.raw, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
     record.error = "not a JSON object";
     return;
   }
-  for (size_t i = 0; i < names_.size(); ++i) {
-    auto it = j.find(file_names_[i]);
+  for (size_t i = 0; i < file_names.size(); ++i) {
+    auto it = j.find(file_names[i]);
     if (it == j.end() || it->is_null()) continue;
     if (it->is_string()) record.fields[i] = it->get<std::string>();
     else if (it->is_number()) record.fields[i] = it->dump();
     else {
-      record.error = "field '" + file_names_[i] + "' must be a string or a number";
+      record.error = "field '" + file_names[i] + "' must be a string or a number";
       return;
     }
     record.present[i] = !record.fields[i].empty();

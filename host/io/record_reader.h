@@ -40,6 +40,8 @@ struct TableLayout {
 };
 
 class RecordReader {
+  struct CsvParser;  // libcsv's state (record_reader.cpp)
+
  public:
   /// Opens `path` (JSON Lines when it ends in .jsonl, .ndjson or .json, before any .gz/.zst; CSV
   /// otherwise) and reads the CSV header. Throws InputError when the file cannot be opened, is not
@@ -53,6 +55,28 @@ class RecordReader {
   /// Next non-blank record; false at end of file. A record with a field that is not valid UTF-8
   /// comes back with `error` set (ids end up in JSON, which only holds UTF-8).
   bool next(Record& record);
+
+  /// Turns lines into records by this reader's header. next() is next_line() then parse(); a
+  /// reader that splits the two can parse on several threads, one Parser each (a Parser holds the
+  /// CSV parser's state; the reader it came from must outlive it and is only read).
+  class Parser {
+   public:
+    explicit Parser(const RecordReader& reader);
+    ~Parser();
+    Parser(const Parser&) = delete;
+    Parser& operator=(const Parser&) = delete;
+    /// Fills `record` from `line` (a line next_line() returned, number `line_no`).
+    void parse(std::string line, size_t line_no, Record& record);
+
+   private:
+    void parse_csv(Record& record);
+    void parse_jsonl(Record& record);
+    const RecordReader& reader_;
+    std::unique_ptr<CsvParser> csv_;
+  };
+  /// The next non-blank line (a trailing '\r' stripped) and its 1-based number, counted as a row;
+  /// false at end of file.
+  bool next_line(std::string& line, size_t& line_no);
   /// Records returned so far (the rows a reject rate is taken over).
   size_t rows() const { return rows_; }
 
@@ -68,8 +92,6 @@ class RecordReader {
 
  private:
   void read_header();
-  void parse_csv(Record& record);
-  void parse_jsonl(Record& record);
   /// " (column 'timestamp')" when our column `i` is read under another name, else "".
   std::string renamed_note(size_t i) const;
   /// The message for required column `i` missing from `header` (the raw header line in `line`).
@@ -88,8 +110,8 @@ class RecordReader {
   std::vector<int> column_of_;  // names_[i] -> CSV column, -1 when absent
   size_t header_columns_ = 0;
   std::vector<std::string> ignored_;
-  struct CsvParser;
-  std::unique_ptr<CsvParser> csv_;
+  std::unique_ptr<CsvParser> csv_;  // the header's
+  std::unique_ptr<Parser> parser_;  // next()'s
 };
 
 /// True when `path` names a JSON Lines file by its extension (.jsonl, .ndjson, .json, also followed
