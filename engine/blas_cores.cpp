@@ -1,8 +1,8 @@
 #include "engine/blas_cores.h"
 
 #include <dlfcn.h>
+#include <strings.h>
 
-#include <cctype>
 #include <cstdlib>
 #include <mutex>
 
@@ -23,13 +23,6 @@ constexpr Level kLevels[] = {
     {"Excavator", 3},  {"Haswell", 3},     {"Zen", 3},         {"SkylakeX", 4},     {"Cooperlake", 5},
     {"SapphireRapids", 5},
 };
-
-bool equal_nocase(const char* a, const std::string& b) {
-  size_t i = 0;
-  for (; a[i] && i < b.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  return a[i] == 0 && i == b.size();
-}
 
 std::string current_core() {
   const char* name = openblas_get_corename();
@@ -74,7 +67,7 @@ BlasCores tune_once() {
 
 int blas_core_level(const std::string& core) {
   for (const Level& l : kLevels)
-    if (equal_nocase(l.core, core)) return l.level;
+    if (strcasecmp(l.core, core.c_str()) == 0) return l.level;  // OpenBLAS ignores case too
   return 0;
 }
 
