@@ -39,11 +39,14 @@ const Fixture& fixture(size_t users, size_t titles, size_t tags) {
   return *slot;
 }
 
-void run_scorer(benchmark::State& state, CpuScoringPath path) {
+void run_scorer(benchmark::State& state, CpuScoringPath path, CpuDenseKernel kernel = CpuDenseKernel::Auto) {
   const size_t users = size_t(state.range(0));
   const Fixture& f = fixture(users, size_t(state.range(1)), size_t(state.range(2)));
   const size_t k = size_t(state.range(3));
-  auto scorer = make_cpu_scorer(f.titles, CpuScorerOptions{path});
+  CpuScorerOptions options;
+  options.path = path;
+  options.dense_kernel = kernel;
+  auto scorer = make_cpu_scorer(f.titles, options);
   const UserBatchView batch{users, f.users.dim, f.users.vectors.data(), &f.users.exclusions};
   TopKResult out;
   for (auto _ : state) {
@@ -52,11 +55,19 @@ void run_scorer(benchmark::State& state, CpuScoringPath path) {
   }
   state.counters["users_per_s"] = benchmark::Counter(double(users), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["density"] = f.titles.density();
+  // As a dense product counts them: 2 x users x titles x dim per search.
+  state.counters["GFLOPs"] = benchmark::Counter(2e-9 * double(users) * double(f.titles.num_titles()) * double(f.users.dim),
+                                                benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(scorer->describe());
 }
 
 void BM_CpuSparse(benchmark::State& state) { run_scorer(state, CpuScoringPath::Sparse); }
 void BM_CpuDense(benchmark::State& state) { run_scorer(state, CpuScoringPath::Dense); }
+// The dense path's kernels at model-factor sizes: the micro-kernel chosen at run time (0) against
+// the single-threaded BLAS tiles (1).
+void BM_CpuDenseKernel(benchmark::State& state) {
+  run_scorer(state, CpuScoringPath::Dense, state.range(4) == 0 ? CpuDenseKernel::Auto : CpuDenseKernel::Blas);
+}
 
 // users, titles, tags, K. Titles carry 10-40 tags, so fewer tags means a denser title matrix:
 // 500 tags ~ 0.05, 200 ~ 0.125, 100 ~ 0.25 (CpuScorerOptions::sparse_density_threshold picks Auto's path).
@@ -80,6 +91,13 @@ BENCHMARK(BM_CpuDense)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->MinTime(1.0);
+
+BENCHMARK(BM_CpuDenseKernel)
+    ->ArgNames({"users", "titles", "dims", "k", "blas"})
+    ->ArgsProduct({{8192}, {20000}, {32, 64, 128, 256}, {10, 50, 1000}, {0, 1}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(0.5);
 
 // TopKSelector alone: one materialised score row of `titles` scores (a real user's scores against
 // the synthetic catalogue, with its exclusions set to -inf), pushed with push_row then taken sorted.

@@ -8,6 +8,7 @@
 // Timings are wall clock summed over batches (search plus writing the final top-K), after an
 // untimed warm-up batch; with --repeat N every method runs N times, interleaved, and the best counts. Exit status: 0 when every path agrees with FAISS and with the naive
 // reference, 1 otherwise, 2 on bad arguments.
+#include "bench/peak.h"
 #include "bench/synthetic.h"
 #include "engine/blas_cores.h"
 #include "engine/clock.h"
@@ -332,7 +333,7 @@ int main(int argc, char** argv) {
   uint64_t seed = 1;
   int threads = 0, repeat = 1;
   std::string json_path;
-  bool skip_dense = false;
+  bool skip_dense = false, skip_peak = false;
 
   CLI::App app{"Marquee CPU scorer vs FAISS IndexFlatIP: throughput and top-K agreement"};
   app.add_option("--users", n_users, "Users to score")->check(CLI::PositiveNumber);
@@ -346,6 +347,7 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--naive-users", naive_users, "Users for the naive single-thread reference");
   app.add_flag("--skip-dense", skip_dense, "Do not run Marquee's dense path (it is a full GEMM)");
+  app.add_flag("--skip-peak", skip_peak, "Do not measure the FMA peak and SGEMM's square-product rate");
   app.add_option("--json", json_path, "Also write the figures to this JSON file");
   try {
     app.parse(argc, argv);
@@ -370,12 +372,20 @@ int main(int argc, char** argv) {
   fmt::print("  built in {:.1f} s; title density {:.4f} ({:.1f} tags/title); {:.1f} exclusions/user (max {})\n",
              seconds_since(t_build), titles.density(), double(titles.values().size()) / double(n_titles), avg_ex,
              users.max_exclusions);
+  double peak_fma = NAN, peak_sgemm = NAN;
+  if (!skip_peak) {
+    peak_fma = bench::measure_fma_peak_gflops(threads);
+    peak_sgemm = bench::measure_sgemm_gflops(threads);
+    openblas_set_num_threads(threads);
+    fmt::print("  machine: FMA peak {:.0f} GFLOP/s, SGEMM 2048^3 {:.0f} GFLOP/s on {} threads\n", peak_fma, peak_sgemm,
+               threads);
+  }
   const double load_start = load_average();
   fmt::print("  threads: {} (OpenMP and OpenBLAS), batches of {} users; load average {:.2f}\n\n", threads, batch,
              load_start);
 
   // Marquee
-  Ranking r_auto, r_sparse, r_dense, r_faiss, r_naive;
+  Ranking r_auto, r_sparse, r_dense, r_blas, r_faiss, r_naive;
   // Auto keeps the engine's own density threshold (CpuScorerOptions' default).
   auto options = [threads](CpuScoringPath path) {
     CpuScorerOptions o;
@@ -386,6 +396,9 @@ int main(int argc, char** argv) {
   auto scorer_auto = make_cpu_scorer(titles, options(CpuScoringPath::Auto));
   auto scorer_sparse = make_cpu_scorer(titles, options(CpuScoringPath::Sparse));
   auto scorer_dense = make_cpu_scorer(titles, options(CpuScoringPath::Dense));
+  CpuScorerOptions blas_options = options(CpuScoringPath::Dense);
+  blas_options.dense_kernel = CpuDenseKernel::Blas;  // the alternative the micro-kernel replaced
+  auto scorer_blas = make_cpu_scorer(titles, blas_options);
   const bool auto_sparse = titles.density() < CpuScorerOptions{}.sparse_density_threshold;
   const std::string auto_desc = scorer_auto->describe();
   // Each round runs every method once, interleaved, so that a burst of other load on the machine
@@ -397,7 +410,7 @@ int main(int argc, char** argv) {
     double users_per_s = NAN;
   };
   Method m_auto{fmt::format("Marquee auto ({})", auto_sparse ? "sparse" : "dense"), {}},
-      m_sparse{"Marquee sparse", {}}, m_dense{"Marquee dense", {}}, m_faiss{"FAISS IndexFlatIP + filter", {}},
+      m_sparse{"Marquee sparse", {}}, m_dense{"Marquee dense", {}}, m_blas{"Marquee dense, BLAS tiles", {}}, m_faiss{"FAISS IndexFlatIP + filter", {}},
       m_naive{fmt::format("naive 1-thread ({} users)", std::min(naive_users, n_users)), {}};
   auto report = [](const Timing& t) { fmt::print("{:.2f} s (cpu {:.2f} s)\n", t.wall, t.cpu); };
   double s_faiss_add = 0;
@@ -416,6 +429,10 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
       m_dense.runs.push_back(run_marquee(*scorer_dense, users, batches, k, r_dense));
       report(m_dense.runs.back());
+      fmt::print("  Marquee dense  [{}] ... ", scorer_blas->describe());
+      std::fflush(stdout);
+      m_blas.runs.push_back(run_marquee(*scorer_blas, users, batches, k, r_blas));
+      report(m_blas.runs.back());
     }
     fmt::print("  FAISS IndexFlatIP (over-fetch k + max exclusions, filter, keep k; index add untimed) ... ");
     std::fflush(stdout);
@@ -425,6 +442,7 @@ int main(int argc, char** argv) {
   scorer_auto.reset();
   scorer_sparse.reset();
   scorer_dense.reset();
+  scorer_blas.reset();
 
   naive_users = std::min(naive_users, n_users);
   if (naive_users > 0) {
@@ -433,7 +451,7 @@ int main(int argc, char** argv) {
     m_naive.runs.push_back(run_naive(titles, users, naive_users, k, r_naive));
     report(m_naive.runs.back());
   }
-  for (Method* m : {&m_auto, &m_sparse, &m_dense, &m_faiss, &m_naive}) {
+  for (Method* m : {&m_auto, &m_sparse, &m_dense, &m_blas, &m_faiss, &m_naive}) {
     if (m->runs.empty()) continue;
     m->best = *std::min_element(m->runs.begin(), m->runs.end(),
                                 [](const Timing& a, const Timing& b) { return a.wall < b.wall; });
@@ -444,8 +462,11 @@ int main(int argc, char** argv) {
   fmt::print("\nAgreement (same titles in the same order; swaps only within 1e-5; scores within 1e-4):\n");
   const Agreement g_auto = compare(r_auto, r_faiss, n_users);
   const Agreement g_sparse = compare(r_sparse, r_faiss, n_users);
-  Agreement g_dense;
-  if (!skip_dense) g_dense = compare(r_dense, r_faiss, n_users);
+  Agreement g_dense, g_blas;
+  if (!skip_dense) {
+    g_dense = compare(r_dense, r_faiss, n_users);
+    g_blas = compare(r_blas, r_faiss, n_users);
+  }
   Agreement g_naive_m, g_naive_f;
   if (naive_users > 0) {
     g_naive_m = compare(r_auto, r_naive, naive_users);
@@ -453,25 +474,36 @@ int main(int argc, char** argv) {
   }
   print_agreement("Marquee auto vs FAISS", g_auto);
   print_agreement("Marquee sparse vs FAISS", g_sparse);
-  if (!skip_dense) print_agreement("Marquee dense vs FAISS", g_dense);
+  if (!skip_dense) {
+    print_agreement("Marquee dense vs FAISS", g_dense);
+    print_agreement("Marquee BLAS tiles vs FAISS", g_blas);
+  }
   if (naive_users > 0) {
     print_agreement("Marquee auto vs naive", g_naive_m);
     print_agreement("FAISS vs naive", g_naive_f);
   }
   const bool agree = g_auto.mismatched == 0 && g_sparse.mismatched == 0 && g_dense.mismatched == 0 &&
-                     g_naive_m.mismatched == 0 && g_naive_f.mismatched == 0;
+                     g_blas.mismatched == 0 && g_naive_m.mismatched == 0 && g_naive_f.mismatched == 0;
 
   // Table
   const double ratio = m_auto.users_per_s / m_faiss.users_per_s;
   const double load_end = load_average();
   fmt::print("\n{} users x {} titles x {} tags, K = {}, {} threads, best of {} (load average {:.2f} at start, {:.2f} at end)\n",
              n_users, n_titles, n_tags, k, threads, repeat, load_start, load_end);
-  fmt::print("| {:<32} | {:>8} | {:>8} | {:>10} | {:>8} |\n", "method", "wall s", "cpu s", "users/s", "vs FAISS");
-  fmt::print("|{:-<34}|{:->10}|{:->10}|{:->12}|{:->10}|\n", "", "", "", "", "");
-  for (const Method* m : {&m_auto, &m_sparse, &m_dense, &m_faiss, &m_naive}) {
+  // GFLOP/s as a dense product would count them (2 x users x titles x dim), whatever the method did.
+  const double flops_per_user = 2.0 * double(n_titles) * double(n_tags);
+  if (!skip_peak)
+    fmt::print("machine: FMA peak {:.0f} GFLOP/s, OpenBLAS SGEMM 2048^3 {:.0f} GFLOP/s ({} threads, measured now)\n",
+               peak_fma, peak_sgemm, threads);
+  fmt::print("| {:<32} | {:>8} | {:>8} | {:>10} | {:>8} | {:>8} | {:>7} | {:>7} |\n", "method", "wall s", "cpu s",
+             "users/s", "vs FAISS", "GFLOP/s", "of FMA", "of GEMM");
+  fmt::print("|{:-<34}|{:->10}|{:->10}|{:->12}|{:->10}|{:->10}|{:->9}|{:->9}|\n", "", "", "", "", "", "", "", "");
+  for (const Method* m : {&m_auto, &m_sparse, &m_dense, &m_blas, &m_faiss, &m_naive}) {
     if (m->runs.empty()) continue;
-    fmt::print("| {:<32} | {:>8.2f} | {:>8.2f} | {:>10.0f} | {:>7.2f}x |\n", m->name, m->best.wall, m->best.cpu,
-               m->users_per_s, m->users_per_s / m_faiss.users_per_s);
+    const double gflops = m->users_per_s * flops_per_user / 1e9;
+    fmt::print("| {:<32} | {:>8.2f} | {:>8.2f} | {:>10.0f} | {:>7.2f}x | {:>8.1f} | {:>6.1f}% | {:>6.1f}% |\n", m->name,
+               m->best.wall, m->best.cpu, m->users_per_s, m->users_per_s / m_faiss.users_per_s, gflops,
+               100 * gflops / peak_fma, 100 * gflops / peak_sgemm);
   }
   fmt::print("\nMarquee (auto) / FAISS = {:.2f}x   agreement: {}\n", ratio,
              agree ? "PASS (identical top-K for every user)" : "FAIL");
@@ -484,6 +516,7 @@ int main(int argc, char** argv) {
     j["load_average"] = {{"start", load_start}, {"end", load_end}};
     j["marquee_auto_path"] = auto_desc;
     j["faiss_add_seconds"] = s_faiss_add;
+    j["machine"] = {{"fma_peak_gflops", peak_fma}, {"sgemm_2048_gflops", peak_sgemm}};
     auto method_json = [](const Method& m) {
       nlohmann::json wall = nlohmann::json::array(), cpu = nlohmann::json::array();
       for (const Timing& t : m.runs) {
@@ -495,7 +528,10 @@ int main(int argc, char** argv) {
     };
     j["methods"]["marquee_auto"] = method_json(m_auto);
     j["methods"]["marquee_sparse"] = method_json(m_sparse);
-    if (!skip_dense) j["methods"]["marquee_dense"] = method_json(m_dense);
+    if (!skip_dense) {
+      j["methods"]["marquee_dense"] = method_json(m_dense);
+      j["methods"]["marquee_dense_blas"] = method_json(m_blas);
+    }
     j["methods"]["faiss"] = method_json(m_faiss);
     if (naive_users > 0) {
       j["methods"]["naive"] = method_json(m_naive);
@@ -504,7 +540,10 @@ int main(int argc, char** argv) {
     j["ratio_marquee_auto_over_faiss"] = ratio;
     j["agreement"] = {{"pass", agree}, {"auto_vs_faiss", agreement_json(g_auto)},
                       {"sparse_vs_faiss", agreement_json(g_sparse)}};
-    if (!skip_dense) j["agreement"]["dense_vs_faiss"] = agreement_json(g_dense);
+    if (!skip_dense) {
+      j["agreement"]["dense_vs_faiss"] = agreement_json(g_dense);
+      j["agreement"]["dense_blas_vs_faiss"] = agreement_json(g_blas);
+    }
     if (naive_users > 0) {
       j["agreement"]["auto_vs_naive"] = agreement_json(g_naive_m);
       j["agreement"]["faiss_vs_naive"] = agreement_json(g_naive_f);

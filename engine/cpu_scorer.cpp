@@ -5,10 +5,13 @@
 //    instead of `dim`. Users are taken 32 at a time, transposed so that one tag's weights for the
 //    32 users are contiguous; a title's scores for the block are then 20 vector FMAs, and a single
 //    vector compare against the 32 running thresholds rejects almost every title without a store.
-//  - dense: per thread, single-threaded OpenBLAS SGEMM of 64 users against 1024 titles into an
-//    L2-sized tile, consumed by the threshold scan while in cache (search_dense).
+//  - dense: our micro-kernel (engine/dense_kernel.h, AVX-512 or AVX2 picked at run time) computes
+//    a register block of users x titles over the whole dimension and compares it with the users'
+//    thresholds in registers; no score row is written (search_dense). Past kFusedMaxDim, where
+//    the kernel's panels no longer fit L1, single-threaded SGEMM tiles (search_dense_blas).
 // Both visit titles in increasing index order, so ties resolve to the lower index for free.
 #include "engine/blas_threads.h"
+#include "engine/dense_kernel.h"
 #include "engine/error.h"
 #include "engine/scorer.h"
 
@@ -17,13 +20,17 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
+#include <cstdlib>
 
 namespace marquee {
 namespace {
 
 constexpr size_t kSparseUsers = 32;        // users per sparse block (4 AVX2 / 2 AVX-512 registers)
-constexpr size_t kDenseUsers = 64;         // users per dense work item
+constexpr size_t kFusedMicroBlocks = 16;   // micro-blocks per fused work item (192 users AVX-512, 96 AVX2)
+constexpr size_t kFusedMaxDim = 1024;      // wider vectors take the BLAS tiles
+constexpr size_t kDenseUsers = 64;         // users per BLAS work item
 constexpr size_t kDenseTitles = 1024;      // titles per dense tile: 64 x 1024 floats = 256 KiB, in L2
 constexpr size_t kDenseMinSplitTitles = 2048;  // a title range of a split work item is at least this
 
@@ -35,10 +42,27 @@ class CpuScorer final : public Scorer {
       sparse_ = titles.density() < options.sparse_density_threshold;
     else
       sparse_ = options.path == CpuScoringPath::Sparse;
+    CpuDenseKernel choice = options.dense_kernel;
+    if (choice == CpuDenseKernel::Auto) {
+      const char* env = std::getenv("MARQUEE_DENSE_KERNEL");  // A/B measurements
+      if (env && *env) choice = parse_cpu_dense_kernel(env);
+    }
+    if (choice == CpuDenseKernel::Avx512 && !detail::dense_kernel_avx512_supported())
+      throw ArgumentError("the avx512 dense kernel was asked for, but this CPU (or OS) does not support AVX-512");
+    fused_ = choice == CpuDenseKernel::Avx2 || choice == CpuDenseKernel::Avx512 ||
+             (choice == CpuDenseKernel::Auto && titles.dim() <= kFusedMaxDim);
+    if (!sparse_ && fused_) {
+      kernel_ = choice == CpuDenseKernel::Avx2     ? detail::dense_kernel_avx2()
+                : choice == CpuDenseKernel::Avx512 ? detail::dense_kernel_avx512()
+                                                   : detail::choose_dense_kernel();
+      packed_.resize((titles.num_titles() + kernel_.nr - 1) / kernel_.nr * kernel_.nr * titles.dim());
+      detail::pack_panels(titles.dense().data(), titles.num_titles(), titles.dim(), kernel_.nr, packed_.data());
+    }
   }
 
   std::string describe() const override {
-    return fmt::format("cpu ({} titles, density {:.3f}, {} threads)", sparse_ ? "sparse" : "dense",
+    return fmt::format("cpu ({} titles{}, density {:.3f}, {} threads)", sparse_ ? "sparse" : "dense",
+                       sparse_ ? "" : fused_ ? fmt::format(", {} kernel", kernel_.name) : ", blas tiles",
                        titles_.density(), threads_);
   }
   size_t num_titles() const override { return titles_.num_titles(); }
@@ -49,7 +73,8 @@ class CpuScorer final : public Scorer {
     out.resize(batch.count, k);
     if (batch.count == 0) return;
     if (sparse_) search_sparse(batch, k, out);
-    else search_dense(batch, k, out);
+    else if (fused_) search_dense(batch, k, out);
+    else search_dense_blas(batch, k, out);
   }
 
  private:
@@ -119,13 +144,103 @@ class CpuScorer final : public Scorer {
     }
   }
 
-  // One OpenMP team does everything: each work item is a block of users against a range of titles;
-  // its thread runs single-threaded SGEMM tile by tile into a private L2-sized tile and feeds the
-  // selection while the tile is still in cache. (Before: a multi-threaded SGEMM into a 16 MiB tile,
-  // then an OpenMP scan of it — the two thread pools took turns and the tile went through memory.)
-  // Few users (the server's batches) split the titles too, so every core has work; the partial
-  // top-K lists are merged in title order, which keeps results identical to one pass.
+  // The fused path (engine/dense_kernel.h): one OpenMP team; a work item is a block of users
+  // (packed once) against a range of title panels. Each panel is computed against every micro-block
+  // of the item while it sits in L1, the scores stay in registers until compared with the users'
+  // thresholds, and only the candidates that pass reach the selectors. Titles are visited in
+  // increasing order for every user, so exclusions are a cursor walk and ties need no care.
   void search_dense(const UserBatchView& batch, size_t k, TopKResult& out) const {
+    const size_t dim = titles_.dim(), n_titles = titles_.num_titles();
+    const size_t mr = kernel_.mr, nr = kernel_.nr;
+    const size_t item_users = mr * kFusedMicroBlocks;
+    const size_t n_panels = (n_titles + nr - 1) / nr;
+    const size_t threads = size_t(threads_);
+    const size_t blocks = (batch.count + item_users - 1) / item_users;
+    const size_t splits = blocks >= threads
+                              ? 1
+                              : std::max<size_t>(1, std::min((threads + blocks - 1) / blocks,
+                                                             n_titles / kDenseMinSplitTitles));
+    const size_t items = blocks * splits;
+    std::vector<std::vector<TopKSelector>> partial(splits > 1 ? items : 0);
+
+#pragma omp parallel num_threads(threads_)
+    {
+      std::vector<float> users(item_users * dim);
+      std::vector<float> scores(mr * nr);
+      std::vector<uint32_t> pass(mr);
+      std::vector<float> threshold(item_users);
+      std::vector<const uint32_t*> ex_cur(item_users), ex_end(item_users);
+      std::vector<TopKSelector> sel;
+      std::vector<ScoredTitle> buf;
+#pragma omp for schedule(dynamic, 1)
+      for (size_t item = 0; item < items; ++item) {
+        const size_t u0 = (item / splits) * item_users, split = item % splits;
+        const size_t nu = std::min(item_users, batch.count - u0);
+        const size_t p_begin = split * n_panels / splits, p_end = (split + 1) * n_panels / splits;
+        const size_t micro_blocks = (nu + mr - 1) / mr;
+        for (size_t mb = 0; mb < micro_blocks; ++mb)  // zero rows pad the last micro-block
+          detail::pack_panels(batch.vectors + (u0 + mb * mr) * dim, std::min(mr, nu - mb * mr), dim, mr,
+                              users.data() + mb * mr * dim);
+        sel.assign(nu, TopKSelector(k));
+        for (size_t i = 0; i < nu; ++i) {
+          threshold[i] = -FLT_MAX;  // until a selector is full every finite score is a candidate
+          ex_cur[i] = ex_end[i] = nullptr;
+          if (const Exclusions* ex = batch.exclusions) {
+            ex_end[i] = ex->titles.data() + ex->offsets[u0 + i + 1];
+            ex_cur[i] = std::lower_bound(ex->titles.data() + ex->offsets[u0 + i], ex_end[i], uint32_t(p_begin * nr));
+          }
+        }
+        for (size_t p = p_begin; p < p_end; ++p) {
+          const float* panel = packed_.data() + p * nr * dim;
+          for (size_t mb = 0; mb < micro_blocks; ++mb) {
+            kernel_.block(users.data() + mb * mr * dim, panel, dim, threshold.data() + mb * mr, scores.data(),
+                          pass.data());
+            for (size_t r = 0, i = mb * mr; r < mr && i < nu; ++r, ++i) {
+              for (uint32_t m = pass[r]; m; m &= m - 1) {
+                const size_t j = size_t(__builtin_ctz(m)), t = p * nr + j;
+                if (t >= n_titles) break;  // the padding of the last panel
+                while (ex_cur[i] != ex_end[i] && *ex_cur[i] < t) ++ex_cur[i];
+                if (ex_cur[i] != ex_end[i] && *ex_cur[i] == t) continue;  // excluded
+                sel[i].push(uint32_t(t), scores[r * nr + j]);
+              }
+              if (pass[r] && sel[i].full()) threshold[i] = sel[i].worst().score;
+            }
+          }
+        }
+        if (splits == 1) {
+          for (size_t i = 0; i < nu; ++i) emit(sel[i], u0 + i, buf, out);
+        } else {
+          partial[item] = std::move(sel);
+          sel = {};
+        }
+      }
+    }
+    if (splits > 1) merge_splits(partial, item_users, splits, batch.count, k, out);
+  }
+
+  // Few users: each user block's title ranges were searched apart; the partial lists are merged
+  // (the same top-K as one pass: the order is total).
+  static void merge_splits(std::vector<std::vector<TopKSelector>>& partial, size_t block_users, size_t splits,
+                           size_t n_users, size_t k, TopKResult& out) {
+    std::vector<ScoredTitle> buf;
+    const size_t blocks = (n_users + block_users - 1) / block_users;
+    for (size_t b = 0; b < blocks; ++b) {
+      const size_t u0 = b * block_users, nu = std::min(block_users, n_users - u0);
+      for (size_t i = 0; i < nu; ++i) {
+        TopKSelector merged(k);
+        for (size_t split = 0; split < splits; ++split) {
+          partial[b * splits + split][i].take_sorted(buf);
+          for (const ScoredTitle& c : buf) merged.push(c.title, c.score);
+        }
+        emit(merged, u0 + i, buf, out);
+      }
+    }
+  }
+
+  // The BLAS path, for dimensions past kFusedMaxDim (the micro-kernel does not block the dimension)
+  // and as the measured alternative (MARQUEE_DENSE_KERNEL=blas): per thread, single-threaded SGEMM
+  // into an L2-sized tile, consumed by the selection while in cache.
+  void search_dense_blas(const UserBatchView& batch, size_t k, TopKResult& out) const {
     const size_t dim = titles_.dim();
     const size_t n_titles = titles_.num_titles();
     const size_t threads = size_t(threads_);
@@ -172,24 +287,15 @@ class CpuScorer final : public Scorer {
         }
       }
     }
-    if (splits == 1) return;
-    std::vector<ScoredTitle> buf;
-    for (size_t b = 0; b < blocks; ++b) {
-      const size_t u0 = b * kDenseUsers, nu = std::min(kDenseUsers, batch.count - u0);
-      for (size_t i = 0; i < nu; ++i) {
-        TopKSelector merged(k);
-        for (size_t split = 0; split < splits; ++split) {
-          partial[b * splits + split][i].take_sorted(buf);
-          for (const ScoredTitle& c : buf) merged.push(c.title, c.score);
-        }
-        emit(merged, u0 + i, buf, out);
-      }
-    }
+    if (splits > 1) merge_splits(partial, kDenseUsers, splits, batch.count, k, out);
   }
 
   TitleMatrix titles_;
   int threads_;
   bool sparse_ = true;
+  bool fused_ = true;
+  detail::DenseKernel kernel_;
+  std::vector<float> packed_;  // titles in the kernel's panels (dense path only)
 };
 
 }  // namespace

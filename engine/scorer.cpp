@@ -22,6 +22,14 @@ CpuScoringPath parse_cpu_scoring_path(const std::string& text) {
   return parse_enum(kPathNames, text, "--cpu-path");
 }
 
+CpuDenseKernel parse_cpu_dense_kernel(const std::string& text) {
+  static constexpr EnumName<CpuDenseKernel> kKernelNames[] = {{CpuDenseKernel::Auto, "auto"},
+                                                              {CpuDenseKernel::Avx2, "avx2"},
+                                                              {CpuDenseKernel::Avx512, "avx512"},
+                                                              {CpuDenseKernel::Blas, "blas"}};
+  return parse_enum(kKernelNames, text, "MARQUEE_DENSE_KERNEL");
+}
+
 Exclusions Exclusions::from_profiles(const UserProfiles& profiles, ExcludePolicy policy) {
   Exclusions ex;
   ex.offsets.reserve(profiles.size() + 1);

@@ -77,8 +77,15 @@ enum class CpuScoringPath { Auto, Sparse, Dense };
 /// "auto" | "sparse" | "dense"; throws ArgumentError otherwise.
 CpuScoringPath parse_cpu_scoring_path(const std::string& text);
 
+/// How the dense path computes scores. Auto: the widest micro-kernel the CPU supports (or the
+/// environment's MARQUEE_DENSE_KERNEL=avx2|avx512|blas), BLAS tiles past 1024 dimensions.
+enum class CpuDenseKernel { Auto, Avx2, Avx512, Blas };
+/// "auto" | "avx2" | "avx512" | "blas"; throws ArgumentError otherwise.
+CpuDenseKernel parse_cpu_dense_kernel(const std::string& text);
+
 struct CpuScorerOptions {
   CpuScoringPath path = CpuScoringPath::Auto;
+  CpuDenseKernel dense_kernel = CpuDenseKernel::Auto;
   /// Auto takes the sparse path below this title-matrix density (measured: docs/benchmarks.md).
   double sparse_density_threshold = 0.3;
   int threads = 0;  // 0 = OpenMP default

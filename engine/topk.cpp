@@ -60,7 +60,7 @@ const ScanFn scan_at_least = choose_scan();
 
 void TopKSelector::compact() {
   if (heap_.size() <= k_) return;
-  std::nth_element(heap_.begin(), heap_.begin() + std::ptrdiff_t(k_ - 1), heap_.end(), ranks_before);
+  std::nth_element(heap_.begin(), heap_.begin() + std::ptrdiff_t(k_ - 1), heap_.end(), RanksBefore{});
   heap_.resize(k_);
   bar_ = heap_[k_ - 1];  // after nth_element: every entry before it ranks before it
   has_bar_ = true;
@@ -96,9 +96,9 @@ void TopKSelector::push_row(uint32_t first_title, const float* scores, size_t n)
 void TopKSelector::take_sorted(std::vector<ScoredTitle>& out) {
   if (buffered_) {
     compact();
-    std::sort(heap_.begin(), heap_.end(), ranks_before);
+    std::sort(heap_.begin(), heap_.end(), RanksBefore{});
   } else {
-    std::sort_heap(heap_.begin(), heap_.end(), ranks_before);
+    std::sort_heap(heap_.begin(), heap_.end(), RanksBefore{});
   }
   out.assign(heap_.begin(), heap_.end());
   heap_.clear();

@@ -19,6 +19,12 @@ inline bool ranks_before(const ScoredTitle& a, const ScoredTitle& b) {
   return a.score > b.score || (a.score == b.score && a.title < b.title);
 }
 
+/// ranks_before as a function object: the standard algorithms inline it (a function pointer they
+/// call through, and the heap's compares were 8 % of dense scoring's profile).
+struct RanksBefore {
+  bool operator()(const ScoredTitle& a, const ScoredTitle& b) const { return ranks_before(a, b); }
+};
+
 /// How a TopKSelector keeps its candidates. Both give identical results.
 ///   Heap:   a K-entry max-heap of the worst kept; one compare rejects most candidates, each accepted
 ///           one costs O(log K). Best for small K.
@@ -65,14 +71,12 @@ class TopKSelector {
     if (heap_.size() < k_) {
       if (score != score) return;  // NaN
       heap_.push_back({title, score});
-      std::push_heap(heap_.begin(), heap_.end(), ranks_before);
+      std::push_heap(heap_.begin(), heap_.end(), RanksBefore{});
       return;
     }
     const ScoredTitle& w = heap_.front();
     if (score < w.score || (score == w.score && title > w.title) || !(score == score)) return;
-    std::pop_heap(heap_.begin(), heap_.end(), ranks_before);
-    heap_.back() = {title, score};
-    std::push_heap(heap_.begin(), heap_.end(), ranks_before);
+    replace_worst({title, score});
   }
 
   /// Offers `n` consecutive titles first_title..first_title+n-1 with their scores; skips -inf
@@ -85,6 +89,21 @@ class TopKSelector {
  private:
   /// Buffer: keeps the K best of the buffer; their worst becomes the threshold.
   void compact();
+  /// Heap: puts `c` in the worst entry's place and sifts it down — one pass of log K steps where
+  /// pop_heap + push_heap take two (the standard library has no replace-top).
+  void replace_worst(ScoredTitle c) {
+    const size_t n = heap_.size();
+    size_t i = 0;
+    for (;;) {
+      const size_t l = 2 * i + 1;
+      if (l >= n) break;
+      const size_t worse = l + 1 < n && ranks_before(heap_[l], heap_[l + 1]) ? l + 1 : l;
+      if (!ranks_before(c, heap_[worse])) break;
+      heap_[i] = heap_[worse];
+      i = worse;
+    }
+    heap_[i] = c;
+  }
 
   TopKStrategy strategy_;
   size_t k_ = 1;

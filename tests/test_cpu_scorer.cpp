@@ -1,5 +1,6 @@
 // The CPU backend against the naive reference, on random data with the seed printed.
 #include "engine/blas_cores.h"
+#include "engine/dense_kernel.h"
 #include "engine/error.h"
 #include "engine/scorer.h"
 #include "engine/title_matrix.h"
@@ -7,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cfloat>
 #include <cmath>
 
 using namespace marquee;
@@ -18,10 +20,20 @@ struct Case {
   size_t users, titles, tags, max_tags, k;
 };
 
-void run_case(const Case& c, CpuScoringPath path, uint64_t seed, int threads = 0) {
+const char* kernel_name(CpuDenseKernel kernel) {
+  switch (kernel) {
+    case CpuDenseKernel::Avx2: return "avx2";
+    case CpuDenseKernel::Avx512: return "avx512";
+    case CpuDenseKernel::Blas: return "blas";
+    default: return "auto";
+  }
+}
+
+void run_case(const Case& c, CpuScoringPath path, uint64_t seed, int threads = 0,
+              CpuDenseKernel kernel = CpuDenseKernel::Auto) {
   const std::string ctx = "seed " + std::to_string(seed) + " users " + std::to_string(c.users) + " titles " +
                           std::to_string(c.titles) + " k " + std::to_string(c.k) +
-                          (path == CpuScoringPath::Sparse ? " sparse" : " dense");
+                          (path == CpuScoringPath::Sparse ? " sparse" : std::string(" dense ") + kernel_name(kernel));
   std::mt19937_64 rng(seed);
   const TitleMatrix m = TitleMatrix::build(random_catalog(c.titles, c.tags, c.max_tags, rng));
   std::normal_distribution<float> gauss;
@@ -43,6 +55,7 @@ void run_case(const Case& c, CpuScoringPath path, uint64_t seed, int threads = 0
   CpuScorerOptions o;
   o.path = path;
   o.threads = threads;
+  o.dense_kernel = kernel;
   auto scorer = make_cpu_scorer(m, o);
   TopKResult res;
   scorer->search(UserBatchView{c.users, c.tags, users.data(), &ex}, c.k, res);
@@ -57,31 +70,105 @@ void run_case(const Case& c, CpuScoringPath path, uint64_t seed, int threads = 0
 
 }  // namespace
 
-class CpuScorerVsNaive : public ::testing::TestWithParam<CpuScoringPath> {};
+// Every way to score: the sparse path, and the dense path with each micro-kernel and the BLAS tiles.
+struct Way {
+  CpuScoringPath path;
+  CpuDenseKernel kernel;
+};
+
+class CpuScorerVsNaive : public ::testing::TestWithParam<Way> {
+ protected:
+  void SetUp() override {
+    if (GetParam().kernel == CpuDenseKernel::Avx512 && !detail::dense_kernel_avx512_supported())
+      GTEST_SKIP() << "this CPU has no AVX-512";
+  }
+};
 
 TEST_P(CpuScorerVsNaive, OddShapesAndKs) {
-  const std::vector<Case> cases = {
-      {1, 1, 1, 1, 1},        {33, 50, 7, 3, 1},       {70, 301, 40, 12, 10}, {65, 130, 17, 17, 130},
-      {100, 257, 64, 8, 257}, {40, 1000, 300, 25, 50}, {5, 4100, 20, 4, 4100}};
+  // Shapes around the kernels' blocks: 6/12 users a micro-block, 16/32 titles a panel, 96/192
+  // users a work item; ranks past K = 100 take the selection's buffer.
+  const std::vector<Case> cases = {{1, 1, 1, 1, 1},          {33, 50, 7, 3, 1},        {70, 301, 40, 12, 10},
+                                   {65, 130, 17, 17, 130},   {100, 257, 64, 8, 257},   {40, 1000, 300, 25, 50},
+                                   {5, 4100, 20, 4, 4100},   {193, 33, 5, 5, 7},       {97, 500, 128, 128, 100},
+                                   {13, 31, 3, 3, 31}};
   uint64_t seed = 20261129;
   for (const auto& c : cases) {
-    run_case(c, GetParam(), seed++);
+    run_case(c, GetParam().path, seed++, 0, GetParam().kernel);
     if (HasFailure()) return;
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Paths, CpuScorerVsNaive, ::testing::Values(CpuScoringPath::Sparse, CpuScoringPath::Dense),
-                         [](const auto& info) { return info.param == CpuScoringPath::Sparse ? "sparse" : "dense"; });
+INSTANTIATE_TEST_SUITE_P(Ways, CpuScorerVsNaive,
+                         ::testing::Values(Way{CpuScoringPath::Sparse, CpuDenseKernel::Auto},
+                                           Way{CpuScoringPath::Dense, CpuDenseKernel::Avx2},
+                                           Way{CpuScoringPath::Dense, CpuDenseKernel::Avx512},
+                                           Way{CpuScoringPath::Dense, CpuDenseKernel::Blas}),
+                         [](const auto& info) {
+                           return info.param.path == CpuScoringPath::Sparse
+                                      ? std::string("sparse")
+                                      : std::string("dense_") + kernel_name(info.param.kernel);
+                         });
 
 // The dense path splits the titles among threads when there are fewer user blocks than threads
 // (the server's small batches) and merges the partial lists: still the naive top-K, at any K.
 TEST(CpuScorer, DenseFewUsersSplitTheTitlesAcrossThreadsAndMatchTheReference) {
   uint64_t seed = 20261202;
-  for (int threads : {1, 3, 8})
-    for (const Case& c : {Case{1, 9000, 24, 24, 10}, Case{3, 9000, 24, 24, 300}, Case{70, 6000, 16, 16, 5}}) {
-      run_case(c, CpuScoringPath::Dense, seed++, threads);
-      if (::testing::Test::HasFailure()) return;
+  for (CpuDenseKernel kernel : {CpuDenseKernel::Auto, CpuDenseKernel::Avx2, CpuDenseKernel::Blas})
+    for (int threads : {1, 3, 8})
+      for (const Case& c : {Case{1, 9000, 24, 24, 10}, Case{3, 9000, 24, 24, 300}, Case{70, 6000, 16, 16, 5}}) {
+        run_case(c, CpuScoringPath::Dense, seed++, threads, kernel);
+        if (::testing::Test::HasFailure()) return;
+      }
+}
+
+// The micro-kernel alone: every score of a block against the naive sum, and the pass bits.
+TEST(DenseKernel, BlockScoresAndPassBitsMatchTheNaiveSums) {
+  std::vector<detail::DenseKernel> kernels = {detail::dense_kernel_avx2()};
+  if (detail::dense_kernel_avx512_supported()) kernels.push_back(detail::dense_kernel_avx512());
+  std::mt19937_64 rng(7);
+  std::normal_distribution<float> gauss;
+  for (const auto& kn : kernels)
+    for (size_t dim : {1, 3, 64, 129}) {
+      const size_t users = kn.mr - 1, titles = kn.nr - 3;  // both padded
+      std::vector<float> u(users * dim), t(titles * dim);
+      for (auto& x : u) x = gauss(rng);
+      for (auto& x : t) x = gauss(rng);
+      std::vector<float> pu(kn.mr * dim), pt(kn.nr * dim), scores(kn.mr * kn.nr, -1.0f), thr(kn.mr);
+      detail::pack_panels(u.data(), users, dim, kn.mr, pu.data());
+      detail::pack_panels(t.data(), titles, dim, kn.nr, pt.data());
+      for (size_t i = 0; i < kn.mr; ++i) thr[i] = i % 3 == 0 ? -FLT_MAX : 0.1f * float(i);
+      std::vector<uint32_t> pass(kn.mr);
+      kn.block(pu.data(), pt.data(), dim, thr.data(), scores.data(), pass.data());
+      for (size_t i = 0; i < kn.mr; ++i)
+        for (size_t j = 0; j < kn.nr; ++j) {
+          // The kernel's sum: one fused multiply-add per dimension, in order — so bit for bit.
+          float want = 0;
+          for (size_t d = 0; d < dim; ++d)
+            want = std::fma(i < users ? u[i * dim + d] : 0.0f, j < titles ? t[j * dim + d] : 0.0f, want);
+          const bool passes = want >= thr[i];
+          ASSERT_EQ(bool(pass[i] >> j & 1), passes) << kn.name << " dim " << dim << " user " << i << " title " << j;
+          if (passes) {
+            EXPECT_EQ(scores[i * kn.nr + j], want) << kn.name << " dim " << dim << " user " << i << " title " << j;
+          }
+        }
     }
+}
+
+TEST(CpuScorer, DescribeNamesTheDenseKernelAndRejectsUnknownNames) {
+  std::mt19937_64 rng(3);
+  const TitleMatrix m = TitleMatrix::build(random_catalog(50, 16, 16, rng));
+  CpuScorerOptions o;
+  o.path = CpuScoringPath::Dense;
+  o.dense_kernel = CpuDenseKernel::Avx2;
+  EXPECT_NE(make_cpu_scorer(m, o)->describe().find("avx2 kernel"), std::string::npos);
+  o.dense_kernel = CpuDenseKernel::Blas;
+  EXPECT_NE(make_cpu_scorer(m, o)->describe().find("blas tiles"), std::string::npos);
+  try {
+    parse_cpu_dense_kernel("sse");
+    FAIL() << "expected ArgumentError";
+  } catch (const ArgumentError& e) {
+    EXPECT_NE(std::string(e.what()).find("MARQUEE_DENSE_KERNEL"), std::string::npos) << e.what();
+  }
 }
 
 TEST(CpuScorer, ExactTiesResolveToTheLowerTitleIndex) {

@@ -109,8 +109,11 @@ TEST_P(TopKStrategies, LargeKMatchesAFullSortThroughManyCompactions) {
       }
       if (s.full()) {
         // The threshold callers filter with never drops a title of the true top K.
-        for (const ScoredTitle& r : ref)
-          if (r.title < at + len) ASSERT_FALSE(ranks_before(s.worst(), r)) << "trial " << trial << " title " << r.title;
+        for (const ScoredTitle& r : ref) {
+          if (r.title < at + len) {
+            ASSERT_FALSE(ranks_before(s.worst(), r)) << "trial " << trial << " title " << r.title;
+          }
+        }
       }
       at += len;
     }
