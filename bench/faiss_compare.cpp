@@ -13,6 +13,7 @@
 #include "engine/blas_cores.h"
 #include "engine/clock.h"
 
+#include "engine/dense_kernel.h"
 #include "engine/scorer.h"
 #include "engine/title_matrix.h"
 
@@ -30,6 +31,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <iterator>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -310,6 +312,25 @@ Agreement compare(const Ranking& a, const Ranking& b, size_t users, double score
   return g;
 }
 
+/// Mean fraction of b's top-K titles that a's top-K holds (order ignored).
+double recall(const Ranking& a, const Ranking& b, size_t users) {
+  double sum = 0;
+  size_t counted = 0;
+  std::vector<uint32_t> x, y;
+  for (size_t u = 0; u < users; ++u) {
+    if (b.counts[u] == 0) continue;
+    x.assign(a.titles.begin() + u * a.k, a.titles.begin() + u * a.k + a.counts[u]);
+    y.assign(b.titles.begin() + u * b.k, b.titles.begin() + u * b.k + b.counts[u]);
+    std::sort(x.begin(), x.end());
+    std::sort(y.begin(), y.end());
+    std::vector<uint32_t> both;
+    std::set_intersection(x.begin(), x.end(), y.begin(), y.end(), std::back_inserter(both));
+    sum += double(both.size()) / double(y.size());
+    ++counted;
+  }
+  return counted ? sum / double(counted) : NAN;
+}
+
 void print_agreement(const char* name, const Agreement& g) {
   fmt::print("  {:<28} {:>8} users  {:>6} mismatched  {:>6} near-tie swaps  max |score diff| {:.2e}\n", name,
              g.users, g.mismatched, g.tie_swaps, g.max_score_diff);
@@ -385,7 +406,7 @@ int main(int argc, char** argv) {
              load_start);
 
   // Marquee
-  Ranking r_auto, r_sparse, r_dense, r_blas, r_faiss, r_naive;
+  Ranking r_auto, r_sparse, r_dense, r_blas, r_bf16, r_faiss, r_naive;
   // Auto keeps the engine's own density threshold (CpuScorerOptions' default).
   auto options = [threads](CpuScoringPath path) {
     CpuScorerOptions o;
@@ -399,6 +420,13 @@ int main(int argc, char** argv) {
   CpuScorerOptions blas_options = options(CpuScoringPath::Dense);
   blas_options.dense_kernel = CpuDenseKernel::Blas;  // the alternative the micro-kernel replaced
   auto scorer_blas = make_cpu_scorer(titles, blas_options);
+  // bf16 (an approximate precision): timed beside the rest, judged by recall of the exact top-K.
+  std::unique_ptr<Scorer> scorer_bf16;
+  if (detail::dense_kernel_avx512_bf16_supported()) {
+    CpuScorerOptions o = options(CpuScoringPath::Dense);
+    o.precision = CpuPrecision::Bf16;
+    scorer_bf16 = make_cpu_scorer(titles, o);
+  }
   const bool auto_sparse = titles.density() < CpuScorerOptions{}.sparse_density_threshold;
   const std::string auto_desc = scorer_auto->describe();
   // Each round runs every method once, interleaved, so that a burst of other load on the machine
@@ -410,7 +438,8 @@ int main(int argc, char** argv) {
     double users_per_s = NAN;
   };
   Method m_auto{fmt::format("Marquee auto ({})", auto_sparse ? "sparse" : "dense"), {}},
-      m_sparse{"Marquee sparse", {}}, m_dense{"Marquee dense", {}}, m_blas{"Marquee dense, BLAS tiles", {}}, m_faiss{"FAISS IndexFlatIP + filter", {}},
+      m_sparse{"Marquee sparse", {}}, m_dense{"Marquee dense", {}}, m_blas{"Marquee dense, BLAS tiles", {}},
+      m_bf16{"Marquee dense bf16 (approximate)", {}}, m_faiss{"FAISS IndexFlatIP + filter", {}},
       m_naive{fmt::format("naive 1-thread ({} users)", std::min(naive_users, n_users)), {}};
   auto report = [](const Timing& t) { fmt::print("{:.2f} s (cpu {:.2f} s)\n", t.wall, t.cpu); };
   double s_faiss_add = 0;
@@ -433,6 +462,12 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
       m_blas.runs.push_back(run_marquee(*scorer_blas, users, batches, k, r_blas));
       report(m_blas.runs.back());
+      if (scorer_bf16) {
+        fmt::print("  Marquee dense  [{}] ... ", scorer_bf16->describe());
+        std::fflush(stdout);
+        m_bf16.runs.push_back(run_marquee(*scorer_bf16, users, batches, k, r_bf16));
+        report(m_bf16.runs.back());
+      }
     }
     fmt::print("  FAISS IndexFlatIP (over-fetch k + max exclusions, filter, keep k; index add untimed) ... ");
     std::fflush(stdout);
@@ -443,6 +478,7 @@ int main(int argc, char** argv) {
   scorer_sparse.reset();
   scorer_dense.reset();
   scorer_blas.reset();
+  scorer_bf16.reset();
 
   naive_users = std::min(naive_users, n_users);
   if (naive_users > 0) {
@@ -451,7 +487,7 @@ int main(int argc, char** argv) {
     m_naive.runs.push_back(run_naive(titles, users, naive_users, k, r_naive));
     report(m_naive.runs.back());
   }
-  for (Method* m : {&m_auto, &m_sparse, &m_dense, &m_blas, &m_faiss, &m_naive}) {
+  for (Method* m : {&m_auto, &m_sparse, &m_dense, &m_blas, &m_bf16, &m_faiss, &m_naive}) {
     if (m->runs.empty()) continue;
     m->best = *std::min_element(m->runs.begin(), m->runs.end(),
                                 [](const Timing& a, const Timing& b) { return a.wall < b.wall; });
@@ -478,6 +514,12 @@ int main(int argc, char** argv) {
     print_agreement("Marquee dense vs FAISS", g_dense);
     print_agreement("Marquee BLAS tiles vs FAISS", g_blas);
   }
+  double bf16_recall = NAN;
+  if (!m_bf16.runs.empty()) {
+    bf16_recall = recall(r_bf16, r_faiss, n_users);
+    fmt::print("  Marquee bf16: recall of FAISS's exact top-{} {:.4f} (approximate by design; not an agreement check)\n",
+               k, bf16_recall);
+  }
   if (naive_users > 0) {
     print_agreement("Marquee auto vs naive", g_naive_m);
     print_agreement("FAISS vs naive", g_naive_f);
@@ -498,7 +540,7 @@ int main(int argc, char** argv) {
   fmt::print("| {:<32} | {:>8} | {:>8} | {:>10} | {:>8} | {:>8} | {:>7} | {:>7} |\n", "method", "wall s", "cpu s",
              "users/s", "vs FAISS", "GFLOP/s", "of FMA", "of GEMM");
   fmt::print("|{:-<34}|{:->10}|{:->10}|{:->12}|{:->10}|{:->10}|{:->9}|{:->9}|\n", "", "", "", "", "", "", "", "");
-  for (const Method* m : {&m_auto, &m_sparse, &m_dense, &m_blas, &m_faiss, &m_naive}) {
+  for (const Method* m : {&m_auto, &m_sparse, &m_dense, &m_blas, &m_bf16, &m_faiss, &m_naive}) {
     if (m->runs.empty()) continue;
     const double gflops = m->users_per_s * flops_per_user / 1e9;
     fmt::print("| {:<32} | {:>8.2f} | {:>8.2f} | {:>10.0f} | {:>7.2f}x | {:>8.1f} | {:>6.1f}% | {:>6.1f}% |\n", m->name,
@@ -531,6 +573,10 @@ int main(int argc, char** argv) {
     if (!skip_dense) {
       j["methods"]["marquee_dense"] = method_json(m_dense);
       j["methods"]["marquee_dense_blas"] = method_json(m_blas);
+      if (!m_bf16.runs.empty()) {
+        j["methods"]["marquee_dense_bf16"] = method_json(m_bf16);
+        j["bf16_recall"] = bf16_recall;
+      }
     }
     j["methods"]["faiss"] = method_json(m_faiss);
     if (naive_users > 0) {

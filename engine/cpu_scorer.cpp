@@ -47,16 +47,29 @@ class CpuScorer final : public Scorer {
       const char* env = std::getenv("MARQUEE_DENSE_KERNEL");  // A/B measurements
       if (env && *env) choice = parse_cpu_dense_kernel(env);
     }
-    if (choice == CpuDenseKernel::Avx512 && !detail::dense_kernel_avx512_supported())
-      throw ArgumentError("the avx512 dense kernel was asked for, but this CPU (or OS) does not support AVX-512");
-    fused_ = choice == CpuDenseKernel::Avx2 || choice == CpuDenseKernel::Avx512 ||
-             (choice == CpuDenseKernel::Auto && titles.dim() <= kFusedMaxDim);
-    if (!sparse_ && fused_) {
+    if (options.precision == CpuPrecision::Bf16) {
+      // A precision of the dense products: the dense path, with the one kernel that has it.
+      if (!detail::dense_kernel_avx512_bf16_supported())
+        throw ArgumentError("--cpu-precision bf16 needs AVX-512 BF16, which this CPU (or OS) does not support");
+      if (choice != CpuDenseKernel::Auto && choice != CpuDenseKernel::Avx512)
+        throw ArgumentError("--cpu-precision bf16 runs on the avx512 kernel only, not " +
+                            std::string(choice == CpuDenseKernel::Avx2 ? "avx2" : "blas"));
+      sparse_ = false;
+      kernel_ = detail::dense_kernel_avx512_bf16();
+    } else {
+      if (choice == CpuDenseKernel::Avx512 && !detail::dense_kernel_avx512_supported())
+        throw ArgumentError("the avx512 dense kernel was asked for, but this CPU (or OS) does not support AVX-512");
+      fused_ = choice == CpuDenseKernel::Avx2 || choice == CpuDenseKernel::Avx512 ||
+               (choice == CpuDenseKernel::Auto && titles.dim() <= kFusedMaxDim);
       kernel_ = choice == CpuDenseKernel::Avx2     ? detail::dense_kernel_avx2()
                 : choice == CpuDenseKernel::Avx512 ? detail::dense_kernel_avx512()
                                                    : detail::choose_dense_kernel();
-      packed_.resize((titles.num_titles() + kernel_.nr - 1) / kernel_.nr * kernel_.nr * titles.dim());
-      detail::pack_panels(titles.dense().data(), titles.num_titles(), titles.dim(), kernel_.nr, packed_.data());
+    }
+    if (!sparse_ && fused_) {
+      const size_t slots = kernel_.slots(titles.dim());
+      packed_.resize((titles.num_titles() + kernel_.nr - 1) / kernel_.nr * kernel_.nr * slots);
+      detail::pack_panels(titles.dense().data(), titles.num_titles(), titles.dim(), kernel_.nr, kernel_.bf16,
+                          packed_.data());
     }
   }
 
@@ -151,7 +164,7 @@ class CpuScorer final : public Scorer {
   // increasing order for every user, so exclusions are a cursor walk and ties need no care.
   void search_dense(const UserBatchView& batch, size_t k, TopKResult& out) const {
     const size_t dim = titles_.dim(), n_titles = titles_.num_titles();
-    const size_t mr = kernel_.mr, nr = kernel_.nr;
+    const size_t mr = kernel_.mr, nr = kernel_.nr, slots = kernel_.slots(dim);
     const size_t item_users = mr * kFusedMicroBlocks;
     const size_t n_panels = (n_titles + nr - 1) / nr;
     const size_t threads = size_t(threads_);
@@ -165,7 +178,7 @@ class CpuScorer final : public Scorer {
 
 #pragma omp parallel num_threads(threads_)
     {
-      std::vector<float> users(item_users * dim);
+      std::vector<float> users(item_users * slots);
       std::vector<float> scores(mr * nr);
       std::vector<uint32_t> pass(mr);
       std::vector<float> threshold(item_users);
@@ -180,7 +193,7 @@ class CpuScorer final : public Scorer {
         const size_t micro_blocks = (nu + mr - 1) / mr;
         for (size_t mb = 0; mb < micro_blocks; ++mb)  // zero rows pad the last micro-block
           detail::pack_panels(batch.vectors + (u0 + mb * mr) * dim, std::min(mr, nu - mb * mr), dim, mr,
-                              users.data() + mb * mr * dim);
+                              kernel_.bf16, users.data() + mb * mr * slots);
         sel.assign(nu, TopKSelector(k));
         for (size_t i = 0; i < nu; ++i) {
           threshold[i] = -FLT_MAX;  // until a selector is full every finite score is a candidate
@@ -191,9 +204,9 @@ class CpuScorer final : public Scorer {
           }
         }
         for (size_t p = p_begin; p < p_end; ++p) {
-          const float* panel = packed_.data() + p * nr * dim;
+          const float* panel = packed_.data() + p * nr * slots;
           for (size_t mb = 0; mb < micro_blocks; ++mb) {
-            kernel_.block(users.data() + mb * mr * dim, panel, dim, threshold.data() + mb * mr, scores.data(),
+            kernel_.block(users.data() + mb * mr * slots, panel, slots, threshold.data() + mb * mr, scores.data(),
                           pass.data());
             for (size_t r = 0, i = mb * mr; r < mr && i < nu; ++r, ++i) {
               for (uint32_t m = pass[r]; m; m &= m - 1) {

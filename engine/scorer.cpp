@@ -30,6 +30,12 @@ CpuDenseKernel parse_cpu_dense_kernel(const std::string& text) {
   return parse_enum(kKernelNames, text, "MARQUEE_DENSE_KERNEL");
 }
 
+CpuPrecision parse_cpu_precision(const std::string& text) {
+  static constexpr EnumName<CpuPrecision> kPrecisionNames[] = {{CpuPrecision::Fp32, "fp32"},
+                                                               {CpuPrecision::Bf16, "bf16"}};
+  return parse_enum(kPrecisionNames, text, "--cpu-precision");
+}
+
 Exclusions Exclusions::from_profiles(const UserProfiles& profiles, ExcludePolicy policy) {
   Exclusions ex;
   ex.offsets.reserve(profiles.size() + 1);

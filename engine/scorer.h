@@ -83,9 +83,16 @@ enum class CpuDenseKernel { Auto, Avx2, Avx512, Blas };
 /// "auto" | "avx2" | "avx512" | "blas"; throws ArgumentError otherwise.
 CpuDenseKernel parse_cpu_dense_kernel(const std::string& text);
 
+/// Precision of the dense path's products. Bf16: vectors rounded to bfloat16, sums in fp32 (AVX-512
+/// BF16 only; the dense path is taken). Scores then carry bf16's ~3 significant digits.
+enum class CpuPrecision { Fp32, Bf16 };
+/// "fp32" | "bf16"; throws ArgumentError otherwise.
+CpuPrecision parse_cpu_precision(const std::string& text);
+
 struct CpuScorerOptions {
   CpuScoringPath path = CpuScoringPath::Auto;
   CpuDenseKernel dense_kernel = CpuDenseKernel::Auto;
+  CpuPrecision precision = CpuPrecision::Fp32;
   /// Auto takes the sparse path below this title-matrix density (measured: docs/benchmarks.md).
   double sparse_density_threshold = 0.3;
   int threads = 0;  // 0 = OpenMP default

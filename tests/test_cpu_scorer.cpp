@@ -30,7 +30,7 @@ const char* kernel_name(CpuDenseKernel kernel) {
 }
 
 void run_case(const Case& c, CpuScoringPath path, uint64_t seed, int threads = 0,
-              CpuDenseKernel kernel = CpuDenseKernel::Auto) {
+              CpuDenseKernel kernel = CpuDenseKernel::Auto, CpuPrecision precision = CpuPrecision::Fp32) {
   const std::string ctx = "seed " + std::to_string(seed) + " users " + std::to_string(c.users) + " titles " +
                           std::to_string(c.titles) + " k " + std::to_string(c.k) +
                           (path == CpuScoringPath::Sparse ? " sparse" : std::string(" dense ") + kernel_name(kernel));
@@ -56,11 +56,17 @@ void run_case(const Case& c, CpuScoringPath path, uint64_t seed, int threads = 0
   o.path = path;
   o.threads = threads;
   o.dense_kernel = kernel;
+  o.precision = precision;
   auto scorer = make_cpu_scorer(m, o);
   TopKResult res;
   scorer->search(UserBatchView{c.users, c.tags, users.data(), &ex}, c.k, res);
+  // bf16: the reference multiplies the same rounded vectors (in double), so only the fp32 sums differ.
+  std::vector<float> ref_titles = m.dense(), ref_users = users;
+  if (precision == CpuPrecision::Bf16)
+    for (auto* v : {&ref_titles, &ref_users})
+      for (float& x : *v) x = detail::from_bf16(detail::to_bf16(x));
   for (size_t u = 0; u < c.users; ++u) {
-    const auto all = naive_scores(m.dense(), c.titles, c.tags, users.data() + u * c.tags);
+    const auto all = naive_scores(ref_titles, c.titles, c.tags, ref_users.data() + u * c.tags);
     const auto ref = naive_topk(all, excluded[u], c.k);
     expect_same_topk(ref, all, res.titles.data() + u * c.k, res.scores.data() + u * c.k, res.counts[u], 1e-5,
                      ctx + " user " + std::to_string(u));
@@ -125,6 +131,7 @@ TEST(CpuScorer, DenseFewUsersSplitTheTitlesAcrossThreadsAndMatchTheReference) {
 TEST(DenseKernel, BlockScoresAndPassBitsMatchTheNaiveSums) {
   std::vector<detail::DenseKernel> kernels = {detail::dense_kernel_avx2()};
   if (detail::dense_kernel_avx512_supported()) kernels.push_back(detail::dense_kernel_avx512());
+  if (detail::dense_kernel_avx512_bf16_supported()) kernels.push_back(detail::dense_kernel_avx512_bf16());
   std::mt19937_64 rng(7);
   std::normal_distribution<float> gauss;
   for (const auto& kn : kernels)
@@ -133,25 +140,73 @@ TEST(DenseKernel, BlockScoresAndPassBitsMatchTheNaiveSums) {
       std::vector<float> u(users * dim), t(titles * dim);
       for (auto& x : u) x = gauss(rng);
       for (auto& x : t) x = gauss(rng);
-      std::vector<float> pu(kn.mr * dim), pt(kn.nr * dim), scores(kn.mr * kn.nr, -1.0f), thr(kn.mr);
-      detail::pack_panels(u.data(), users, dim, kn.mr, pu.data());
-      detail::pack_panels(t.data(), titles, dim, kn.nr, pt.data());
+      const size_t slots = kn.slots(dim);
+      std::vector<float> pu(kn.mr * slots), pt(kn.nr * slots), scores(kn.mr * kn.nr, -1.0f), thr(kn.mr);
+      detail::pack_panels(u.data(), users, dim, kn.mr, kn.bf16, pu.data());
+      detail::pack_panels(t.data(), titles, dim, kn.nr, kn.bf16, pt.data());
       for (size_t i = 0; i < kn.mr; ++i) thr[i] = i % 3 == 0 ? -FLT_MAX : 0.1f * float(i);
       std::vector<uint32_t> pass(kn.mr);
-      kn.block(pu.data(), pt.data(), dim, thr.data(), scores.data(), pass.data());
+      kn.block(pu.data(), pt.data(), slots, thr.data(), scores.data(), pass.data());
+      auto in = [&](float x) { return kn.bf16 ? detail::from_bf16(detail::to_bf16(x)) : x; };
       for (size_t i = 0; i < kn.mr; ++i)
         for (size_t j = 0; j < kn.nr; ++j) {
-          // The kernel's sum: one fused multiply-add per dimension, in order — so bit for bit.
-          float want = 0;
+          const std::string at = std::string(kn.name) + " dim " + std::to_string(dim) + " user " +
+                                 std::to_string(i) + " title " + std::to_string(j);
+          if (!kn.bf16) {
+            // The fp32 kernels' sum: one fused multiply-add per dimension, in order — bit for bit.
+            float want = 0;
+            for (size_t d = 0; d < dim; ++d)
+              want = std::fma(i < users ? u[i * dim + d] : 0.0f, j < titles ? t[j * dim + d] : 0.0f, want);
+            const bool passes = want >= thr[i];
+            ASSERT_EQ(bool(pass[i] >> j & 1), passes) << at;
+            if (passes) {
+              EXPECT_EQ(scores[i * kn.nr + j], want) << at;
+            }
+            continue;
+          }
+          // bf16: exact products of the rounded inputs, summed in fp32 in the instruction's own order.
+          double want = 0;
           for (size_t d = 0; d < dim; ++d)
-            want = std::fma(i < users ? u[i * dim + d] : 0.0f, j < titles ? t[j * dim + d] : 0.0f, want);
-          const bool passes = want >= thr[i];
-          ASSERT_EQ(bool(pass[i] >> j & 1), passes) << kn.name << " dim " << dim << " user " << i << " title " << j;
-          if (passes) {
-            EXPECT_EQ(scores[i * kn.nr + j], want) << kn.name << " dim " << dim << " user " << i << " title " << j;
+            want += double(i < users ? in(u[i * dim + d]) : 0.0f) * double(j < titles ? in(t[j * dim + d]) : 0.0f);
+          if (std::fabs(want - thr[i]) > 1e-4) {
+            ASSERT_EQ(bool(pass[i] >> j & 1), want >= thr[i]) << at;
+          }
+          if (pass[i] >> j & 1) {
+            EXPECT_NEAR(scores[i * kn.nr + j], want, 1e-5 * (1 + std::fabs(want))) << at;
           }
         }
     }
+}
+
+// bf16 products with fp32 sums: the naive top-K of the rounded vectors, on the same odd shapes.
+TEST(CpuScorer, Bf16PrecisionIsTheNaiveTopKOfTheRoundedVectors) {
+  if (!detail::dense_kernel_avx512_bf16_supported()) GTEST_SKIP() << "this CPU has no AVX-512 BF16";
+  uint64_t seed = 20261203;
+  for (const Case& c : {Case{33, 50, 7, 3, 1}, Case{70, 301, 40, 12, 10}, Case{97, 500, 128, 128, 100},
+                        Case{5, 4100, 20, 4, 4100}, Case{13, 31, 3, 3, 31}}) {
+    run_case(c, CpuScoringPath::Auto, seed++, 0, CpuDenseKernel::Auto, CpuPrecision::Bf16);
+    if (HasFailure()) return;
+  }
+}
+
+TEST(CpuScorer, Bf16IsRefusedWhereItCannotRun) {
+  std::mt19937_64 rng(5);
+  const TitleMatrix m = TitleMatrix::build(random_catalog(50, 16, 16, rng));
+  CpuScorerOptions o;
+  o.precision = CpuPrecision::Bf16;
+  if (!detail::dense_kernel_avx512_bf16_supported()) {
+    EXPECT_THROW(make_cpu_scorer(m, o), ArgumentError);
+    return;
+  }
+  EXPECT_NE(make_cpu_scorer(m, o)->describe().find("avx512-bf16 kernel"), std::string::npos);
+  o.dense_kernel = CpuDenseKernel::Avx2;
+  try {
+    make_cpu_scorer(m, o);
+    FAIL() << "expected ArgumentError";
+  } catch (const ArgumentError& e) {
+    EXPECT_NE(std::string(e.what()).find("avx512 kernel only, not avx2"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(parse_cpu_precision("fp8"), ArgumentError);
 }
 
 TEST(CpuScorer, DescribeNamesTheDenseKernelAndRejectsUnknownNames) {

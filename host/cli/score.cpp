@@ -19,7 +19,7 @@ struct ScoreFlags {
   ScoreJobOptions job;
   InputFlags in;
   std::string exclude = "watched", backend = "auto", cpu_path = "auto";
-  std::string gpu_precision = "fp32";
+  std::string gpu_precision = "fp32", cpu_precision = "fp32";
   size_t gpu_memory_mib = 0;
   std::string model_kind = "auto";
   std::string hour;
@@ -43,6 +43,9 @@ void add_score(CLI::App& app) {
   cmd->add_option("--exclude", f->exclude, "titles never recommended: watched|completed|none")->capture_default_str();
   cmd->add_option("--backend", f->backend, "auto|cpu|cuda")->capture_default_str();
   cmd->add_option("--cpu-path", f->cpu_path, "CPU scoring path: auto|sparse|dense")->capture_default_str();
+  cmd->add_option("--cpu-precision", f->cpu_precision,
+                  "CPU dense products: fp32, or bf16 (vectors rounded to bfloat16, fp32 sums; AVX-512 BF16 CPUs)")
+      ->capture_default_str();
   cmd->add_option("--threads", score.scorer.cpu.threads, "CPU threads (0 = all cores)")->capture_default_str();
   cmd->add_option("--batch", score.batch, "users per batch (bounds memory)")->capture_default_str();
   cmd->add_option("--gpu-precision", f->gpu_precision, "GPU GEMM precision: fp32|tf32|bf16|fp16")
@@ -86,6 +89,7 @@ void add_score(CLI::App& app) {
     score.scorer.cuda.precision = parse_gpu_precision(f->gpu_precision);
     score.scorer.cuda.memory_budget = f->gpu_memory_mib << 20;
     score.scorer.cpu.path = parse_cpu_scoring_path(f->cpu_path);
+    score.scorer.cpu.precision = parse_cpu_precision(f->cpu_precision);
     score.auto_model = score.model_dir.empty() && f->model_kind == "auto";
     if (!score.auto_model && score.model_dir.empty()) score.model = parse_model_kind(f->model_kind);
     if (!f->hour.empty()) score.hour = parse_hour(f->hour);
