@@ -97,6 +97,8 @@ py::tuple knn(const FloatMatrix& queries, const FloatMatrix& titles, int64_t k, 
   options.cpu.threads = threads;
   options.cuda.device = device;
   options.cuda.precision = parse_gpu_precision(precision);
+  // bf16 has a CPU twin (AVX-512 BF16); tf32/fp16 are GPU precisions and the CPU stays fp32.
+  if (precision == "bf16") options.cpu.precision = CpuPrecision::Bf16;
   Exclusions ex;
   const bool with_exclusions = !exclude.is_none();
   if (with_exclusions) ex = exclusions_of(exclude, n, m);
@@ -128,7 +130,8 @@ with the highest dot product, best first; equal scores rank the lower index firs
 Returns (indices int64 [n, k], scores float32 [n, k]). Rows with fewer than k candidates left
 (exclusions, NaN scores) are padded with -1 / -inf. `exclude`: None, a list of n integer arrays
 (title indices to skip for that query), or CSR as a tuple (offsets [n + 1], indices). `backend`:
-auto|cpu|cuda (auto: the GPU when this build and machine have one). Arrays that are not C-contiguous
+auto|cpu|cuda (auto: the GPU when this build and machine have one). `precision`: fp32 (exact),
+bf16 (both backends; on the CPU it needs AVX-512 BF16), tf32|fp16 (GPU only). Arrays that are not C-contiguous
 float32 are converted (a copy); `titles` is always copied into the scorer.)doc");
   m.def("devices", &devices, "What the CUDA runtime reports (as `marquee devices`).");
 }

@@ -128,3 +128,21 @@ def test_devices_and_cuda_backend():
         with pytest.raises(marquee.BackendError) as e:
             marquee.knn(q, np.eye(3, dtype=np.float32), 2, backend="cuda")
         assert isinstance(e.value, RuntimeError)
+
+
+def test_cpu_bf16_is_exact_on_values_bfloat16_holds():
+    # Small integers are exact in bfloat16 and their sums exact in fp32: the bf16 kernel must then
+    # give exactly the brute force's ranking, ties included. Skipped on CPUs without AVX-512 BF16
+    # (after checking that the refusal says why).
+    print("seed", SEED)
+    rng = np.random.default_rng(SEED + 7)
+    q = rng.integers(-2, 3, size=(50, 33)).astype(np.float32)
+    t = rng.integers(-2, 3, size=(700, 33)).astype(np.float32)
+    try:
+        idx, sc = marquee.knn(q, t, 25, backend="cpu", precision="bf16")
+    except ValueError as e:
+        assert "AVX-512 BF16" in str(e)
+        pytest.skip("this CPU has no AVX-512 BF16")
+    ridx, rsc = brute_force(q, t, 25)
+    assert np.array_equal(idx, ridx)
+    assert np.array_equal(sc, rsc.astype(np.float32))
