@@ -194,8 +194,11 @@ class CpuScorer final : public Scorer {
         for (size_t mb = 0; mb < micro_blocks; ++mb)  // zero rows pad the last micro-block
           detail::pack_panels(batch.vectors + (u0 + mb * mr) * dim, std::min(mr, nu - mb * mr), dim, mr,
                               kernel_.bf16, users.data() + mb * mr * slots);
-        sel.assign(nu, TopKSelector(k));
+        // Selectors are reset, not rebuilt: their buffers keep their capacity from item to item
+        // (rebuilding them freed and re-faulted megabytes per item at K = 1000).
+        if (sel.size() < nu) sel.resize(nu, TopKSelector(k));
         for (size_t i = 0; i < nu; ++i) {
+          sel[i].reset(k);
           threshold[i] = -FLT_MAX;  // until a selector is full every finite score is a candidate
           ex_cur[i] = ex_end[i] = nullptr;
           if (const Exclusions* ex = batch.exclusions) {

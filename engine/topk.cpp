@@ -59,10 +59,10 @@ const ScanFn scan_at_least = choose_scan();
 }  // namespace
 
 void TopKSelector::compact() {
-  if (heap_.size() <= k_) return;
-  std::nth_element(heap_.begin(), heap_.begin() + std::ptrdiff_t(k_ - 1), heap_.end(), RanksBefore{});
-  heap_.resize(k_);
-  bar_ = heap_[k_ - 1];  // after nth_element: every entry before it ranks before it
+  if (keys_.size() <= k_) return;
+  std::nth_element(keys_.begin(), keys_.begin() + std::ptrdiff_t(k_ - 1), keys_.end(), std::greater<uint64_t>());
+  keys_.resize(k_);
+  bar_ = keys_[k_ - 1];  // after nth_element: every entry before it ranks before it
   has_bar_ = true;
 }
 
@@ -73,20 +73,20 @@ void TopKSelector::push_row(uint32_t first_title, const float* scores, size_t n)
     // is one) leave the vector scan; push() settles exact ties by title index and compacts when the
     // buffer is full.
     for (;;) {
-      i = scan_at_least(scores, i, n, has_bar_ ? bar_.score : -FLT_MAX);
+      i = scan_at_least(scores, i, n, has_bar_ ? decode(bar_).score : -FLT_MAX);
       if (i >= n) return;
       push(first_title + uint32_t(i), scores[i]);
       ++i;
     }
   }
   // Fill phase: until K entries are kept every finite candidate goes in.
-  for (; i < n && heap_.size() < k_; ++i)
+  for (; i < n && keys_.size() < k_; ++i)
     if (scores[i] != -INFINITY) push(first_title + uint32_t(i), scores[i]);
   if (i == n) return;
   // Scan phase: a vector compare against the worst kept score rejects almost every candidate;
   // push() settles exact ties by title index. Excluded titles (-inf) are always below the threshold.
   for (;;) {
-    i = scan_at_least(scores, i, n, heap_.front().score);
+    i = scan_at_least(scores, i, n, decode(keys_.front()).score);
     if (i >= n) return;
     push(first_title + uint32_t(i), scores[i]);
     ++i;
@@ -96,12 +96,13 @@ void TopKSelector::push_row(uint32_t first_title, const float* scores, size_t n)
 void TopKSelector::take_sorted(std::vector<ScoredTitle>& out) {
   if (buffered_) {
     compact();
-    std::sort(heap_.begin(), heap_.end(), RanksBefore{});
+    std::sort(keys_.begin(), keys_.end(), std::greater<uint64_t>());
   } else {
-    std::sort_heap(heap_.begin(), heap_.end(), RanksBefore{});
+    std::sort_heap(keys_.begin(), keys_.end(), std::greater<uint64_t>());  // ascending under greater: best first
   }
-  out.assign(heap_.begin(), heap_.end());
-  heap_.clear();
+  out.resize(keys_.size());
+  for (size_t r = 0; r < keys_.size(); ++r) out[r] = decode(keys_[r]);
+  keys_.clear();
   has_bar_ = false;
 }
 

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <functional>
 #include <vector>
 
 namespace marquee {
@@ -18,12 +20,6 @@ struct ScoredTitle {
 inline bool ranks_before(const ScoredTitle& a, const ScoredTitle& b) {
   return a.score > b.score || (a.score == b.score && a.title < b.title);
 }
-
-/// ranks_before as a function object: the standard algorithms inline it (a function pointer they
-/// call through, and the heap's compares were 8 % of dense scoring's profile).
-struct RanksBefore {
-  bool operator()(const ScoredTitle& a, const ScoredTitle& b) const { return ranks_before(a, b); }
-};
 
 /// How a TopKSelector keeps its candidates. Both give identical results.
 ///   Heap:   a K-entry max-heap of the worst kept; one compare rejects most candidates, each accepted
@@ -44,39 +40,39 @@ class TopKSelector {
   void reset(size_t k) {
     k_ = k;
     buffered_ = strategy_ == TopKStrategy::Buffer || (strategy_ == TopKStrategy::Auto && k >= kBufferFromK);
-    heap_.clear();
-    heap_.reserve(buffered_ ? 2 * k : k);
+    keys_.clear();
+    keys_.reserve(buffered_ ? 2 * k : k);
     has_bar_ = false;
   }
   void clear() {
-    heap_.clear();
+    keys_.clear();
     has_bar_ = false;
   }
   size_t k() const { return k_; }
   /// Heap: the K-th best so far is known. Buffer: a threshold (the K-th best at the last
   /// compaction, a lower bound of the current one) is known.
-  bool full() const { return buffered_ ? has_bar_ : heap_.size() == k_; }
+  bool full() const { return buffered_ ? has_bar_ : keys_.size() == k_; }
   /// The worst kept entry (heap), or the threshold (buffer); only meaningful when full(). Anything
   /// that does not rank before it can be dropped by the caller.
-  const ScoredTitle& worst() const { return buffered_ ? bar_ : heap_.front(); }
+  ScoredTitle worst() const { return decode(buffered_ ? bar_ : keys_.front()); }
 
   /// Offers one candidate. The common case (not better than the worst kept) costs one compare.
   void push(uint32_t title, float score) {
+    if (score != score) return;  // NaN is never selected
+    const uint64_t key = encode(title, score);
     if (buffered_) {
-      if (has_bar_ ? !ranks_before({title, score}, bar_) : score != score) return;  // also NaN
-      heap_.push_back({title, score});
-      if (heap_.size() == 2 * k_) compact();
+      if (has_bar_ && key <= bar_) return;
+      keys_.push_back(key);
+      if (keys_.size() == 2 * k_) compact();
       return;
     }
-    if (heap_.size() < k_) {
-      if (score != score) return;  // NaN
-      heap_.push_back({title, score});
-      std::push_heap(heap_.begin(), heap_.end(), RanksBefore{});
+    if (keys_.size() < k_) {
+      keys_.push_back(key);
+      std::push_heap(keys_.begin(), keys_.end(), std::greater<uint64_t>());
       return;
     }
-    const ScoredTitle& w = heap_.front();
-    if (score < w.score || (score == w.score && title > w.title) || !(score == score)) return;
-    replace_worst({title, score});
+    if (key <= keys_.front()) return;
+    replace_worst(key);
   }
 
   /// Offers `n` consecutive titles first_title..first_title+n-1 with their scores; skips -inf
@@ -86,30 +82,50 @@ class TopKSelector {
   /// Moves the kept entries into `out`, best first, and empties the selector.
   void take_sorted(std::vector<ScoredTitle>& out);
 
+  /// (score, title) as one integer that orders like ranks_before: a higher key ranks before. The
+  /// score's bits, made monotonic (sign flipped for positives, all bits for negatives), above the
+  /// complemented title. Compares become one integer compare, and the heap's sift picks a child
+  /// without a branch — the float compare-and-tie-break was most of the selection's profile.
+  /// -0.0 is stored as +0.0 (ranks_before holds them equal; no backend sums to -0.0).
+  static uint64_t encode(uint32_t title, float score) {
+    score += 0.0f;  // -0.0 -> +0.0
+    uint32_t bits;
+    std::memcpy(&bits, &score, 4);
+    bits = bits & 0x80000000u ? ~bits : bits | 0x80000000u;
+    return uint64_t(bits) << 32 | uint64_t(~title);
+  }
+  static ScoredTitle decode(uint64_t key) {
+    uint32_t bits = uint32_t(key >> 32);
+    bits = bits & 0x80000000u ? bits & 0x7fffffffu : ~bits;
+    float score;
+    std::memcpy(&score, &bits, 4);
+    return {~uint32_t(key), score};
+  }
+
  private:
   /// Buffer: keeps the K best of the buffer; their worst becomes the threshold.
   void compact();
-  /// Heap: puts `c` in the worst entry's place and sifts it down — one pass of log K steps where
-  /// pop_heap + push_heap take two (the standard library has no replace-top).
-  void replace_worst(ScoredTitle c) {
-    const size_t n = heap_.size();
+  /// Heap (a min-heap of keys: front() the worst kept): puts `key` in the worst entry's place and
+  /// sifts it down — one pass where pop_heap + push_heap take two (the standard library has no
+  /// replace-top).
+  void replace_worst(uint64_t key) {
+    const size_t n = keys_.size();
+    uint64_t* h = keys_.data();
     size_t i = 0;
-    for (;;) {
-      const size_t l = 2 * i + 1;
-      if (l >= n) break;
-      const size_t worse = l + 1 < n && ranks_before(heap_[l], heap_[l + 1]) ? l + 1 : l;
-      if (!ranks_before(c, heap_[worse])) break;
-      heap_[i] = heap_[worse];
+    for (size_t l = 1; l < n; l = 2 * i + 1) {
+      const size_t worse = l + size_t(l + 1 < n && h[l + 1] < h[l]);
+      if (key <= h[worse]) break;
+      h[i] = h[worse];
       i = worse;
     }
-    heap_[i] = c;
+    h[i] = key;
   }
 
   TopKStrategy strategy_;
   size_t k_ = 1;
   bool buffered_ = false;
-  std::vector<ScoredTitle> heap_;  // heap: max-heap under ranks_before, front() the worst kept; buffer: candidates
-  ScoredTitle bar_;                // buffer: the threshold (valid when has_bar_)
+  std::vector<uint64_t> keys_;  // heap: min-heap of keys, front() the worst kept; buffer: candidates
+  uint64_t bar_ = 0;            // buffer: the threshold's key (valid when has_bar_)
   bool has_bar_ = false;
 };
 
