@@ -230,8 +230,17 @@ UserProfiles read_sampled_profiles(ProfileSource& source, size_t seen_total, con
   if (sample.all) {
     out = source.read(0, users);
   } else {
-    out.seen_offsets.push_back(0);
     constexpr size_t kBatch = 4096;
+    // Room for the expected sample and some slack, so that growing never doubles a buffer past the plan.
+    const size_t expect_users = size_t(fraction * double(users) * 1.05) + kBatch;
+    const size_t expect_seen = size_t(fraction * double(seen_total) * 1.05) + kBatch * 16;
+    const size_t dim = users ? source.read(0, 1).dim : 0;
+    out.user_ids.reserve(expect_users);
+    out.summaries.reserve(expect_users);
+    out.seen_offsets.reserve(expect_users + 1);
+    out.vectors.reserve(expect_users * dim);
+    out.seen.reserve(expect_seen);
+    out.seen_offsets.push_back(0);
     for (size_t first = 0; first < users; first += kBatch) {
       const UserProfiles b = source.read(first, std::min(kBatch, users - first));
       out.dim = b.dim;
