@@ -420,8 +420,12 @@ TEST_F(BudgetTest, EvalRecsWithinABudget) {
   EXPECT_EQ(s["sample"]["fraction"], 0.5);
   s.erase("sample");
   EXPECT_EQ(s, read_json(t / "filtered.json"));
-  // A tiny budget: the smallest sample, the ease and co-watch rows left out, all said in the report.
-  const auto tiny = run_marquee(args + dir() + "/events.csv --memory-budget 1M --out " + t / "tiny.json");
+  // A tiny budget: the smallest sample, the ease, co-watch and saved-EASE rows left out, all said in
+  // the report.
+  ASSERT_EQ(run_marquee("train --model ease --time-budget 100000 --catalog " + dir() + "/data/catalog --events " +
+                        dir() + "/events.csv --out " + t / "ease").exit_code, 0);
+  const auto tiny = run_marquee(args + dir() + "/events.csv --memory-budget 1M --model-dir " + t / "ease" + " --out " +
+                                t / "tiny.json");
   ASSERT_EQ(tiny.exit_code, 0) << tiny.out;
   const nlohmann::json r = read_json(t / "tiny.json");
   EXPECT_EQ(r["sample"]["sampled"], true);
@@ -430,4 +434,6 @@ TEST_F(BudgetTest, EvalRecsWithinABudget) {
   EXPECT_EQ(r["users"], r["sample"]["users"]);
   EXPECT_TRUE(r["skipped"].contains("ease")) << r.dump(2);
   EXPECT_TRUE(r["skipped"].contains("cowatch")) << r.dump(2);
+  EXPECT_TRUE(r["skipped"].contains("model-dir")) << r.dump(2);
+  for (const auto& m : r["models"]) EXPECT_EQ(m["model"].get<std::string>().find("ease"), std::string::npos);
 }

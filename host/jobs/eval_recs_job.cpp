@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <fstream>
+
 namespace marquee {
 namespace {
 
@@ -49,11 +51,18 @@ nlohmann::json eval_report_json(const EvalRecsOptions& o, const EvalReport& r, c
   return j;
 }
 
+// The family a model folder's manifest names ("" when it cannot be read: load_model_dir says why).
+std::string saved_family(const std::string& dir) {
+  std::ifstream in(dir + "/manifest.json");
+  const nlohmann::json m = nlohmann::json::parse(in, nullptr, false);
+  return m.is_object() ? m.value("family", "") : "";
+}
+
 // The models of engine/model.h on the same split: ease at its default lambda, `marquee train`'s
 // choice (searched on a second split of the training part, then refitted on all of it), and the
 // saved model's configuration.
 void evaluate_model_rows(const EvalRecsOptions& o, const Workspace& ws, const LoadedEvents& loaded, bool ease,
-                         EvalReport& r, Progress& progress, double& steps) {
+                         EvalReport& r, nlohmann::json& skipped, Progress& progress, double& steps) {
   const HoldoutSplit split = split_last_titles(loaded.events, loaded.user_ids.size(), o.eval.holdout);
   const UserProfiles train =
       build_profiles(ws.catalog, ws.titles, split.train, loaded.user_ids, o.eval.engagement);
@@ -79,7 +88,12 @@ void evaluate_model_rows(const EvalRecsOptions& o, const Workspace& ws, const Lo
     add("train(" + std::string(model_kind_name(trained.model->kind())) + ")", *trained.model);
     r.chosen = trained.search.trials[trained.search.best].label;
   }
-  if (!o.model_dir.empty()) {
+  // A saved EASE model is titles x titles too: not even loaded when it does not fit.
+  const bool saved_ease = !o.model_dir.empty() && saved_family(o.model_dir) == "ease";
+  if (saved_ease && !ease_fits(ws.titles.num_titles(), o.memory_budget)) {
+    skipped["model-dir"] = skipped.value("ease", "its titles x titles matrices exceed half of --memory-budget");
+    spdlog::warn("eval-recs: no model-dir(ease) row: {}", skipped["model-dir"].get<std::string>());
+  } else if (!o.model_dir.empty()) {
     const LoadedModel saved = load_model_dir(o.model_dir, ws.catalog, ws.titles);
     auto refit = make_model(saved.model->kind(), saved.model->params());
     refit->fit(ws.titles, train);
@@ -149,7 +163,7 @@ EvalReport run_eval_recs_job(const EvalRecsOptions& o, std::FILE* table_to) {
   double steps = 0;
   eval.on_step = [&](const std::string& step) { progress.update(++steps, step); };
   EvalReport r = evaluate_recommenders(ws.catalog, ws.titles, loaded.events, loaded.user_ids.size(), eval);
-  evaluate_model_rows(o, ws, loaded, ease, r, progress, steps);
+  evaluate_model_rows(o, ws, loaded, ease, r, skipped, progress, steps);
   progress.finish();
   if (table_to) {
     if (sample.sampled) fmt::print(table_to, "SAMPLED: {}\n", sample.describe());
