@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <numeric>
 #include <unordered_set>
 
@@ -15,29 +14,47 @@ namespace marquee {
 
 HoldoutSplit split_last_titles(const std::vector<Event>& events, size_t users, size_t holdout, size_t min_train) {
   MARQUEE_CHECK_ARG(holdout >= 1, "holdout must be at least 1; got {}", holdout);
-  // First event time of every (user, title).
-  std::vector<std::map<uint32_t, int64_t>> first(users);
+  MARQUEE_CHECK_ARG(events.size() < (uint64_t(1) << 32), "{} events: split them by user into files of fewer than 2^32",
+                    events.size());
+  // Events grouped by user with a counting sort of their indices (4 bytes an event; a map of first
+  // times per user cost ~64 bytes a (user, title) and was the peak of train's memory).
+  std::vector<uint64_t> start(users + 1, 0);
   for (const Event& e : events) {
     MARQUEE_CHECK_ARG(e.user < users, "event for user {} of {}", e.user, users);
-    auto [it, inserted] = first[e.user].emplace(e.title, e.ts);
-    if (!inserted) it->second = std::min(it->second, e.ts);
+    ++start[e.user + 1];
+  }
+  for (size_t u = 0; u < users; ++u) start[u + 1] += start[u];
+  std::vector<uint32_t> by_user(events.size());
+  {
+    std::vector<uint64_t> next(start.begin(), start.end() - 1);
+    for (size_t i = 0; i < events.size(); ++i) by_user[next[events[i].user]++] = uint32_t(i);
   }
   HoldoutSplit split;
   split.heldout.resize(users);
+  std::vector<std::pair<uint32_t, int64_t>> first;  // (title, first time) of one user
+  std::vector<std::pair<int64_t, uint32_t>> order;
   for (size_t u = 0; u < users; ++u) {
-    if (first[u].size() < holdout + min_train) continue;
-    std::vector<std::pair<int64_t, uint32_t>> order;
-    for (const auto& [title, ts] : first[u]) order.emplace_back(ts, title);
+    first.clear();
+    for (uint64_t k = start[u]; k < start[u + 1]; ++k) first.emplace_back(events[by_user[k]].title, events[by_user[k]].ts);
+    std::sort(first.begin(), first.end());  // by title, then time: the first of each title is its first time
+    order.clear();
+    for (size_t i = 0; i < first.size(); ++i)
+      if (i == 0 || first[i].first != first[i - 1].first) order.emplace_back(first[i].second, first[i].first);
+    if (order.size() < holdout + min_train) continue;
     std::sort(order.begin(), order.end());
     for (size_t i = order.size() - holdout; i < order.size(); ++i) split.heldout[u].push_back(order[i].second);
     std::sort(split.heldout[u].begin(), split.heldout[u].end());
     ++split.evaluated_users;
   }
-  split.train.reserve(events.size());
-  for (const Event& e : events) {
+  by_user = {};
+  start = {};
+  auto kept = [&](const Event& e) {
     const auto& h = split.heldout[e.user];
-    if (!std::binary_search(h.begin(), h.end(), e.title)) split.train.push_back(e);
-  }
+    return !std::binary_search(h.begin(), h.end(), e.title);
+  };
+  split.train.reserve(size_t(std::count_if(events.begin(), events.end(), kept)));
+  for (const Event& e : events)
+    if (kept(e)) split.train.push_back(e);
   return split;
 }
 

@@ -37,7 +37,7 @@ bool same_event(const Event& a, const Event& b) {
 
 UserProfiles build_profiles(const Catalog& catalog, const TitleMatrix& titles, std::vector<Event> events,
                             std::vector<std::string> user_ids, const EngagementOptions& options,
-                            ProfileBuildStats* stats_out) {
+                            ProfileBuildStats* stats_out, ProfileVectors keep) {
   ProfileBuildStats stats;
   const size_t n_users = user_ids.size();
   const size_t dim = titles.dim();
@@ -80,16 +80,19 @@ UserProfiles build_profiles(const Catalog& catalog, const TitleMatrix& titles, s
 
   EngagementModel model(options);
   UserProfiles p;
-  p.dim = dim;
+  const bool keep_vectors = keep == ProfileVectors::Tags;
+  p.dim = keep_vectors ? dim : 0;
   p.user_ids = std::move(user_ids);
-  p.vectors.assign(n_users * dim, 0.0f);
+  p.vectors.assign(keep_vectors ? n_users * dim : 0, 0.0f);
+  std::vector<float> scratch(keep_vectors ? 0 : dim);  // the vector, for the usable flag only
   p.seen_offsets.assign(n_users + 1, 0);
   p.summaries.assign(n_users, UserSummary{});
 
   size_t i = 0;
   for (size_t u = 0; u < n_users; ++u) {
     UserSummary& sum = p.summaries[u];
-    float* vec = p.vectors.data() + u * dim;
+    float* vec = keep_vectors ? p.vectors.data() + u * dim : scratch.data();
+    if (!keep_vectors) std::fill(scratch.begin(), scratch.end(), 0.0f);
     while (i < events.size() && events[i].user == u) {
       size_t j = i;
       while (j < events.size() && events[j].user == u && events[j].title == events[i].title) ++j;

@@ -59,11 +59,16 @@ struct ProfileBuildStats {
 /// The users `which` of `p` (indices into p), in that order.
 UserProfiles select_users(const UserProfiles& p, const std::vector<size_t>& which);
 
+/// Whether build_profiles keeps each user's tag vector. A model's fit reads interactions only (the
+/// seen titles and weights; engine/model.h), so profiles built to fit on may leave them out: dim 0
+/// and no vectors, 4 x tags bytes less per user; everything else (summaries included) unchanged.
+enum class ProfileVectors { Tags, None };
+
 /// Builds profiles for users [0, user_ids.size()) from `events` (any order; sorted here by
 /// user, title, ts). Exact duplicates (same user, title, ts, type, positions) are dropped and
 /// reported. The user vector is the engagement-weighted sum of the title vectors, L2-normalised.
 UserProfiles build_profiles(const Catalog& catalog, const TitleMatrix& titles, std::vector<Event> events,
                             std::vector<std::string> user_ids, const EngagementOptions& options,
-                            ProfileBuildStats* stats = nullptr);
+                            ProfileBuildStats* stats = nullptr, ProfileVectors vectors = ProfileVectors::Tags);
 
 }  // namespace marquee

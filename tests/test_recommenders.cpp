@@ -5,10 +5,13 @@
 #include "engine/recommender.h"
 #include "host/io/events_io.h"
 #include "generated_data.h"
+#include "host/jobs/spilled_profiles.h"
+#include "host/jobs/user_sample.h"
 #include "host/jobs/workspace.h"
 #include "test_util.h"
 
 #include <cmath>
+#include <cstring>
 #include <algorithm>
 #include <map>
 #include <numeric>
@@ -137,6 +140,113 @@ TEST(Evaluation, SplitHoldsOutTheLastStartedTitles) {
   EXPECT_EQ(s.evaluated_users, 1u);
   EXPECT_EQ(s.train.size(), 5u);  // 5, 3, 3 of user 0 and both of user 1
   EXPECT_THROW(split_last_titles(events, 2, 0), ArgumentError);
+}
+
+TEST(Evaluation, SplitEqualsAMapOfFirstTimesOnRandomEvents) {
+  // The reference: each user's first time per title from a map, as the split was first written.
+  const uint64_t seed = 20261202;
+  std::mt19937_64 rng(seed);
+  const size_t users = 300;
+  std::vector<Event> events;
+  for (size_t i = 0; i < 20000; ++i) {
+    Event e;
+    e.user = uint32_t(rng() % users);
+    e.title = uint32_t(rng() % 40);
+    e.ts = int64_t(rng() % 50);  // many ties of time
+    e.line = uint32_t(i + 2);
+    events.push_back(e);
+  }
+  for (size_t holdout : {1, 3}) {
+    const HoldoutSplit s = split_last_titles(events, users, holdout);
+    std::vector<std::map<uint32_t, int64_t>> first(users);
+    for (const Event& e : events) {
+      auto [it, inserted] = first[e.user].emplace(e.title, e.ts);
+      if (!inserted) it->second = std::min(it->second, e.ts);
+    }
+    size_t evaluated = 0;
+    for (size_t u = 0; u < users; ++u) {
+      std::vector<uint32_t> want;
+      if (first[u].size() >= holdout + 2) {
+        std::vector<std::pair<int64_t, uint32_t>> order;
+        for (const auto& [title, ts] : first[u]) order.emplace_back(ts, title);
+        std::sort(order.begin(), order.end());
+        for (size_t i = order.size() - holdout; i < order.size(); ++i) want.push_back(order[i].second);
+        std::sort(want.begin(), want.end());
+        ++evaluated;
+      }
+      ASSERT_EQ(s.heldout[u], want) << "seed " << seed << " user " << u;
+    }
+    EXPECT_EQ(s.evaluated_users, evaluated);
+    std::vector<uint32_t> lines, want_lines;
+    for (const Event& e : s.train) lines.push_back(e.line);
+    for (const Event& e : events)
+      if (!std::binary_search(s.heldout[e.user].begin(), s.heldout[e.user].end(), e.title)) want_lines.push_back(e.line);
+    EXPECT_EQ(lines, want_lines);  // the same events, in the same order
+  }
+}
+
+TEST(Profiles, WithoutVectorsEverythingElseIsTheSame) {
+  TempDir dir;
+  const GeneratedSet data = make_generated(dir, gen_options(400, 120, 40, 3));
+  RejectLog rejects("", true);
+  const Workspace ws = open_catalog(data.catalog(), rejects);
+  const LoadedEvents ev = load_events(data.events(), ws.catalog, rejects);
+  const UserProfiles full = build_profiles(ws.catalog, ws.titles, ev.events, ev.user_ids, {});
+  const UserProfiles sparse = build_profiles(ws.catalog, ws.titles, ev.events, ev.user_ids, {}, nullptr,
+                                             ProfileVectors::None);
+  EXPECT_EQ(sparse.dim, 0u);
+  EXPECT_TRUE(sparse.vectors.empty());
+  EXPECT_EQ(sparse.user_ids, full.user_ids);
+  EXPECT_EQ(sparse.seen_offsets, full.seen_offsets);
+  ASSERT_EQ(sparse.seen.size(), full.seen.size());
+  EXPECT_EQ(std::memcmp(sparse.seen.data(), full.seen.data(), full.seen.size() * sizeof(SeenTitle)), 0);
+  ASSERT_EQ(sparse.summaries.size(), full.summaries.size());
+  EXPECT_EQ(std::memcmp(sparse.summaries.data(), full.summaries.data(), full.summaries.size() * sizeof(UserSummary)),
+            0);
+}
+
+TEST(UserSampleTest, AHashSampleIsTheFileOfThoseUsersRows) {
+  TempDir dir;
+  const GeneratedSet data = make_generated(dir, gen_options(3000, 150, 30, 5));
+  RejectLog rejects("", true);
+  const Workspace ws = open_catalog(data.catalog(), rejects);
+  const LoadedEvents all = load_events(data.events(), ws.catalog, rejects);
+  EXPECT_EQ(UserSample::of_fraction(0.25).limit, uint64_t(1) << 62);
+  EXPECT_EQ(UserSample::of_fraction(0.5).halved().limit, uint64_t(1) << 62);
+  EXPECT_TRUE(UserSample::of_fraction(1).all);
+  EXPECT_THROW(UserSample::of_fraction(0), ArgumentError);
+  EXPECT_THROW(UserSample::of_fraction(1.5), ArgumentError);
+  for (double fraction : {1.0, 0.25}) {
+    SamplePlan plan;
+    plan.sample_users = fraction;
+    const SampledEvents s = load_sampled_events(data.events(), ws.catalog, rejects, 0, {}, plan);
+    // The reference: load_events' users and events, filtered by the hash, users renumbered in order.
+    std::vector<std::string> ids;
+    std::vector<uint32_t> index(all.user_ids.size(), UINT32_MAX);
+    for (size_t u = 0; u < all.user_ids.size(); ++u)
+      if (fraction == 1 || user_hash(all.user_ids[u]) < (uint64_t(1) << 62)) index[u] = uint32_t(ids.size()), ids.push_back(all.user_ids[u]);
+    ASSERT_EQ(s.loaded.user_ids, ids) << fraction;
+    std::vector<Event> want;
+    for (Event e : all.events)
+      if (index[e.user] != UINT32_MAX) e.user = index[e.user], want.push_back(e);
+    ASSERT_EQ(s.loaded.events.size(), want.size());
+    EXPECT_EQ(std::memcmp(s.loaded.events.data(), want.data(), want.size() * sizeof(Event)), 0);
+    EXPECT_EQ(s.loaded.rows, all.rows);
+    EXPECT_EQ(s.report.sampled, fraction < 1);
+    EXPECT_EQ(s.report.users, ids.size());
+    // Every user counted without holding them: HyperLogLog, within 3% at this size.
+    EXPECT_NEAR(double(s.report.users_total), double(all.user_ids.size()), 0.03 * double(all.user_ids.size()));
+  }
+  // A budget halves the sample while reading until the costs of what is held fit.
+  SamplePlan plan;
+  plan.memory_budget = 100'000'000;
+  plan.costs.per_event = 1000;
+  plan.costs.per_user = 0;
+  const SampledEvents s = load_sampled_events(data.events(), ws.catalog, rejects, 0, {}, plan);
+  EXPECT_TRUE(s.report.sampled);
+  EXPECT_LE(double(s.loaded.events.size()) * 1000, 1e8);
+  EXPECT_GT(double(s.loaded.events.size()) * 4000, 1e8);  // not halved far past what was needed
+  EXPECT_EQ(s.report.why, "--memory-budget");
 }
 
 TEST(Evaluation, MetricsOnAHandCheckedRanking) {

@@ -2,6 +2,7 @@
 #include "host/cli/commands.h"
 #include "host/cli/input_flags.h"
 #include "host/jobs/eval_recs_job.h"
+#include "host/jobs/spilled_profiles.h"
 
 #include <memory>
 
@@ -11,6 +12,7 @@ namespace {
 struct EvalRecsFlags {
   EvalRecsOptions job;
   bool no_tune = false;
+  std::string memory_budget;
   LayoutFlags layout;
 };
 }  // namespace
@@ -32,6 +34,13 @@ void add_eval_recs(CLI::App& app) {
                   "seconds for the `marquee train` search row (0: no such row)")->capture_default_str();
   cmd->add_option("--model-dir", eval.model_dir, "also evaluate this saved model's configuration, refitted on the training part")
       ->check(CLI::ExistingDirectory);
+  cmd->add_option("--memory-budget", f->memory_budget,
+                  "bound on memory, e.g. 4G: when the users' events do not fit, evaluate a sample of users chosen "
+                  "by user hash, said in the table and the report (default: half the machine's memory; "
+                  "docs/scale.md)");
+  cmd->add_option("--sample-users", eval.sample_users,
+                  "evaluate this share of users at most, chosen by user hash (0..1; the budget may lower it)")
+      ->capture_default_str();
   cmd->add_option("--out", eval.out_path, "JSON report");
   cmd->add_option("--report", eval.report_path, "self-contained HTML report: HR@K/NDCG@K curves, coverage, popularity bias");
   cmd->add_option("--rejects", eval.common.rejects_path, "rejects file");
@@ -42,6 +51,8 @@ void add_eval_recs(CLI::App& app) {
   cmd->callback([f] {
     f->job.eval.tune = !f->no_tune;
     f->job.layout = f->layout.finish();
+    f->job.memory_budget =
+        f->memory_budget.empty() ? default_memory_budget() : parse_memory_size(f->memory_budget);
     run_eval_recs_job(f->job);
   });
 }

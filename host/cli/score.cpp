@@ -68,8 +68,13 @@ void add_score(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--hour", f->hour, "re-rank for this local hour of day, 0..23 (needs --daypart)");
   cmd->add_option("--memory-budget", f->memory_budget,
-                  "bound on memory, e.g. 4G: events that do not fit are partitioned on disk (default: half the "
-                  "machine's memory; docs/scale.md)");
+                  "bound on memory, e.g. 4G: events that do not fit are partitioned on disk, and a model fitted here "
+                  "(not --model-dir) is fitted on a sample of users by hash (default: half the machine's memory; "
+                  "docs/scale.md)");
+  cmd->add_option("--sample-users", score.sample_users,
+                  "--model auto|behaviour|hybrid|ease without --model-dir: fit on this share of users at most, "
+                  "chosen by user hash (0..1; within --memory-budget, lowered to fit it)")
+      ->capture_default_str();
   cmd->add_option("--spill-dir", score.input.spill_dir, "where --memory-budget's spill files go (default: beside --out)");
   cmd->add_option("--artwork", score.artwork_path, "artwork.csv: add the chosen artwork_id to every row (docs/artwork.md)")
       ->check(CLI::ExistingFile);

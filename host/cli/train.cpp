@@ -3,6 +3,7 @@
 #include "engine/backend.h"
 #include "host/cli/commands.h"
 #include "host/cli/input_flags.h"
+#include "host/jobs/spilled_profiles.h"
 #include "host/jobs/train_job.h"
 
 #include <memory>
@@ -15,6 +16,7 @@ struct TrainFlags {
   TrainJobOptions job;
   InputFlags in;
   std::string model = "auto", backend = "auto";
+  std::string memory_budget;
 };
 }  // namespace
 
@@ -35,9 +37,18 @@ void add_train(CLI::App& app) {
   cmd->add_option("--threads", t.base.als.threads, "CPU threads for ALS (0 = all cores)")->capture_default_str();
   cmd->add_option("--seed", t.base.als.seed, "random seed (ALS start, profiles split)")->capture_default_str();
   cmd->add_option("--backend", f->backend, "where ALS trains: auto|cpu|cuda")->capture_default_str();
+  cmd->add_option("--memory-budget", f->memory_budget,
+                  "bound on memory, e.g. 4G: when the users' interactions do not fit, fit on a sample of users "
+                  "chosen by user hash, said in the log and the manifest (default: half the machine's memory; "
+                  "docs/scale.md)");
+  cmd->add_option("--sample-users", t.sample_users,
+                  "fit on this share of users at most, chosen by user hash (0..1; the budget may lower it)")
+      ->capture_default_str();
   cmd->callback([f, cmd] {
     f->in.finish(cmd);
     f->job.input = f->in.input;
+    f->job.input.memory_budget =
+        f->memory_budget.empty() ? default_memory_budget() : parse_memory_size(f->memory_budget);
     f->job.common = f->in.common;
     f->job.train.families = parse_model_families(f->model);
     f->job.train.backend = parse_backend(f->backend);

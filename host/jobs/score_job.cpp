@@ -15,6 +15,7 @@
 #include "host/jobs/daypart_job.h"
 #include "host/jobs/spilled_profiles.h"
 #include "host/jobs/train_job.h"
+#include "host/jobs/user_sample.h"
 
 #include <spdlog/spdlog.h>
 
@@ -54,6 +55,21 @@ std::string spill_dir_for(const std::string& out) {
   return parent.empty() ? "." : parent.string();
 }
 
+// What fitting `kind` on profiles read whole holds: the profiles (a tag vector each), ALS's
+// interactions (by user and by title) and factors; fixed: the catalogue and its tag vectors, the
+// model's title side (TitleMatrix: 12 bytes a value, dense and sparse; the hybrid's holds the tags
+// too), EASE's titles x titles matrices. Rounded up from measurements (docs/benchmarks.md).
+MemoryCosts fit_costs(const TitleMatrix& tags, ModelKind kind, const AlsOptions& als) {
+  const double n = double(tags.num_titles()), d = double(tags.dim()), f = double(als.factors);
+  MemoryCosts c;
+  c.per_event = 12 + 48;  // a seen title, then an interaction and its two CSR entries
+  c.per_user = 4 * d + sizeof(UserSummary) + 64 + 8 * f;
+  c.fixed = 64e6 + 4 * n * d + 24 * n * f;
+  if (kind == ModelKind::Hybrid) c.fixed += 12 * n * (f + d + 1);
+  if (kind == ModelKind::Ease) c.fixed += ease_bytes(tags.num_titles());
+  return c;
+}
+
 // The model every user is ranked with, and how it was obtained (for the log and the summary).
 struct ScoreModel {
   std::unique_ptr<Model> model;
@@ -76,11 +92,14 @@ ScoreModel obtain_model(const ScoreJobOptions& o, const Workspace& ws, RejectLog
     t.backend = o.backend;
     t.device = o.scorer.cuda.device;
     t.base.als.threads = o.scorer.cpu.threads;
+    t.memory_budget = o.input.memory_budget;
+    t.sample_users = o.sample_users;
     const TrainingData data = prepare_training_data(ws, o.input, t, rejects);
     TrainedModel trained = train_model(ws.titles, data.train, data.heldout, data.all, t, nullptr);
     out.model = std::move(trained.model);
-    out.description = fmt::format("{} (the best of `marquee train`'s search, in memory)",
-                                  trained.search.trials[trained.search.best].label);
+    out.description = fmt::format("{} (the best of `marquee train`'s search, in memory{})",
+                                  trained.search.trials[trained.search.best].label,
+                                  data.sample.sampled ? ", on " + data.sample.describe() : "");
   } else {
     ModelParams params;
     params.als = o.als;
@@ -88,14 +107,37 @@ ScoreModel obtain_model(const ScoreJobOptions& o, const Workspace& ws, RejectLog
     params.ease_lambda = o.ease_lambda;
     out.model = make_model(o.model, params);
     UserProfiles all;
+    SampleReport sample;
     if (o.model != ModelKind::Tags) {
-      all = ws.profiles->read(0, ws.profiles->users());
+      // Within a budget, from profiles on disk (spilled, or a profiles file): a sample of users by hash
+      // when they do not all fit (host/jobs/user_sample.h); the model keeps title-side state only.
+      // Profiles in memory fitted the budget already: only --sample-users samples them.
+      const bool on_disk = ws.spilled || !o.input.profiles_path.empty();
+      if ((o.input.memory_budget > 0 && on_disk) || o.sample_users < 1) {
+        const size_t budget = on_disk ? o.input.memory_budget : 0;
+        MARQUEE_CHECK_ARG(o.model != ModelKind::Ease || ease_fits(ws.titles.num_titles(), budget),
+                          "--model ease needs {0} x {0} matrices (~{1:.0f} MB while fitting and ranking), more than "
+                          "half of --memory-budget {2:.0f} MB: raise the budget or choose another family",
+                          ws.titles.num_titles(), ease_bytes(ws.titles.num_titles()) / 1e6, budget / 1e6);
+        SamplePlan plan;
+        plan.memory_budget = budget;
+        plan.sample_users = o.sample_users;
+        plan.costs = fit_costs(ws.titles, o.model, o.als);
+        all = read_sampled_profiles(*ws.profiles, ws.profiles->seen_total(), plan, sample);
+      } else {
+        all = ws.profiles->read(0, ws.profiles->users());
+      }
       MARQUEE_CHECK_INPUT(!all.seen.empty(),
                           "--model {}: nobody watched anything, there is no behaviour to learn from",
                           model_kind_name(o.model));
     }
     out.model->fit(ws.titles, all, choose_fit_backend(o.backend, o.scorer.cuda.device));
     out.description = describe_params(o.model, params);
+    if (sample.sampled) {
+      out.description += ", fitted on " + sample.describe();
+      spdlog::warn("score: --model {} fitted on {}; every user is still scored (folded in)", model_kind_name(o.model),
+                   sample.describe());
+    }
   }
   spdlog::info("model: {} ready in {:.1f} s", out.description, seconds_since(t0));
   return out;
@@ -240,15 +282,6 @@ ScoreJobSummary run_score_job(const ScoreJobOptions& o, std::FILE* show_to) {
                     "give exactly one of --events FILE or --profiles FILE");
   if (input.spill_dir.empty()) input.spill_dir = spill_dir_for(o.out_path);
   Workspace ws = open_catalog(input.catalog_dir, rejects, input.layout.catalog_delimiter);
-  // Fitting a model on every profile needs them all in memory: within a budget, only a trained
-  // model (--model-dir) or the tags model, which needs no fit, can score.
-  const bool will_spill = !input.events_path.empty() && input.memory_budget > 0 &&
-                          estimate_in_memory_bytes(input.events_path, ws.titles.dim()) > input.memory_budget;
-  MARQUEE_CHECK_ARG(!will_spill || !o.model_dir.empty() || (!o.auto_model && o.model == ModelKind::Tags),
-                    "{} does not fit --memory-budget {:.0f} MB, and --model {} fits on every user's profile in "
-                    "memory: train the model once with `marquee train` and pass --model-dir, use --model tags, or "
-                    "raise --memory-budget",
-                    input.events_path, input.memory_budget / 1e6, o.auto_model ? "auto" : model_kind_name(o.model));
   open_profiles(ws, input, rejects);
   const size_t n_titles = ws.catalog.num_titles();
   MARQUEE_CHECK_ARG(o.k <= n_titles, "--top {} is larger than the catalogue ({} titles)", o.k, n_titles);

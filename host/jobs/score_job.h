@@ -37,6 +37,7 @@ struct ScoreJobOptions {
   AlsOptions als;                   // behaviour and hybrid models
   HybridWeights weights;            // hybrid model
   float ease_lambda = 200;          // ease model
+  double sample_users = 1;          // --sample-users: fit (auto, behaviour, hybrid, ease) on this share of users
   double progress_seconds = 2.0;    // progress line interval
   std::string artwork_path;         // --artwork: choose each row's artwork variant (docs/artwork.md)
   std::string daypart_path;         // daypart model (`marquee daypart`), applied at `hour`

@@ -51,15 +51,6 @@ bool read_record(std::FILE* f, std::string& id, Event& ev) {
   return true;
 }
 
-// The user's partition: a 64-bit FNV-1a of the id, a different one per split level, finished with
-// splitmix64's mixer so that ids differing in the last character spread over all partitions.
-uint64_t user_hash(const std::string& id, uint32_t level) {
-  uint64_t h = 1469598103934665603ull ^ (uint64_t(level + 1) * 0x9E3779B97F4A7C15ull);
-  for (unsigned char c : id) h = (h ^ c) * 1099511628211ull;
-  h ^= h >> 30, h *= 0xbf58476d1ce4e5b9ull, h ^= h >> 27, h *= 0x94d049bb133111ebull, h ^= h >> 31;
-  return h;
-}
-
 // A partition's spill file, and how many times it was split already.
 struct Spill {
   std::string path;
@@ -143,6 +134,15 @@ void append_user(UserProfiles& to, const UserProfiles& from, size_t u) {
 }
 
 }  // namespace
+
+// A different hash per split level, so that a partition split again spreads over all its new
+// partitions; the mixer spreads ids that differ in their last character over all of them.
+uint64_t user_hash(const std::string& id, uint32_t level) {
+  uint64_t h = 1469598103934665603ull ^ (uint64_t(level + 1) * 0x9E3779B97F4A7C15ull);
+  for (unsigned char c : id) h = (h ^ c) * 1099511628211ull;
+  h ^= h >> 30, h *= 0xbf58476d1ce4e5b9ull, h ^= h >> 27, h *= 0x94d049bb133111ebull, h ^= h >> 31;
+  return h;
+}
 
 size_t parse_memory_size(const std::string& text, const std::string& flag) {
   double value = 0;

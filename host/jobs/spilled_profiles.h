@@ -18,6 +18,10 @@
 
 namespace marquee {
 
+/// The 64-bit hash of a user id that partitions spill files (`level` 0; each re-split the next level)
+/// and chooses the users of a sample (user_sample.h): FNV-1a, finished with splitmix64's mixer.
+uint64_t user_hash(const std::string& id, uint32_t level = 0);
+
 /// "4G", "512M", "1.5GiB", "300000000" (bytes) -> bytes; throws ArgumentError otherwise.
 size_t parse_memory_size(const std::string& text, const std::string& flag = "--memory-budget");
 /// Half the memory this process may use: the machine's physical memory, or the cgroup's limit when

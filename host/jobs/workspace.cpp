@@ -22,6 +22,7 @@ class FileProfiles final : public ProfileSource {
   explicit FileProfiles(const std::string& path) : reader_(path) {}
   ProfileReader& reader() { return reader_; }
   size_t users() const override { return reader_.users(); }
+  uint64_t seen_total() const override { return reader_.info().seen_total; }
   UserProfiles read(size_t first, size_t count) override { return reader_.read(first, count); }
   std::optional<size_t> find_user(const std::string& id) override { return reader_.find_user(id); }
 

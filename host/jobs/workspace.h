@@ -22,6 +22,7 @@ class ProfileSource {
  public:
   virtual ~ProfileSource() = default;
   virtual size_t users() const = 0;
+  virtual uint64_t seen_total() const = 0;  // seen titles of every user (sizes a sample: user_sample.h)
   virtual UserProfiles read(size_t first, size_t count) = 0;
   virtual std::optional<size_t> find_user(const std::string& user_id) = 0;
 };
@@ -31,6 +32,7 @@ class MemoryProfiles final : public ProfileSource {
  public:
   explicit MemoryProfiles(UserProfiles p) : p_(std::move(p)) {}
   size_t users() const override { return p_.size(); }
+  uint64_t seen_total() const override { return p_.seen.size(); }
   UserProfiles read(size_t first, size_t count) override;
   std::optional<size_t> find_user(const std::string& user_id) override;
   const UserProfiles& all() const { return p_; }

@@ -58,6 +58,7 @@ ModelPtr train(const CatalogPtr& catalog, py::handle data, const std::string& mo
   }
   auto h = std::make_shared<ModelHandle>();
   h->catalog = catalog;
+  o.keep_profile_vectors = true;  // h->profiles below scores with them
   py::gil_scoped_release nogil;
   RejectLog rejects(rejects_path, strict, max_reject_rate);
   TrainingData d;
