@@ -6,12 +6,15 @@
 //
 // Arguments of the scorer benchmarks: users, titles, tags, K. users_per_s is wall-clock throughput.
 #include "bench/bench_main.h"
+#include "bench/peak.h"
 #include "bench/synthetic.h"
+#include "engine/dense_kernel.h"
 
 #include "engine/scorer.h"
 #include "engine/topk.h"
 
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
 
 #include <map>
 #include <memory>
@@ -98,6 +101,38 @@ BENCHMARK(BM_CpuDenseKernel)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->MinTime(0.5);
+
+// The dense micro-kernel alone, data in L1 (one micro-block of users against one panel, the
+// thresholds out of reach): its GFLOP/s against the FMA peak, apart from selection and memory.
+// kernel: 0 avx2, 1 avx512, 2 avx512-bf16.
+void BM_DenseKernelBlock(benchmark::State& state) {
+  const size_t dim = size_t(state.range(0));
+  const int which = int(state.range(1));
+  if ((which == 1 && !detail::dense_kernel_avx512_supported()) ||
+      (which == 2 && !detail::dense_kernel_avx512_bf16_supported())) {
+    state.SkipWithError("not supported by this CPU");
+    return;
+  }
+  const detail::DenseKernel kn = which == 0   ? detail::dense_kernel_avx2()
+                                 : which == 1 ? detail::dense_kernel_avx512()
+                                              : detail::dense_kernel_avx512_bf16();
+  const size_t slots = kn.slots(dim);
+  std::vector<float> users(kn.mr * dim, 0.01f), titles(kn.nr * dim, 0.02f);
+  std::vector<float> pu(kn.mr * slots), pt(kn.nr * slots), thr(kn.mr, 1e30f), scores(kn.mr * kn.nr);
+  std::vector<uint32_t> pass(kn.mr);
+  detail::pack_panels(users.data(), kn.mr, dim, kn.mr, kn.bf16, pu.data());
+  detail::pack_panels(titles.data(), kn.nr, dim, kn.nr, kn.bf16, pt.data());
+  for (auto _ : state) {
+    kn.block(pu.data(), pt.data(), slots, thr.data(), scores.data(), pass.data());
+    benchmark::DoNotOptimize(pass.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOPs"] = benchmark::Counter(2e-9 * double(kn.mr * kn.nr * dim),
+                                                benchmark::Counter::kIsIterationInvariantRate);
+  const double peak = bench::measure_fma_peak_gflops(1);
+  state.SetLabel(fmt::format("{} kernel; 1-thread FMA peak {:.0f} GFLOP/s", kn.name, peak));
+}
+BENCHMARK(BM_DenseKernelBlock)->ArgNames({"dims", "kernel"})->ArgsProduct({{32, 128, 256}, {0, 1, 2}})->MinTime(0.2);
 
 // TopKSelector alone: one materialised score row of `titles` scores (a real user's scores against
 // the synthetic catalogue, with its exclusions set to -inf), pushed with push_row then taken sorted.
