@@ -28,7 +28,8 @@ namespace marquee {
 namespace {
 
 constexpr size_t kSparseUsers = 32;        // users per sparse block (4 AVX2 / 2 AVX-512 registers)
-constexpr size_t kFusedMicroBlocks = 16;   // micro-blocks per fused work item (192 users AVX-512, 96 AVX2)
+constexpr size_t kFusedMicroBlocks = 16;   // most micro-blocks per fused work item (192 users AVX-512, 96 AVX2)
+constexpr size_t kFusedSelectorBytes = 512 << 10;  // the item's selectors stay in L2: fewer users at large K
 constexpr size_t kFusedMaxDim = 1024;      // wider vectors take the BLAS tiles
 constexpr size_t kDenseUsers = 64;         // users per BLAS work item
 constexpr size_t kDenseTitles = 1024;      // titles per dense tile: 64 x 1024 floats = 256 KiB, in L2
@@ -165,7 +166,12 @@ class CpuScorer final : public Scorer {
   void search_dense(const UserBatchView& batch, size_t k, TopKResult& out) const {
     const size_t dim = titles_.dim(), n_titles = titles_.num_titles();
     const size_t mr = kernel_.mr, nr = kernel_.nr, slots = kernel_.slots(dim);
-    const size_t item_users = mr * kFusedMicroBlocks;
+    // Every panel visits every user's selector, so the item's selectors must stay in cache: at
+    // K = 1000 (16 KiB of candidates a user) an item of 192 users thrashed L2 and ran at half the
+    // speed of the BLAS tiles at 32 dims; smaller items re-read the titles more often, which is cheap.
+    const size_t selector_bytes = (k >= TopKSelector::kBufferFromK ? 2 * k : k) * sizeof(uint64_t);
+    const size_t item_users =
+        mr * std::clamp<size_t>(kFusedSelectorBytes / (mr * selector_bytes), 1, kFusedMicroBlocks);
     const size_t n_panels = (n_titles + nr - 1) / nr;
     const size_t threads = size_t(threads_);
     const size_t blocks = (batch.count + item_users - 1) / item_users;
