@@ -4,14 +4,14 @@ namespace marquee {
 
 std::optional<uint32_t> Catalog::add_tag(Tag tag) {
   const auto index = static_cast<uint32_t>(tags_.size());
-  if (!tag_index_.emplace(tag.name, index).second) return std::nullopt;
+  if (!tag_index_.insert(tag.name).second) return std::nullopt;
   tags_.push_back(std::move(tag));
   return index;
 }
 
 std::optional<uint32_t> Catalog::add_title(Title title) {
   const auto index = static_cast<uint32_t>(titles_.size());
-  if (!title_index_.emplace(title.id, index).second) return std::nullopt;
+  if (!title_index_.insert(title.id).second) return std::nullopt;
   titles_.push_back(std::move(title));
   return index;
 }
@@ -24,15 +24,11 @@ bool Catalog::add_assignment(TagAssignment assignment) {
 }
 
 std::optional<uint32_t> Catalog::find_tag(std::string_view name) const {
-  auto it = tag_index_.find(std::string(name));
-  if (it == tag_index_.end()) return std::nullopt;
-  return it->second;
+  return tag_index_.find(name);
 }
 
 std::optional<uint32_t> Catalog::find_title(std::string_view id) const {
-  auto it = title_index_.find(std::string(id));
-  if (it == title_index_.end()) return std::nullopt;
-  return it->second;
+  return title_index_.find(id);
 }
 
 namespace {

@@ -3,6 +3,8 @@
 // engine speaks indices. Index order is also the deterministic tie-break order for ranking.
 #pragma once
 
+#include "engine/id_map.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -60,8 +62,8 @@ class Catalog {
   std::vector<Tag> tags_;
   std::vector<Title> titles_;
   std::vector<TagAssignment> assignments_;
-  std::unordered_map<std::string, uint32_t> tag_index_;
-  std::unordered_map<std::string, uint32_t> title_index_;
+  IdMap tag_index_;    // name -> index, as tags_
+  IdMap title_index_;  // id -> index, as titles_
   std::unordered_set<uint64_t> assigned_;  // key: title << 32 | tag
 };
 
