@@ -139,19 +139,26 @@ TEST(BuildProfiles, SameBytesAsTheSerialLoopForAnyNumberOfThreads) {
   }
   for (uint32_t u = 2990; u < 2995; ++u) events.push_back(Event{1767225600, u, 0, 10, 0, 1, EventType::Pause, 0});
 
-  for (const int64_t as_of : {int64_t(0), int64_t(1767225600 + 86400 * 30)}) {
+  // The same events as a file written user by user would give them (users in order: no scatter).
+  std::vector<Event> grouped = events;
+  std::stable_sort(grouped.begin(), grouped.end(), [](const Event& a, const Event& b) { return a.user < b.user; });
+
+  for (const auto& [input, as_of] : {std::make_pair(&events, int64_t(0)),
+                                     std::make_pair(&events, int64_t(1767225600 + 86400 * 30)),
+                                     std::make_pair(&grouped, int64_t(0))}) {
     EngagementOptions options;
     options.as_of = as_of;
     ProfileBuildStats want_stats;
-    const UserProfiles want = reference::build_profiles(catalog, titles, events, users, options, &want_stats);
+    const UserProfiles want = reference::build_profiles(catalog, titles, *input, users, options, &want_stats);
     ASSERT_GT(want_stats.duplicates.size(), 1000u);
     ASSERT_GT(want_stats.unusable_users, 4u);
     for (const int threads : {1, 2, 5}) {
-      SCOPED_TRACE(::testing::Message() << "threads " << threads << ", as_of " << as_of);
+      SCOPED_TRACE(::testing::Message() << "threads " << threads << ", as_of " << as_of
+                                         << (input == &grouped ? ", grouped by user" : ""));
       const int before = omp_get_max_threads();
       omp_set_num_threads(threads);
       ProfileBuildStats stats;
-      const UserProfiles got = build_profiles(catalog, titles, events, users, options, &stats);
+      const UserProfiles got = build_profiles(catalog, titles, *input, users, options, &stats);
       omp_set_num_threads(before);
       EXPECT_EQ(got.user_ids, want.user_ids);
       EXPECT_TRUE(same_bytes(got.vectors, want.vectors));
