@@ -45,6 +45,8 @@ class Catalog {
 
   std::optional<uint32_t> find_tag(std::string_view name) const;
   std::optional<uint32_t> find_title(std::string_view id) const;
+  /// The title ids' map (IdMap::prefetch, find with a hash computed once).
+  const IdMap& title_ids() const { return title_index_; }
 
   size_t num_tags() const { return tags_.size(); }
   size_t num_titles() const { return titles_.size(); }

@@ -29,6 +29,11 @@ class IdMap {
   std::pair<uint32_t, bool> insert(std::string_view id, uint64_t hash);
   std::optional<uint32_t> find(std::string_view id) const { return find(id, hash_id(id)); }
   std::optional<uint32_t> find(std::string_view id, uint64_t hash) const;
+  /// Starts loading the slot where a lookup of `hash` begins: a caller with other work to do before
+  /// find() hides the cache miss of a large table behind it.
+  void prefetch(uint64_t hash) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[size_t(hash) & (slots_.size() - 1)]);
+  }
 
   size_t size() const { return ids_.size(); }
   /// index -> id, in order of first appearance.

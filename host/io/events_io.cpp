@@ -34,22 +34,13 @@ EventTimeWindow event_time_window(int64_t as_of) {
   return w;
 }
 
-namespace {
-std::optional<uint32_t> find_title(const Catalog& catalog, std::string_view id, TitleMemo* memo) {
-  if (!memo) return catalog.find_title(id);
-  if (memo->valid && memo->id == id) return memo->index;
-  const auto title = catalog.find_title(id);
-  if (title) {
-    memo->id.assign(id.data(), id.size());
-    memo->index = *title;
-    memo->valid = true;
-  }
-  return title;
-}
-}  // namespace
-
 std::string parse_event(const Catalog& catalog, const EventText& text, Event& event, const EventTimeWindow* window,
                         TitleMemo* memo) {
+  // A title not in the memo costs a cache miss in the catalogue's table, then one in its list of
+  // titles: both are started early and met after other work.
+  const bool remembered = memo && memo->valid && memo->id == text.title_id;
+  const uint64_t title_hash = remembered ? 0 : hash_id(text.title_id);
+  if (!remembered) catalog.title_ids().prefetch(title_hash);
   Timestamp ts;
   if (!parse_timestamp(text.ts, ts)) return fmt::format("unparseable timestamp '{}'", text.ts);
   if (window && ts.epoch > window->latest)
@@ -60,16 +51,24 @@ std::string parse_event(const Catalog& catalog, const EventText& text, Event& ev
   if (window && ts.epoch < window->earliest)
     return fmt::format("timestamp too old '{}': before {} (the earliest accepted; a zero or default value?)", text.ts,
                        format_utc(window->earliest));
-  const auto title = find_title(catalog, text.title_id, memo);
+  std::optional<uint32_t> title = remembered ? std::optional<uint32_t>(memo->index)
+                                             : catalog.title_ids().find(text.title_id, title_hash);
   if (!title) return fmt::format("unknown title_id '{}'", text.title_id);
+  if (memo && !remembered) {
+    memo->id.assign(text.title_id.data(), text.title_id.size());
+    memo->index = *title;
+    memo->valid = true;
+  }
+  const Title& title_row = catalog.title(*title);
+  __builtin_prefetch(&title_row.duration_s);
   const auto type = parse_event_type(text.event);
   if (!type)
     return fmt::format("unknown event type '{}' (expected play, pause, resume, seek, stop, complete)", text.event);
-  const double duration = catalog.title(*title).duration_s;
-  const double limit = position_limit(duration);
   double position = 0;
-  if (!parse_double(text.position_s, position) || position < 0)
-    return fmt::format("position_s must be a number >= 0; got '{}'", text.position_s);
+  const bool position_ok = parse_double(text.position_s, position) && position >= 0;
+  if (!position_ok) return fmt::format("position_s must be a number >= 0; got '{}'", text.position_s);
+  const double duration = title_row.duration_s;
+  const double limit = position_limit(duration);
   if (position > limit)
     return fmt::format("impossible position '{}': beyond the title's duration of {} s", text.position_s, duration);
   double seek_to = 0;
