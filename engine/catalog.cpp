@@ -1,5 +1,7 @@
 #include "engine/catalog.h"
 
+#include <algorithm>
+
 namespace marquee {
 
 std::optional<uint32_t> Catalog::add_tag(Tag tag) {
@@ -16,9 +18,35 @@ std::optional<uint32_t> Catalog::add_title(Title title) {
   return index;
 }
 
+namespace {
+constexpr uint64_t kNoKey = ~uint64_t{0};
+
+uint64_t assignment_key(const TagAssignment& a) { return (uint64_t{a.title} << 32) | a.tag; }
+
+size_t slot_of(uint64_t key, size_t mask) {
+  key ^= key >> 29;  // spread title and tag over the low bits
+  key *= 0xbf58476d1ce4e5b9ull;
+  return size_t(key ^ (key >> 32)) & mask;
+}
+
+// The slot holding `key`, or the empty one where it goes.
+size_t probe(const std::vector<uint64_t>& table, uint64_t key) {
+  const size_t mask = table.size() - 1;
+  size_t i = slot_of(key, mask);
+  while (table[i] != kNoKey && table[i] != key) i = (i + 1) & mask;
+  return i;
+}
+}  // namespace
+
 bool Catalog::add_assignment(TagAssignment assignment) {
-  const uint64_t key = (uint64_t{assignment.title} << 32) | assignment.tag;
-  if (!assigned_.insert(key).second) return false;
+  const uint64_t key = assignment_key(assignment);
+  if (2 * (assignments_.size() + 1) > assigned_.size()) {
+    assigned_.assign(std::max<size_t>(64, 2 * assigned_.size()), kNoKey);
+    for (const TagAssignment& a : assignments_) assigned_[probe(assigned_, assignment_key(a))] = assignment_key(a);
+  }
+  const size_t i = probe(assigned_, key);
+  if (assigned_[i] == key) return false;
+  assigned_[i] = key;
   assignments_.push_back(assignment);
   return true;
 }

@@ -1,8 +1,11 @@
 #include "engine/id_map.h"
 
+#include "engine/catalog.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -70,4 +73,22 @@ TEST(IdMap, ClearReleaseAndReserve) {
   EXPECT_EQ(map.size(), 0u);
   EXPECT_EQ(map.find("b"), std::nullopt);
   EXPECT_EQ(map.insert("c"), std::make_pair(0u, true));
+}
+
+// The catalogue's table of (title, tag) assignments, the other flat table of catalogue loading:
+// duplicates found among many, across its growth, against std::set.
+TEST(CatalogAssignments, DuplicatesAreFoundAmongMany) {
+  std::mt19937 rng(11);
+  Catalog c;
+  std::set<std::pair<uint32_t, uint32_t>> want;
+  size_t added = 0;
+  for (int n = 0; n < 200000; ++n) {
+    const uint32_t title = rng() % 3000, tag = rng() % 100;
+    const bool fresh = want.emplace(title, tag).second;
+    ASSERT_EQ(c.add_assignment({title, tag, 0.5f}), fresh) << title << " " << tag;
+    added += fresh;
+  }
+  EXPECT_EQ(c.assignments().size(), added);
+  EXPECT_TRUE(c.add_assignment({0xFFFFFFFEu, 0xFFFFFFFEu, 1.0f}));  // the largest indices
+  EXPECT_FALSE(c.add_assignment({0xFFFFFFFEu, 0xFFFFFFFEu, 1.0f}));
 }
