@@ -1,6 +1,7 @@
 #include "host/io/events_io.h"
 
 #include "engine/error.h"
+#include "engine/id_map.h"
 #include "host/io/progress.h"
 #include "host/io/record_reader.h"
 #include "host/io/timestamp.h"
@@ -13,7 +14,9 @@
 #include <future>
 #include <thread>
 #include <limits>
-#include <unordered_map>
+#include <memory>
+#include <new>
+#include <optional>
 
 namespace marquee {
 
@@ -31,9 +34,15 @@ EventTimeWindow event_time_window(int64_t as_of) {
   return w;
 }
 
-std::string parse_event(const Catalog& catalog, const EventText& text, Event& event, const EventTimeWindow* window) {
+std::string parse_event(const Catalog& catalog, const EventText& text, Event& event, const EventTimeWindow* window,
+                        TitleMemo* memo) {
+  // A title not in the memo costs a cache miss in the catalogue's table, then one in its list of
+  // titles: both are started early and met after other work.
+  const bool remembered = memo && memo->valid && memo->id == text.title_id;
+  const uint64_t title_hash = remembered ? 0 : hash_id(text.title_id);
+  if (!remembered) catalog.title_ids().prefetch(title_hash);
   Timestamp ts;
-  if (!parse_timestamp(text.ts, ts)) return "unparseable timestamp '" + text.ts + "'";
+  if (!parse_timestamp(text.ts, ts)) return fmt::format("unparseable timestamp '{}'", text.ts);
   if (window && ts.epoch > window->latest)
     return fmt::format("timestamp in the future '{}': later than {} ({} {} plus {} h){}", text.ts,
                        format_utc(window->latest), window->from_as_of ? "--as-of" : "the clock at the start of the run",
@@ -42,22 +51,31 @@ std::string parse_event(const Catalog& catalog, const EventText& text, Event& ev
   if (window && ts.epoch < window->earliest)
     return fmt::format("timestamp too old '{}': before {} (the earliest accepted; a zero or default value?)", text.ts,
                        format_utc(window->earliest));
-  const auto title = catalog.find_title(text.title_id);
-  if (!title) return "unknown title_id '" + text.title_id + "'";
+  std::optional<uint32_t> title = remembered ? std::optional<uint32_t>(memo->index)
+                                             : catalog.title_ids().find(text.title_id, title_hash);
+  if (!title) return fmt::format("unknown title_id '{}'", text.title_id);
+  if (memo && !remembered) {
+    memo->id.assign(text.title_id.data(), text.title_id.size());
+    memo->index = *title;
+    memo->valid = true;
+  }
+  const Title& title_row = catalog.title(*title);
+  __builtin_prefetch(&title_row.duration_s);
   const auto type = parse_event_type(text.event);
-  if (!type) return "unknown event type '" + text.event + "' (expected play, pause, resume, seek, stop, complete)";
-  const double duration = catalog.title(*title).duration_s;
-  const double limit = position_limit(duration);
+  if (!type)
+    return fmt::format("unknown event type '{}' (expected play, pause, resume, seek, stop, complete)", text.event);
   double position = 0;
-  if (!parse_double(text.position_s, position) || position < 0)
-    return "position_s must be a number >= 0; got '" + text.position_s + "'";
+  const bool position_ok = parse_double(text.position_s, position) && position >= 0;
+  if (!position_ok) return fmt::format("position_s must be a number >= 0; got '{}'", text.position_s);
+  const double duration = title_row.duration_s;
+  const double limit = position_limit(duration);
   if (position > limit)
     return fmt::format("impossible position '{}': beyond the title's duration of {} s", text.position_s, duration);
   double seek_to = 0;
   if (*type == EventType::Seek) {
-    if (!text.seek_to_s || text.seek_to_s->empty()) return "seek event without seek_to_s";
-    if (!parse_double(*text.seek_to_s, seek_to) || seek_to < 0 || seek_to > limit)
-      return "impossible seek target '" + *text.seek_to_s + "'";
+    if (text.seek_to_s.empty()) return "seek event without seek_to_s";
+    if (!parse_double(text.seek_to_s, seek_to) || seek_to < 0 || seek_to > limit)
+      return fmt::format("impossible seek target '{}'", text.seek_to_s);
   }
   event = Event{};
   event.ts = ts.epoch;
@@ -77,55 +95,78 @@ const std::vector<std::string>& event_columns() {
 namespace {
 enum { kTs, kUser, kTitle, kEvent, kPosition, kSeekTo };
 
-// Lines read in file order, handed to a worker as one piece.
-struct LineBatch {
-  std::vector<std::string> lines;
-  std::vector<size_t> line_nos;
-};
-
-// A batch parsed: its events name users by batch-local index, so workers share no map; the merge
-// gives the ids their global index in order of first appearance, as a serial read would.
-struct ParsedBatch {
-  std::vector<Event> events;
-  std::vector<std::string> users;  // batch-local index -> id, in order of first appearance
+// A piece of work: lines read in file order, then what parsing them gave. Its events name users by
+// batch-local index, so workers share no map; the merge gives the ids their global index in order
+// of first appearance, as a serial read would. Batches are recycled: their buffers are reused for
+// the next lines, so the reader allocates nothing per line and pages are not returned and faulted
+// in again batch after batch.
+struct Batch {
+  std::string text;                // the lines, one after another, without their '\n'
+  std::vector<size_t> ends;        // line k is text[ends[k-1], ends[k])
+  std::vector<size_t> line_nos;    // its 1-based number in the file
+  std::vector<Event> events;       // parsed: user = index into users
+  IdMap users;                     // batch-local index -> id, in order of first appearance
   struct Rejected {
     size_t line;
     std::string reason;
     std::string raw;
   };
   std::vector<Rejected> rejected;  // in file order
-  size_t rows = 0;
+  RecordView record;               // the parser's, kept for its buffers
+
+  size_t lines() const { return ends.size(); }
+  void clear() {
+    text.clear();
+    ends.clear();
+    line_nos.clear();
+    events.clear();
+    users.clear();
+    rejected.clear();
+  }
 };
 
-ParsedBatch parse_batch(const RecordReader& reader, LineBatch batch, const Catalog& catalog,
-                        const EventTimeWindow& window) {
+void parse_batch(const RecordReader& reader, Batch& b, const Catalog& catalog, const EventTimeWindow& window) {
   RecordReader::Parser parser(reader);
-  ParsedBatch out;
-  out.rows = batch.lines.size();
-  out.events.reserve(batch.lines.size());
-  std::unordered_map<std::string, uint32_t> local;
-  Record r;
-  for (size_t k = 0; k < batch.lines.size(); ++k) {
-    parser.parse(std::move(batch.lines[k]), batch.line_nos[k], r);
+  b.events.reserve(b.lines());
+  RecordView& r = b.record;
+  TitleMemo title_memo;
+  std::string last_user;  // rows come grouped by user: most need no lookup
+  uint32_t last_user_index = 0;
+  size_t begin = 0;
+  for (size_t k = 0; k < b.lines(); begin = b.ends[k++]) {
+    parser.parse(std::string_view(b.text).substr(begin, b.ends[k] - begin), b.line_nos[k], r);
     if (!r.error.empty()) {
-      out.rejected.push_back({r.line, std::move(r.error), std::move(r.raw)});
+      b.rejected.push_back({r.line, std::move(r.error), std::string(r.raw)});
       continue;
     }
     Event ev;
     std::string reason = parse_event(
-        catalog, {r.fields[kTs], r.fields[kTitle], r.fields[kEvent], r.fields[kPosition], &r.fields[kSeekTo]}, ev,
-        &window);
+        catalog, {r.fields[kTs], r.fields[kTitle], r.fields[kEvent], r.fields[kPosition], r.fields[kSeekTo]}, ev,
+        &window, &title_memo);
     if (!reason.empty()) {
-      out.rejected.push_back({r.line, std::move(reason), std::move(r.raw)});
+      b.rejected.push_back({r.line, std::move(reason), std::string(r.raw)});
       continue;
     }
-    auto [it, inserted] = local.try_emplace(r.fields[kUser], uint32_t(out.users.size()));
-    if (inserted) out.users.push_back(r.fields[kUser]);
-    ev.user = it->second;
+    if (b.events.empty() || r.fields[kUser] != last_user) {
+      last_user_index = b.users.insert(r.fields[kUser]).first;
+      last_user.assign(r.fields[kUser].data(), r.fields[kUser].size());
+    }
+    ev.user = last_user_index;
     ev.line = uint32_t(std::min<size_t>(r.line, std::numeric_limits<uint32_t>::max()));
-    out.events.push_back(ev);
+    b.events.push_back(ev);
   }
-  return out;
+}
+// Room for every event of a plain file, estimated from the first batch's bytes per line (5% spare):
+// a vector grown by doubling writes about twice its final size into fresh pages, and first touches
+// of memory are a large share of reading a file. Room that is not used is never touched. A valid
+// row takes 13 bytes at least ("1,u,t,play,0\n"), which bounds a wild estimate.
+void reserve_for_file(std::vector<Event>& events, const RecordReader& reader, const Batch& first) {
+  if (reader.compression() != Compression::None || reader.file_size() == 0 || first.lines() == 0) return;
+  const double bytes_per_line = std::max(13.0, double(first.text.size() + first.lines()) / double(first.lines()));
+  try {
+    events.reserve(size_t(1.05 * double(reader.file_size()) / bytes_per_line) + first.events.size());
+  } catch (const std::bad_alloc&) {  // only a hint: grow as needed
+  }
 }
 }  // namespace
 
@@ -147,60 +188,72 @@ LoadedEvents load_events(const std::string& path, const Catalog& catalog, Reject
   const size_t max_in_flight = 2 * threads;  // bounds memory: this many batches of lines at most
 
   LoadedEvents out;
-  std::unordered_map<std::string, uint32_t> user_index;
+  IdMap users;
   std::vector<uint32_t> to_global;
-  auto merge = [&](ParsedBatch b) {
-    for (auto& rj : b.rejected) rejects.reject(path, rj.line, rj.reason, rj.raw);
-    to_global.resize(b.users.size());
-    for (size_t i = 0; i < b.users.size(); ++i) {
-      auto [it, inserted] = user_index.try_emplace(b.users[i], uint32_t(out.user_ids.size()));
-      if (inserted) {
-        if (out.user_ids.size() >= std::numeric_limits<uint32_t>::max())
-          MARQUEE_THROW_AS(InputError, "{}: more than 2^32 users", path);
-        out.user_ids.push_back(std::move(b.users[i]));
-      }
-      to_global[i] = it->second;
+  std::vector<std::unique_ptr<Batch>> spare;
+  auto merge = [&](std::unique_ptr<Batch> b) {
+    for (auto& rj : b->rejected) rejects.reject(path, rj.line, rj.reason, rj.raw);
+    const auto& ids = b->users.ids();
+    to_global.resize(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (users.size() >= IdMap::kMaxIds && !users.find(ids[i]))
+        MARQUEE_THROW_AS(InputError, "{}: more than 2^32 users", path);
+      to_global[i] = users.insert(ids[i]).first;
     }
-    for (Event& ev : b.events) ev.user = to_global[ev.user];
-    if (out.events.empty()) out.events = std::move(b.events);
-    else out.events.insert(out.events.end(), b.events.begin(), b.events.end());
-    out.rows += b.rows;
+    for (Event& ev : b->events) ev.user = to_global[ev.user];
+    if (out.events.capacity() == 0) reserve_for_file(out.events, reader, *b);
+    out.events.insert(out.events.end(), b->events.begin(), b->events.end());
+    out.rows += b->lines();
     progress.update(double(reader.bytes_read()) / 1e6, fmt::format("{} rows", out.rows));
+    b->clear();
+    spare.push_back(std::move(b));
   };
 
-  std::deque<std::future<ParsedBatch>> pending;
-  auto launch = [&](LineBatch batch) {
+  std::deque<std::future<std::unique_ptr<Batch>>> pending;
+  auto launch = [&](std::unique_ptr<Batch> batch) {
     if (threads == 1) {
-      merge(parse_batch(reader, std::move(batch), catalog, window));
+      parse_batch(reader, *batch, catalog, window);
+      merge(std::move(batch));
       return;
     }
-    pending.push_back(std::async(std::launch::async, parse_batch, std::cref(reader), std::move(batch),
-                                 std::cref(catalog), std::cref(window)));
+    pending.push_back(std::async(std::launch::async, [&reader, &catalog, &window](std::unique_ptr<Batch> b) {
+      parse_batch(reader, *b, catalog, window);
+      return b;
+    }, std::move(batch)));
     while (pending.size() >= max_in_flight) {
       merge(pending.front().get());
       pending.pop_front();
     }
   };
+  auto fresh = [&] {
+    if (spare.empty()) return std::make_unique<Batch>();
+    auto b = std::move(spare.back());
+    spare.pop_back();
+    return b;
+  };
   // A read error (a corrupt compressed stream) is raised after the rows before it are merged, as a
   // serial read would; an error of the merge itself (--strict) propagates at once.
   std::exception_ptr read_error;
-  LineBatch batch;
-  std::string line;
+  std::unique_ptr<Batch> batch = fresh();
   size_t line_no = 0;
   for (;;) {
     try {
-      if (!reader.next_line(line, line_no)) break;
+      if (!reader.append_line(batch->text, line_no)) break;
     } catch (...) {
       read_error = std::current_exception();
       break;
     }
-    batch.lines.push_back(std::move(line));
-    batch.line_nos.push_back(line_no);
-    if (batch.lines.size() == batch_lines) launch(std::exchange(batch, {}));
+    batch->ends.push_back(batch->text.size());
+    batch->line_nos.push_back(line_no);
+    if (batch->lines() == batch_lines) {
+      launch(std::move(batch));
+      batch = fresh();
+    }
   }
-  if (!batch.lines.empty()) launch(std::move(batch));
+  if (batch->lines() > 0) launch(std::move(batch));
   for (; !pending.empty(); pending.pop_front()) merge(pending.front().get());
   if (read_error) std::rethrow_exception(read_error);
+  out.user_ids = users.release();
 
   progress.update(double(reader.bytes_read()) / 1e6);
   progress.finish(fmt::format("{} rows", out.rows));

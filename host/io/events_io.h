@@ -8,6 +8,7 @@
 #include "host/io/rejects.h"
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace marquee {
@@ -20,11 +21,19 @@ struct LoadedEvents {
 
 /// One playback event as text: a row of events.csv/.jsonl or an item of POST /v1/events.
 struct EventText {
-  const std::string& ts;
-  const std::string& title_id;
-  const std::string& event;
-  const std::string& position_s;
-  const std::string* seek_to_s;  // null or empty: absent
+  std::string_view ts;
+  std::string_view title_id;
+  std::string_view event;
+  std::string_view position_s;
+  std::string_view seek_to_s;  // empty: absent
+
+  EventText(std::string_view ts, std::string_view title_id, std::string_view event, std::string_view position_s,
+            std::string_view seek_to_s)
+      : ts(ts), title_id(title_id), event(event), position_s(position_s), seek_to_s(seek_to_s) {}
+  /// `seek_to_s` null or empty: absent.
+  EventText(std::string_view ts, std::string_view title_id, std::string_view event, std::string_view position_s,
+            const std::string* seek_to_s)
+      : EventText(ts, title_id, event, position_s, seek_to_s ? std::string_view(*seek_to_s) : std::string_view()) {}
 };
 
 /// The times an event may carry (docs/formats.md, "Event times"): from kEarliestEventTime up to the
@@ -42,12 +51,21 @@ constexpr int64_t kFutureToleranceS = 86400;       // clocks and time zones a da
 /// The window for reference time `as_of` (epoch seconds; 0: the system clock now).
 EventTimeWindow event_time_window(int64_t as_of);
 
+/// The last title id parse_event looked up and its index: rows come grouped by user and title (a
+/// play, its pauses, its stop), so most rows of a file need no lookup in the catalogue.
+struct TitleMemo {
+  std::string id;
+  uint32_t index = 0;
+  bool valid = false;
+};
+
 /// The rules of docs/formats.md for one event (timestamp, known title, event type, position within
 /// the title's duration, seek target): fills `event` (its user and line left 0) and returns "", or
 /// returns the reason to reject it. Shared by the file reader and the server's online updates.
-/// With a `window`, a timestamp outside it is rejected too.
+/// With a `window`, a timestamp outside it is rejected too; with a `memo` (one per thread and
+/// catalogue), a title id equal to the last one found is not looked up again.
 std::string parse_event(const Catalog& catalog, const EventText& text, Event& event,
-                        const EventTimeWindow* window = nullptr);
+                        const EventTimeWindow* window = nullptr, TitleMemo* memo = nullptr);
 
 /// The columns of an events file (docs/formats.md): the names `--columns` maps.
 const std::vector<std::string>& event_columns();

@@ -171,6 +171,11 @@ bool LineSource::refill() {
 
 bool LineSource::getline(std::string& line) {
   line.clear();
+  return append_line(line);
+}
+
+bool LineSource::append_line(std::string& line) {
+  const size_t from = line.size();
   for (;;) {
     const char* start = out_.data() + out_pos_;
     const size_t avail = out_.size() - out_pos_;
@@ -184,8 +189,8 @@ bool LineSource::getline(std::string& line) {
     line.append(start, avail);
     out_pos_ = out_.size();
     if (!refill()) {
-      if (line.empty()) return false;  // nothing after the last '\n'
-      ++line_;                         // a last line without '\n'
+      if (line.size() == from) return false;  // nothing after the last '\n'
+      ++line_;  // a last line without '\n'
       return true;
     }
   }

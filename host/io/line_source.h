@@ -33,6 +33,9 @@ class LineSource {
   /// Line numbers count decompressed lines. A truncated or corrupt compressed stream is an
   /// InputError naming the file, the compression and the last whole line read.
   bool getline(std::string& line);
+  /// As getline, appending the line to `line` (a batch of lines in one buffer); false at the end,
+  /// `line` then as it was.
+  bool append_line(std::string& line);
 
   Compression compression() const { return compression_; }
   const std::string& path() const { return path_; }

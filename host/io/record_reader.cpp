@@ -14,6 +14,10 @@
 #include <map>
 #include <optional>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace marquee {
 
 namespace {
@@ -104,7 +108,7 @@ struct RecordReader::CsvParser {
   static void on_record(int, void* self) { ++static_cast<CsvParser*>(self)->records; }
 
   /// Splits one line into fields; false on malformed quoting.
-  bool split(const std::string& line) {
+  bool split(std::string_view line) {
     fields.clear();
     records = 0;
     const size_t used = csv_parse(&parser, line.data(), line.size(), on_field, on_record, this);
@@ -156,7 +160,7 @@ std::string RecordReader::renamed_note(size_t i) const {
 RecordReader::~RecordReader() = default;
 
 namespace {
-bool is_blank(const std::string& s) {
+bool is_blank(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t' || c == '\r'; });
 }
 void strip_cr(std::string& s) {
@@ -294,12 +298,26 @@ bool RecordReader::next_line(std::string& line, size_t& line_no) {
   return false;
 }
 
+bool RecordReader::append_line(std::string& text, size_t& line_no) {
+  const size_t from = text.size();
+  while (in_.append_line(text)) {
+    if (text.size() > from && text.back() == '\r') text.pop_back();
+    if (is_blank(std::string_view(text).substr(from))) {
+      text.resize(from);
+      continue;
+    }
+    line_no = in_.line();
+    ++rows_;
+    return true;
+  }
+  return false;
+}
+
 bool RecordReader::next(Record& record) {
-  std::string line;
   size_t line_no = 0;
-  if (!next_line(line, line_no)) return false;
+  if (!next_line(line_, line_no)) return false;
   if (!parser_) parser_ = std::make_unique<Parser>(*this);
-  parser_->parse(std::move(line), line_no, record);
+  parser_->parse(line_, line_no, record);
   return true;
 }
 
@@ -309,16 +327,33 @@ RecordReader::Parser::Parser(const RecordReader& reader) : reader_(reader) {
 
 RecordReader::Parser::~Parser() = default;
 
-void RecordReader::Parser::parse(std::string line, size_t line_no, Record& record) {
+void RecordReader::Parser::parse(std::string_view line, size_t line_no, Record& record) {
+  parse(line, line_no, view_);
+  record.line = line_no;
+  record.raw.assign(line.data(), line.size());
+  record.error = view_.error;
+  const size_t n = view_.fields.size();
+  record.fields.resize(n);
+  record.present.assign(n, false);
+  for (size_t i = 0; i < n; ++i) {
+    record.fields[i].assign(view_.fields[i].data(), view_.fields[i].size());
+    record.present[i] = !view_.fields[i].empty();
+  }
+}
+
+void RecordReader::Parser::parse(std::string_view line, size_t line_no, RecordView& record) {
   const auto& names = reader_.names_;
   record.line = line_no;
-  record.raw = std::move(line);
+  record.raw = line;
   record.error.clear();
-  record.fields.assign(names.size(), std::string());
-  record.present.assign(names.size(), false);
+  record.fields.resize(names.size());
+  std::fill(record.fields.begin(), record.fields.end(), std::string_view());
   if (reader_.jsonl_) parse_jsonl(record);
   else parse_csv(record);
-  for (size_t i = 0; i < names.size() && record.error.empty(); ++i) {
+  // A CSV field is a piece of the line (less quotes): an ASCII line has only valid UTF-8 fields.
+  // (A JSON string may spell other characters with \u escapes: its fields are always checked.)
+  const bool all_valid = !reader_.jsonl_ && is_ascii(line);
+  for (size_t i = 0; i < names.size() && record.error.empty() && !all_valid; ++i) {
     const size_t bad = invalid_utf8_at(record.fields[i]);
     if (bad != std::string_view::npos)
       record.error = fmt::format("{} is not valid UTF-8 (byte 0x{:02x} at offset {})", names[i],
@@ -326,7 +361,7 @@ void RecordReader::Parser::parse(std::string line, size_t line_no, Record& recor
   }
   if (record.error.empty()) {
     for (size_t i = 0; i < reader_.required_; ++i) {
-      if (!record.present[i]) {
+      if (record.fields[i].empty()) {
         record.error = "missing value for '" + names[i] + "'" + reader_.renamed_note(i);
         break;
       }
@@ -334,51 +369,105 @@ void RecordReader::Parser::parse(std::string line, size_t line_no, Record& recor
   }
 }
 
-void RecordReader::Parser::parse_csv(Record& record) {
+void RecordReader::Parser::parse_csv(RecordView& record) {
   if (reader_.header_columns_ == 0) {
     record.error = "row before any header";
     return;
   }
-  if (!csv_->split(record.raw)) {
+  // Lines without quotes are split here; libcsv, the authority on quoting, reads the others.
+  const bool plain = split_unquoted_csv(record.raw, reader_.delimiter_, plain_);
+  if (!plain && !csv_->split(record.raw)) {
     record.error = "malformed CSV (unbalanced quotes)";
     return;
   }
-  if (csv_->fields.size() != reader_.header_columns_) {
-    record.error = "expected " + std::to_string(reader_.header_columns_) + " fields, found " +
-                   std::to_string(csv_->fields.size());
+  const size_t found = plain ? plain_.size() : csv_->fields.size();
+  if (found != reader_.header_columns_) {
+    record.error = "expected " + std::to_string(reader_.header_columns_) + " fields, found " + std::to_string(found);
     return;
   }
   for (size_t i = 0; i < reader_.names_.size(); ++i) {
-    if (reader_.column_of_[i] < 0) continue;
-    std::string& v = csv_->fields[size_t(reader_.column_of_[i])];
-    record.present[i] = !v.empty();
-    record.fields[i] = std::move(v);
+    const int c = reader_.column_of_[i];
+    if (c >= 0) record.fields[i] = plain ? plain_[size_t(c)] : std::string_view(csv_->fields[size_t(c)]);
   }
 }
 
-void RecordReader::Parser::parse_jsonl(Record& record) {
+void RecordReader::Parser::parse_jsonl(RecordView& record) {
   const auto& file_names = reader_.file_names_;
   const nlohmann::json j = nlohmann::json::parse(record.raw, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
     record.error = "not a JSON object";
     return;
   }
+  json_.assign(file_names.size(), std::string());
   for (size_t i = 0; i < file_names.size(); ++i) {
     auto it = j.find(file_names[i]);
     if (it == j.end() || it->is_null()) continue;
-    if (it->is_string()) record.fields[i] = it->get<std::string>();
-    else if (it->is_number()) record.fields[i] = it->dump();
+    if (it->is_string()) json_[i] = it->get<std::string>();
+    else if (it->is_number()) json_[i] = it->dump();
     else {
       record.error = "field '" + file_names[i] + "' must be a string or a number";
       return;
     }
-    record.present[i] = !record.fields[i].empty();
+    record.fields[i] = json_[i];
   }
 }
 
 }  // namespace marquee
 
 namespace marquee {
+
+bool split_unquoted_csv(std::string_view line, char delimiter, std::vector<std::string_view>& fields) {
+  fields.clear();
+  if (delimiter == '"' || delimiter == '\r' || delimiter == '\n') return false;
+  // libcsv skips spaces and tabs before a field and drops them after it, unless one is the delimiter.
+  const auto is_space = [delimiter](char c) { return (c == ' ' || c == '\t') && c != delimiter; };
+  const char* const begin = line.data();
+  const char* field = begin;
+  const auto end_field = [&](const char* at) {
+    const char* b = field;
+    const char* e = at;
+    while (b < e && is_space(*b)) ++b;
+    while (e > b && is_space(e[-1])) --e;
+    fields.emplace_back(b, size_t(e - b));
+    field = at + 1;
+  };
+  size_t i = 0;
+#if defined(__SSE2__)
+  // 16 bytes a step: one compare per special byte, then a bit per delimiter.
+  const __m128i delim = _mm_set1_epi8(delimiter), quote = _mm_set1_epi8('"'), cr = _mm_set1_epi8('\r'),
+                lf = _mm_set1_epi8('\n');
+  for (; i + 16 <= line.size(); i += 16) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(begin + i));
+    const __m128i special = _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_or_si128(_mm_cmpeq_epi8(x, cr), _mm_cmpeq_epi8(x, lf)));
+    if (_mm_movemask_epi8(special) != 0) return false;
+    for (auto bits = unsigned(_mm_movemask_epi8(_mm_cmpeq_epi8(x, delim))); bits != 0; bits &= bits - 1)
+      end_field(begin + i + unsigned(__builtin_ctz(bits)));
+  }
+#endif
+  for (; i < line.size(); ++i) {  // the rest (all of it without SSE2)
+    const char c = begin[i];
+    if (c == delimiter) end_field(begin + i);
+    else if (c == '"' || c == '\r' || c == '\n') return false;
+  }
+  const bool delimited = !fields.empty();
+  end_field(begin + line.size());
+  // libcsv gives a line of nothing but spaces no field at all (an empty line neither).
+  if (!delimited && fields.back().empty()) fields.clear();
+  return true;
+}
+
+bool is_ascii(std::string_view text) {
+  const char* p = text.data();
+  size_t n = text.size();
+  uint64_t high = 0;  // the top bits of every byte, or-ed 8 at a time
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    high |= w;
+  }
+  for (; n > 0; ++p, --n) high |= uint64_t(static_cast<unsigned char>(*p));
+  return (high & 0x8080808080808080ull) == 0;
+}
 
 bool parse_double(std::string_view text, double& out) {
   if (!text.empty() && text.front() == '+') text.remove_prefix(1);

@@ -24,6 +24,16 @@ struct Record {
   std::string error;                 // non-empty: the row is malformed; fields are not meaningful
 };
 
+/// A Record without copies: the fields point into the line (or, for a line with quotes or a JSON
+/// object, into the Parser that filled it) and stay valid until that Parser's next parse. A field
+/// is present when it is not empty. The events reader's form: a billion rows are not copied twice.
+struct RecordView {
+  size_t line = 0;
+  std::string_view raw;                 // the line as read
+  std::vector<std::string_view> fields;  // required columns, then optional ones
+  std::string error;                    // non-empty: the row is malformed
+};
+
 /// How a file names and separates its columns when it does not follow docs/formats.md to the letter.
 struct TableLayout {
   /// The CSV field delimiter; 0: by the file's name (tab for .tsv and .tab, also compressed:
@@ -65,18 +75,27 @@ class RecordReader {
     ~Parser();
     Parser(const Parser&) = delete;
     Parser& operator=(const Parser&) = delete;
-    /// Fills `record` from `line` (a line next_line() returned, number `line_no`).
-    void parse(std::string line, size_t line_no, Record& record);
+    /// Fills `record` from `line` (a line next_line() returned, number `line_no`); a record reused
+    /// from line to line keeps its buffers.
+    void parse(std::string_view line, size_t line_no, Record& record);
+    /// The same without copies: `record`'s fields point into `line` or into this parser.
+    void parse(std::string_view line, size_t line_no, RecordView& record);
 
    private:
-    void parse_csv(Record& record);
-    void parse_jsonl(Record& record);
+    void parse_csv(RecordView& record);
+    void parse_jsonl(RecordView& record);
     const RecordReader& reader_;
     std::unique_ptr<CsvParser> csv_;
+    std::vector<std::string_view> plain_;  // split_unquoted_csv's fields
+    std::vector<std::string> json_;        // a JSON line's fields
+    RecordView view_;                      // the copying parse's
   };
   /// The next non-blank line (a trailing '\r' stripped) and its 1-based number, counted as a row;
   /// false at end of file.
   bool next_line(std::string& line, size_t& line_no);
+  /// As next_line, appending the line to `text` (a batch of lines in one buffer, no allocation per
+  /// line); false at end of file, `text` then as it was.
+  bool append_line(std::string& text, size_t& line_no);
   /// Records returned so far (the rows a reject rate is taken over).
   size_t rows() const { return rows_; }
 
@@ -112,7 +131,18 @@ class RecordReader {
   std::vector<std::string> ignored_;
   std::unique_ptr<CsvParser> csv_;  // the header's
   std::unique_ptr<Parser> parser_;  // next()'s
+  std::string line_;                // next()'s
 };
+
+/// Splits a CSV line that holds no quote, CR or LF at `delimiter` exactly as libcsv does with the
+/// options RecordReader gives it: spaces and tabs (other than the delimiter) around a field are not
+/// part of it, and a line of nothing else has no fields. Returns false, `fields` unspecified, for a
+/// line with a quote, CR or LF, or a delimiter that is one of them: libcsv, the authority on quoting,
+/// reads those. Most lines of a large file hold no quote; this is the events reader's fast path.
+bool split_unquoted_csv(std::string_view line, char delimiter, std::vector<std::string_view>& fields);
+
+/// True when every byte of `text` is ASCII (below 0x80), so that any part of it is valid UTF-8.
+bool is_ascii(std::string_view text);
 
 /// True when `path` names a JSON Lines file by its extension (.jsonl, .ndjson, .json, also followed
 /// by a compression suffix: events.jsonl.gz).

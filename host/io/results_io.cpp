@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 
 namespace marquee {
 
@@ -50,16 +51,66 @@ ResultsWriter::ResultsWriter(const std::string& path, ResultFormat format, const
   }
 }
 
+void append_score(fmt::memory_buffer& out, float score) {
+  // score * 10^6 is exact in a double (a float's 24-bit significand times 5^6 needs 38 bits), so
+  // rounding it to an integer, half to even as fmt does, gives fmt's six decimals digit for digit.
+  const double scaled = double(score) * 1e6;
+  if (!(std::fabs(scaled) < 1e18)) {  // huge, infinite or NaN: fmt's own path
+    fmt::format_to(std::back_inserter(out), "{:.6f}", score);
+    return;
+  }
+  const auto units = uint64_t(std::fabs(std::nearbyint(scaled)));
+  if (std::signbit(score)) out.push_back('-');  // fmt writes -0.000000 for -0 and for -1e-9 alike
+  const fmt::format_int whole(units / 1000000);
+  out.append(whole.data(), whole.data() + whole.size());
+  char frac[7] = {'.'};
+  for (uint64_t f = units % 1000000, i = 6; i > 0; --i, f /= 10) frac[i] = char('0' + f % 10);
+  out.append(frac, frac + 7);
+}
+
+namespace {
+void append_int(fmt::memory_buffer& out, size_t v) {
+  const fmt::format_int text(v);
+  out.append(text.data(), text.data() + text.size());
+}
+
+// What goes around the fields of a row: CSV `user,rank,title,score[,artwork]`, JSON Lines the same
+// fields by name.
+struct RowText {
+  std::string_view open, rank, title, score, artwork, close;
+};
+constexpr RowText kCsvRow{"", ",", ",", ",", ",", "\n"};
+constexpr RowText kJsonRow{"{\"user_id\":", ",\"rank\":", ",\"title_id\":", ",\"score\":", ",\"artwork_id\":", "}\n"};
+}  // namespace
+
 void ResultsWriter::write(const std::vector<std::string>& user_ids, const TopKResult& result, const Catalog& catalog,
                           const std::vector<uint32_t>* chosen) {
   MARQUEE_ASSERT(result.counts.size() == user_ids.size());
   MARQUEE_ASSERT((artwork_ != nullptr) == (chosen != nullptr));
   MARQUEE_ASSERT(!chosen || chosen->size() == user_ids.size() * result.k);
+  const bool csv = format_ == ResultFormat::Csv;
+  const RowText& around = csv ? kCsvRow : kJsonRow;
+  if (titles_of_ != &catalog || title_offsets_.size() != catalog.num_titles() + 1) {
+    titles_of_ = &catalog;
+    title_offsets_.assign(1, 0);
+    title_text_.clear();
+    for (const Title& t : catalog.titles()) {
+      title_text_ += csv ? csv_field(t.id) : nlohmann::json(t.id).dump();
+      MARQUEE_CHECK_ARG(title_text_.size() < UINT32_MAX, "title ids: more than 4 GiB of text");
+      title_offsets_.push_back(uint32_t(title_text_.size()));
+    }
+  }
+  const auto title_text = [&](uint32_t t) {
+    return std::string_view(title_text_.data() + title_offsets_[t], title_offsets_[t + 1] - title_offsets_[t]);
+  };
+  const auto append = [](fmt::memory_buffer& buf, std::string_view s) { buf.append(s.data(), s.data() + s.size()); };
   fmt::memory_buffer buf;
+  std::string user;
   for (size_t u = 0; u < user_ids.size(); ++u) {
-    const std::string user = format_ == ResultFormat::Csv ? csv_field(user_ids[u]) : nlohmann::json(user_ids[u]).dump();
+    user = csv ? csv_field(user_ids[u]) : nlohmann::json(user_ids[u]).dump();
     for (size_t r = 0; r < result.counts[u]; ++r) {
-      const std::string& title_id = catalog.title(result.titles[u * result.k + r]).id;
+      const uint32_t title = result.titles[u * result.k + r];
+      MARQUEE_ASSERT(title < catalog.num_titles());
       const float score = result.scores[u * result.k + r];
       const uint32_t variant = chosen ? (*chosen)[u * result.k + r] : kNoArtwork;
       if (chosen) {  // variants come at random: fetch later rows' ids (and before that, their offsets) now
@@ -68,24 +119,22 @@ void ResultsWriter::write(const std::vector<std::string>& user_ids, const TopKRe
         if (row + 8 < rows && (*chosen)[row + 8] != kNoArtwork)
           __builtin_prefetch(artwork_text_.data() + artwork_offsets_[(*chosen)[row + 8]]);
       }
-      if (format_ == ResultFormat::Csv) {
-        fmt::format_to(std::back_inserter(buf), "{},{},{},{:.6f}", user, r + 1, csv_field(title_id), score);
-        if (chosen) {
-          buf.push_back(',');
-          if (variant != kNoArtwork)
-            buf.append(artwork_text_.data() + artwork_offsets_[variant], artwork_text_.data() + artwork_offsets_[variant + 1]);
-        }
-        buf.push_back('\n');
-      } else {
-        fmt::format_to(std::back_inserter(buf), "{{\"user_id\":{},\"rank\":{},\"title_id\":{},\"score\":{:.6f}", user,
-                       r + 1, nlohmann::json(title_id).dump(), score);
-        if (chosen)
-          fmt::format_to(std::back_inserter(buf), ",\"artwork_id\":{}",
-                         variant == kNoArtwork ? std::string_view("null")
-                                               : std::string_view(artwork_text_.data() + artwork_offsets_[variant],
-                                                                  artwork_offsets_[variant + 1] - artwork_offsets_[variant]));
-        fmt::format_to(std::back_inserter(buf), "}}\n");
+      append(buf, around.open);
+      append(buf, user);
+      append(buf, around.rank);
+      append_int(buf, r + 1);
+      append(buf, around.title);
+      append(buf, title_text(title));
+      append(buf, around.score);
+      append_score(buf, score);
+      if (chosen) {  // a variant's id, or none: empty (CSV) or null (JSON Lines)
+        append(buf, around.artwork);
+        append(buf, variant != kNoArtwork ? std::string_view(artwork_text_.data() + artwork_offsets_[variant],
+                                                             artwork_offsets_[variant + 1] - artwork_offsets_[variant])
+                    : csv               ? std::string_view()
+                                        : std::string_view("null"));
       }
+      append(buf, around.close);
       ++rows_;
     }
     if (buf.size() > (1 << 20)) {
