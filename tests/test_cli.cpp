@@ -348,7 +348,10 @@ TEST_F(CliTest, OutputNamesMustMatchTheFormatWritten) {
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_NE(r.out.find("'.parquet' is not a format marquee writes"), std::string::npos) << r.out;
   EXPECT_FALSE(std::filesystem::exists(dir() + "/r.parquet"));
-  r = run_marquee(base + dir() + "/r.csv.gz");
+  r = run_marquee(base + dir() + "/r.csv.bz2");  // .gz and .zst are written compressed; bzip2 is not
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("'.bz2' is not a format marquee writes"), std::string::npos) << r.out;
+  r = run_marquee(base + dir() + "/r.jsonl.gz --format csv");
   EXPECT_EQ(r.exit_code, 2) << r.out;
   r = run_marquee(base + dir() + "/r.jsonl --format csv");
   EXPECT_EQ(r.exit_code, 2) << r.out;

@@ -34,8 +34,8 @@ void add_score(CLI::App& app) {
   f->in.add(cmd, true);
   cmd->add_option("--top,-k", score.k, "titles per user (1 .. catalogue size)")->required();
   cmd->add_option("--out", score.out_path,
-                  "results file (.csv or .jsonl), or a folder of parts: DIR/ (a trailing slash) or an existing folder "
-                  "(docs/scale.md)")
+                  "results file (.csv or .jsonl, optionally .gz/.zst-compressed: recs.csv.gz), or a folder of parts: "
+                  "DIR/ (a trailing slash) or an existing folder (docs/scale.md)")
       ->required();
   cmd->add_option("--partitions", score.partitions,
                   "with --out DIR/: number of part files, equal slices of users (default: one per 1,000,000 users)");

@@ -15,16 +15,18 @@ namespace marquee {
 ResultFormat parse_result_format(const std::string& text, const std::string& path) {
   MARQUEE_CHECK_ARG(text == "auto" || text == "csv" || text == "jsonl",
                     "unknown output format '{}': expected auto, csv or jsonl", text);
-  // The file name's extension, lower-cased ("" without one).
-  const std::string name = path.substr(path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/') + 1);
+  // The file name's extension, lower-cased ("" without one), under any compression extension.
+  const std::string bare = strip_compression_extension(path);
+  const std::string name = bare.substr(bare.find_last_of('/') == std::string::npos ? 0 : bare.find_last_of('/') + 1);
   std::string ext = name.find('.') == std::string::npos ? "" : name.substr(name.find_last_of('.'));
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
   const bool csv_name = ext == ".csv", jsonl_name = ext == ".jsonl" || ext == ".ndjson" || ext == ".json";
   if (text == "auto") {
-    // A name that promises another format (r.parquet, r.csv.gz) must not get plain CSV under it.
+    // A name that promises another format (r.parquet, r.csv.bz2) must not get plain CSV under it.
     MARQUEE_CHECK_ARG(ext.empty() || csv_name || jsonl_name,
-                      "--out {}: '{}' is not a format marquee writes: name it .csv (CSV) or .jsonl (JSON Lines), or "
-                      "give --format csv|jsonl to write that format under this name",
+                      "--out {}: '{}' is not a format marquee writes: name it .csv (CSV) or .jsonl (JSON Lines), "
+                      "optionally compressed (.csv.gz, .jsonl.zst), or give --format csv|jsonl to write that format "
+                      "under this name",
                       path, ext);
     return jsonl_name ? ResultFormat::Jsonl : ResultFormat::Csv;
   }
@@ -36,7 +38,7 @@ ResultFormat parse_result_format(const std::string& text, const std::string& pat
 }
 
 ResultsWriter::ResultsWriter(const std::string& path, ResultFormat format, const Artwork* artwork)
-    : file_(path), format_(format), artwork_(artwork) {
+    : file_(path, output_compression_of(path)), format_(format), artwork_(artwork) {
   if (format_ == ResultFormat::Csv)
     file_.write(artwork_ ? "user_id,rank,title_id,score,artwork_id\n" : "user_id,rank,title_id,score\n");
   if (artwork_) {

@@ -7,7 +7,7 @@
 #include "engine/artwork.h"
 #include "engine/catalog.h"
 #include "engine/scorer.h"
-#include "host/io/atomic_file.h"
+#include "host/io/compressed_sink.h"
 
 #include <fmt/format.h>
 
@@ -18,7 +18,8 @@ namespace marquee {
 
 enum class ResultFormat { Csv, Jsonl };
 
-/// Format from "csv" | "jsonl" | "auto" (auto: by the output file's extension).
+/// Format from "csv" | "jsonl" | "auto" (auto: by the output file's extension, under a ".gz" or
+/// ".zst" that asks for compression: recs.csv.gz is gzip-compressed CSV).
 ResultFormat parse_result_format(const std::string& text, const std::string& path);
 
 class ResultsWriter {
@@ -33,7 +34,7 @@ class ResultsWriter {
   size_t rows() const { return rows_; }
 
  private:
-  AtomicFile file_;
+  CompressedSink file_;  // plain, gzip or zstd by the name's last extension
   ResultFormat format_;
   const Artwork* artwork_ = nullptr;
   // Each variant's id as written (quoted once, not per row), packed: variant v is
