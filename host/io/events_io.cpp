@@ -12,11 +12,11 @@
 #include <ctime>
 #include <deque>
 #include <future>
-#include <thread>
 #include <limits>
 #include <memory>
 #include <new>
 #include <optional>
+#include <thread>
 
 namespace marquee {
 
@@ -51,8 +51,8 @@ std::string parse_event(const Catalog& catalog, const EventText& text, Event& ev
   if (window && ts.epoch < window->earliest)
     return fmt::format("timestamp too old '{}': before {} (the earliest accepted; a zero or default value?)", text.ts,
                        format_utc(window->earliest));
-  std::optional<uint32_t> title = remembered ? std::optional<uint32_t>(memo->index)
-                                             : catalog.title_ids().find(text.title_id, title_hash);
+  std::optional<uint32_t> title =
+      remembered ? std::optional<uint32_t>(memo->index) : catalog.title_ids().find(text.title_id, title_hash);
   if (!title) return fmt::format("unknown title_id '{}'", text.title_id);
   if (memo && !remembered) {
     memo->id.assign(text.title_id.data(), text.title_id.size());
@@ -92,8 +92,15 @@ const std::vector<std::string>& event_columns() {
   return kColumns;
 }
 
+std::string parse_event_record(const Catalog& catalog, const Record& r, Event& event, const EventTimeWindow* window) {
+  if (!r.error.empty()) return r.error;
+  return parse_event(catalog,
+                     {r.fields[kEventTs], r.fields[kEventTitle], r.fields[kEventType], r.fields[kEventPosition],
+                      &r.fields[kEventSeekTo]},
+                     event, window);
+}
+
 namespace {
-enum { kTs, kUser, kTitle, kEvent, kPosition, kSeekTo };
 
 // A piece of work: lines read in file order, then what parsing them gave. Its events name users by
 // batch-local index, so workers share no map; the merge gives the ids their global index in order
@@ -101,11 +108,11 @@ enum { kTs, kUser, kTitle, kEvent, kPosition, kSeekTo };
 // the next lines, so the reader allocates nothing per line and pages are not returned and faulted
 // in again batch after batch.
 struct Batch {
-  std::string text;                // the lines, one after another, without their '\n'
-  std::vector<size_t> ends;        // line k is text[ends[k-1], ends[k])
-  std::vector<size_t> line_nos;    // its 1-based number in the file
-  std::vector<Event> events;       // parsed: user = index into users
-  IdMap users;                     // batch-local index -> id, in order of first appearance
+  std::string text;              // the lines, one after another, without their '\n'
+  std::vector<size_t> ends;      // line k is text[ends[k-1], ends[k])
+  std::vector<size_t> line_nos;  // its 1-based number in the file
+  std::vector<Event> events;     // parsed: user = index into users
+  IdMap users;                   // batch-local index -> id, in order of first appearance
   struct Rejected {
     size_t line;
     std::string reason;
@@ -140,16 +147,17 @@ void parse_batch(const RecordReader& reader, Batch& b, const Catalog& catalog, c
       continue;
     }
     Event ev;
-    std::string reason = parse_event(
-        catalog, {r.fields[kTs], r.fields[kTitle], r.fields[kEvent], r.fields[kPosition], r.fields[kSeekTo]}, ev,
-        &window, &title_memo);
+    std::string reason = parse_event(catalog,
+                                     {r.fields[kEventTs], r.fields[kEventTitle], r.fields[kEventType],
+                                      r.fields[kEventPosition], r.fields[kEventSeekTo]},
+                                     ev, &window, &title_memo);
     if (!reason.empty()) {
       b.rejected.push_back({r.line, std::move(reason), std::string(r.raw)});
       continue;
     }
-    if (b.events.empty() || r.fields[kUser] != last_user) {
-      last_user_index = b.users.insert(r.fields[kUser]).first;
-      last_user.assign(r.fields[kUser].data(), r.fields[kUser].size());
+    if (b.events.empty() || r.fields[kEventUser] != last_user) {
+      last_user_index = b.users.insert(r.fields[kEventUser]).first;
+      last_user.assign(r.fields[kEventUser].data(), r.fields[kEventUser].size());
     }
     ev.user = last_user_index;
     ev.line = uint32_t(std::min<size_t>(r.line, std::numeric_limits<uint32_t>::max()));
@@ -174,7 +182,7 @@ LoadedEvents load_events(const std::string& path, const Catalog& catalog, Reject
                          const TableLayout& layout, const EventReadOptions& read) {
   const EventTimeWindow window = event_time_window(as_of);
   const auto& columns = event_columns();
-  RecordReader reader(path, {columns.begin(), columns.begin() + kSeekTo}, {columns[kSeekTo]}, layout);
+  RecordReader reader(path, {columns.begin(), columns.begin() + kEventSeekTo}, {columns[kEventSeekTo]}, layout);
   for (const auto& c : reader.ignored_columns()) spdlog::info("{}: ignoring column '{}'", path, c);
   if (reader.compression() != Compression::None)
     spdlog::debug("{}: {}-compressed", path, compression_name(reader.compression()));
@@ -216,10 +224,13 @@ LoadedEvents load_events(const std::string& path, const Catalog& catalog, Reject
       merge(std::move(batch));
       return;
     }
-    pending.push_back(std::async(std::launch::async, [&reader, &catalog, &window](std::unique_ptr<Batch> b) {
-      parse_batch(reader, *b, catalog, window);
-      return b;
-    }, std::move(batch)));
+    pending.push_back(std::async(
+        std::launch::async,
+        [&reader, &catalog, &window](std::unique_ptr<Batch> b) {
+          parse_batch(reader, *b, catalog, window);
+          return b;
+        },
+        std::move(batch)));
     while (pending.size() >= max_in_flight) {
       merge(pending.front().get());
       pending.pop_front();

@@ -69,6 +69,14 @@ std::string parse_event(const Catalog& catalog, const EventText& text, Event& ev
 
 /// The columns of an events file (docs/formats.md): the names `--columns` maps.
 const std::vector<std::string>& event_columns();
+/// Their positions in event_columns(), and so in a Record read with them in that order (seek_to_s
+/// last, the optional one).
+enum EventField { kEventTs, kEventUser, kEventTitle, kEventType, kEventPosition, kEventSeekTo };
+
+/// parse_event on a Record read in event_columns() order, or the reader's own error: "" or the
+/// reason to reject the row (the single-threaded readers: spill pass, sampled reads).
+std::string parse_event_record(const Catalog& catalog, const Record& r, Event& event,
+                               const EventTimeWindow* window = nullptr);
 
 /// How load_events spreads its work: defaults suit every caller; tests shrink the batches.
 struct EventReadOptions {

@@ -37,7 +37,8 @@ File open_file(const std::string& path, const char* mode) {
 
 void write_record(std::FILE* f, const std::string& id, const Event& ev, const std::string& path) {
   const uint32_t len = uint32_t(id.size());
-  if (std::fwrite(&len, 4, 1, f) != 1 || std::fwrite(id.data(), 1, len, f) != len || std::fwrite(&ev, sizeof ev, 1, f) != 1)
+  if (std::fwrite(&len, 4, 1, f) != 1 || std::fwrite(id.data(), 1, len, f) != len ||
+      std::fwrite(&ev, sizeof ev, 1, f) != 1)
     MARQUEE_THROW_AS(InputError, "write to spill file {} failed: {} (is the disk full? --spill-dir elsewhere)", path,
                      std::strerror(errno));
 }
@@ -154,7 +155,7 @@ size_t parse_memory_size(const std::string& text, const std::string& flag) {
   }
   std::string unit = text.substr(used);
   for (char& c : unit) c = char(std::toupper(static_cast<unsigned char>(c)));
-  if (unit.size() > 1 && unit.back() == 'B') unit.pop_back();    // "GB", "GiB" -> "G", "GI"
+  if (unit.size() > 1 && unit.back() == 'B') unit.pop_back();  // "GB", "GiB" -> "G", "GI"
   if (unit.size() > 1 && unit.back() == 'I') unit.pop_back();
   const std::string units = "KMGT";
   const size_t power = unit.empty() || unit == "B" ? 0 : units.find(unit) + 1;
@@ -222,26 +223,23 @@ SpillStats build_profiles_spilled(const Catalog& catalog, const TitleMatrix& tit
       std::setvbuf(files.back().get(), nullptr, _IOFBF, 1 << 16);
     }
     const EventTimeWindow window = event_time_window(engagement.as_of);
-    enum { kTs, kUser, kTitle, kEvent, kPosition, kSeekTo };
-    const std::vector<std::string>& columns = event_columns();  // the order of the enum above
-    RecordReader reader(events_path, {columns.begin(), columns.begin() + kSeekTo}, {columns[kSeekTo]}, layout);
+    const std::vector<std::string>& columns = event_columns();  // the order of EventField
+    RecordReader reader(events_path, {columns.begin(), columns.begin() + kEventSeekTo}, {columns[kEventSeekTo]},
+                        layout);
     for (const auto& c : reader.ignored_columns()) spdlog::info("{}: ignoring column '{}'", events_path, c);
     Record r;
     while (reader.next(r)) {
       ++stats.rows;
       Event ev;
-      const std::string reason =
-          r.error.empty() ? parse_event(catalog, {r.fields[kTs], r.fields[kTitle], r.fields[kEvent], r.fields[kPosition],
-                                                  &r.fields[kSeekTo]}, ev, &window)
-                          : r.error;
+      const std::string reason = parse_event_record(catalog, r, ev, &window);
       if (!reason.empty()) {
         rejects.reject(events_path, r.line, reason, r.raw);
         continue;
       }
       ev.line = uint32_t(std::min<size_t>(r.line, std::numeric_limits<uint32_t>::max()));
       max_ts = std::max(max_ts, ev.ts);
-      const size_t p = user_hash(r.fields[kUser], 0) % first_parts;
-      write_record(files[p].get(), r.fields[kUser], ev, todo[p].path);
+      const size_t p = user_hash(r.fields[kEventUser], 0) % first_parts;
+      write_record(files[p].get(), r.fields[kEventUser], ev, todo[p].path);
     }
     for (size_t i = 0; i < files.size(); ++i)
       MARQUEE_CHECK_INPUT(std::fflush(files[i].get()) == 0, "write to spill file {} failed: {}", todo[i].path,
@@ -292,9 +290,10 @@ SpillStats build_profiles_spilled(const Catalog& catalog, const TitleMatrix& tit
       continue;
     }
     if (need > 2 * target)
-      spdlog::warn("a partition of {} events ({} users) needs ~{:.0f} MB, more than the budget allows; building it "
-                   "anyway (one user's history cannot be split)",
-                   loaded.events.size(), loaded.user_ids.size(), need / 1e6);
+      spdlog::warn(
+          "a partition of {} events ({} users) needs ~{:.0f} MB, more than the budget allows; building it "
+          "anyway (one user's history cannot be split)",
+          loaded.events.size(), loaded.user_ids.size(), need / 1e6);
     // The line -> user map for the duplicates (events are in file order: lines ascend).
     std::vector<std::pair<uint32_t, uint32_t>> line_user(loaded.events.size());
     for (size_t i = 0; i < loaded.events.size(); ++i) line_user[i] = {loaded.events[i].line, loaded.events[i].user};
@@ -334,8 +333,8 @@ SpillStats build_profiles_spilled(const Catalog& catalog, const TitleMatrix& tit
     const ProfileFileInfo& info = s.reader->info();
     seen_total += info.seen_total;
     id_bytes += profile_id_bytes(*s.reader);
-    const size_t per_user = 4 * dim + sizeof(UserSummary) + 64 +
-                            sizeof(SeenTitle) * (info.users ? info.seen_total / info.users + 1 : 1);
+    const size_t per_user =
+        4 * dim + sizeof(UserSummary) + 64 + sizeof(SeenTitle) * (info.users ? info.seen_total / info.users + 1 : 1);
     s.chunk_users = std::max<size_t>(1, per_source / per_user);
   }
   ProfileStreamWriter writer(out_path, dim, stats.users, seen_total, id_bytes, catalog.num_titles(),
@@ -366,10 +365,11 @@ SpillStats build_profiles_spilled(const Catalog& catalog, const TitleMatrix& tit
                    [](const Duplicate& a, const Duplicate& b) { return a.user_first_line < b.user_first_line; });
   for (const Duplicate& d : duplicates) stats.build.duplicates.emplace_back(d.line, d.twin);
   reject_duplicates(events_path, stats.build.duplicates, rejects);
-  spdlog::info("profiles: {} users from {} events ({} with no usable signal), built in {} partitions within a "
-               "{:.0f} MB budget, {:.1f} MB of spill files at most",
-               stats.users, stats.build.events_used, stats.build.unusable_users, stats.partitions, budget / 1e6,
-               stats.spill_bytes / 1e6);
+  spdlog::info(
+      "profiles: {} users from {} events ({} with no usable signal), built in {} partitions within a "
+      "{:.0f} MB budget, {:.1f} MB of spill files at most",
+      stats.users, stats.build.events_used, stats.build.unusable_users, stats.partitions, budget / 1e6,
+      stats.spill_bytes / 1e6);
   return stats;
 }
 

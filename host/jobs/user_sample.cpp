@@ -73,14 +73,15 @@ UserSample UserSample::halved() const {
 }
 
 nlohmann::json SampleReport::to_json() const {
-  nlohmann::json j{{"sampled", sampled},
-                   {"fraction", fraction},
-                   {"users", users},
-                   {"users_total", users_total},
-                   {"users_total_estimated", users_total_estimated},
-                   {"events", events},
-                   {"memory_budget", memory_budget},
-                   {"by", "user hash (FNV-1a + splitmix64, the spill files' hash): users whose hash < fraction * 2^64"}};
+  nlohmann::json j{
+      {"sampled", sampled},
+      {"fraction", fraction},
+      {"users", users},
+      {"users_total", users_total},
+      {"users_total_estimated", users_total_estimated},
+      {"events", events},
+      {"memory_budget", memory_budget},
+      {"by", "user hash (FNV-1a + splitmix64, the spill files' hash): users whose hash < fraction * 2^64"}};
   if (needed_bytes > 0) j["needed_bytes"] = needed_bytes;
   if (!why.empty()) j["why"] = why;
   return j;
@@ -144,25 +145,21 @@ SampledEvents load_sampled_events(const std::string& path, const Catalog& catalo
   };
 
   const EventTimeWindow window = event_time_window(as_of);
-  enum { kTs, kUser, kTitle, kEvent, kPosition, kSeekTo };
-  const std::vector<std::string>& columns = event_columns();  // the order of the enum above
-  RecordReader reader(path, {columns.begin(), columns.begin() + kSeekTo}, {columns[kSeekTo]}, layout);
+  const std::vector<std::string>& columns = event_columns();  // the order of EventField
+  RecordReader reader(path, {columns.begin(), columns.begin() + kEventSeekTo}, {columns[kEventSeekTo]}, layout);
   for (const auto& c : reader.ignored_columns()) spdlog::info("{}: ignoring column '{}'", path, c);
   Progress progress("reading " + path, "MB", double(reader.file_size()) / 1e6);
   Record r;
   while (reader.next(r)) {
     if (++loaded.rows % 65536 == 0) progress.update(double(reader.bytes_read()) / 1e6);
     Event ev;
-    const std::string reason =
-        r.error.empty() ? parse_event(catalog, {r.fields[kTs], r.fields[kTitle], r.fields[kEvent], r.fields[kPosition],
-                                                &r.fields[kSeekTo]}, ev, &window)
-                        : r.error;
+    const std::string reason = parse_event_record(catalog, r, ev, &window);
     if (!reason.empty()) {
       rejects.reject(path, r.line, reason, r.raw);
       continue;
     }
     ++accepted;
-    const std::string& id = r.fields[kUser];
+    const std::string& id = r.fields[kEventUser];
     const uint64_t h = user_hash(id, 0);
     distinct.add(h);
     if (!sample.contains(h)) continue;
@@ -200,8 +197,8 @@ SampledEvents load_sampled_events(const std::string& path, const Catalog& catalo
   if (plan.sample_users < 1) rep.why = "--sample-users";
   if (halved_by_budget) rep.why += std::string(rep.why.empty() ? "" : " and ") + "--memory-budget";
   if (floor_reached)
-    spdlog::warn("--memory-budget {} is below what {} users need (~{}): kept the smallest sample", 
-                 megabytes(budget), loaded.user_ids.size(),
+    spdlog::warn("--memory-budget {} is below what {} users need (~{}): kept the smallest sample", megabytes(budget),
+                 loaded.user_ids.size(),
                  megabytes(plan.costs.bytes(double(loaded.events.size()), double(loaded.user_ids.size()))));
   return out;
 }
