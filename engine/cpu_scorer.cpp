@@ -27,13 +27,13 @@
 namespace marquee {
 namespace {
 
-constexpr size_t kSparseUsers = 32;        // users per sparse block (4 AVX2 / 2 AVX-512 registers)
-constexpr size_t kFusedMicroBlocks = 16;   // most micro-blocks per fused work item (192 users AVX-512, 96 AVX2)
+constexpr size_t kSparseUsers = 32;                // users per sparse block (4 AVX2 / 2 AVX-512 registers)
+constexpr size_t kFusedMicroBlocks = 16;           // most micro-blocks per fused work item (192 users AVX-512, 96 AVX2)
 constexpr size_t kFusedSelectorBytes = 512 << 10;  // the item's selectors stay in L2: fewer users at large K
-constexpr size_t kFusedMaxDim = 1024;      // wider vectors take the BLAS tiles
-constexpr size_t kDenseUsers = 64;         // users per BLAS work item
-constexpr size_t kDenseTitles = 1024;      // titles per dense tile: 64 x 1024 floats = 256 KiB, in L2
-constexpr size_t kDenseMinSplitTitles = 2048;  // a title range of a split work item is at least this
+constexpr size_t kFusedMaxDim = 1024;              // wider vectors take the BLAS tiles
+constexpr size_t kDenseUsers = 64;                 // users per BLAS work item
+constexpr size_t kDenseTitles = 1024;              // titles per dense tile: 64 x 1024 floats = 256 KiB, in L2
+constexpr size_t kDenseMinSplitTitles = 2048;      // a title range of a split work item is at least this
 
 class CpuScorer final : public Scorer {
  public:
@@ -76,7 +76,9 @@ class CpuScorer final : public Scorer {
 
   std::string describe() const override {
     return fmt::format("cpu ({} titles{}, density {:.3f}, {} threads)", sparse_ ? "sparse" : "dense",
-                       sparse_ ? "" : fused_ ? fmt::format(", {} kernel", kernel_.name) : ", blas tiles",
+                       sparse_  ? ""
+                       : fused_ ? fmt::format(", {} kernel", kernel_.name)
+                                : ", blas tiles",
                        titles_.density(), threads_);
   }
   size_t num_titles() const override { return titles_.num_titles(); }
@@ -86,9 +88,12 @@ class CpuScorer final : public Scorer {
     check_search_args(batch, k);
     out.resize(batch.count, k);
     if (batch.count == 0) return;
-    if (sparse_) search_sparse(batch, k, out);
-    else if (fused_) search_dense(batch, k, out);
-    else search_dense_blas(batch, k, out);
+    if (sparse_)
+      search_sparse(batch, k, out);
+    else if (fused_)
+      search_dense(batch, k, out);
+    else
+      search_dense_blas(batch, k, out);
   }
 
  private:
@@ -173,12 +178,8 @@ class CpuScorer final : public Scorer {
     const size_t item_users =
         mr * std::clamp<size_t>(kFusedSelectorBytes / (mr * selector_bytes), 1, kFusedMicroBlocks);
     const size_t n_panels = (n_titles + nr - 1) / nr;
-    const size_t threads = size_t(threads_);
     const size_t blocks = (batch.count + item_users - 1) / item_users;
-    const size_t splits = blocks >= threads
-                              ? 1
-                              : std::max<size_t>(1, std::min((threads + blocks - 1) / blocks,
-                                                             n_titles / kDenseMinSplitTitles));
+    const size_t splits = title_splits(blocks);
     const size_t items = blocks * splits;
     std::vector<std::vector<TopKSelector>> partial(splits > 1 ? items : 0);
 
@@ -198,8 +199,8 @@ class CpuScorer final : public Scorer {
         const size_t p_begin = split * n_panels / splits, p_end = (split + 1) * n_panels / splits;
         const size_t micro_blocks = (nu + mr - 1) / mr;
         for (size_t mb = 0; mb < micro_blocks; ++mb)  // zero rows pad the last micro-block
-          detail::pack_panels(batch.vectors + (u0 + mb * mr) * dim, std::min(mr, nu - mb * mr), dim, mr,
-                              kernel_.bf16, users.data() + mb * mr * slots);
+          detail::pack_panels(batch.vectors + (u0 + mb * mr) * dim, std::min(mr, nu - mb * mr), dim, mr, kernel_.bf16,
+                              users.data() + mb * mr * slots);
         // Selectors are reset, not rebuilt: their buffers keep their capacity from item to item
         // (rebuilding them freed and re-faulted megabytes per item at K = 1000).
         if (sel.size() < nu) sel.resize(nu, TopKSelector(k));
@@ -229,15 +230,31 @@ class CpuScorer final : public Scorer {
             }
           }
         }
-        if (splits == 1) {
-          for (size_t i = 0; i < nu; ++i) emit(sel[i], u0 + i, buf, out);
-        } else {
-          partial[item] = std::move(sel);
-          sel = {};
-        }
+        finish_item(sel, u0, nu, splits > 1 ? &partial[item] : nullptr, buf, out);
       }
     }
     if (splits > 1) merge_splits(partial, item_users, splits, batch.count, k, out);
+  }
+
+  // Title ranges per block of users, for both dense paths: one when there are enough blocks for
+  // every thread; otherwise (the server's small batches) the titles are split so every core has
+  // work, each range at least kDenseMinSplitTitles titles.
+  size_t title_splits(size_t blocks) const {
+    const size_t threads = size_t(threads_);
+    if (blocks >= threads) return 1;
+    return std::max<size_t>(1, std::min((threads + blocks - 1) / blocks, titles_.num_titles() / kDenseMinSplitTitles));
+  }
+
+  // The end of a work item: its users' top-K written out, or (a split item) its selectors kept for
+  // merge_splits.
+  static void finish_item(std::vector<TopKSelector>& sel, size_t u0, size_t nu, std::vector<TopKSelector>* keep,
+                          std::vector<ScoredTitle>& buf, TopKResult& out) {
+    if (!keep) {
+      for (size_t i = 0; i < nu; ++i) emit(sel[i], u0 + i, buf, out);
+      return;
+    }
+    *keep = std::move(sel);
+    sel = {};
   }
 
   // Few users: each user block's title ranges were searched apart; the partial lists are merged
@@ -265,11 +282,8 @@ class CpuScorer final : public Scorer {
   void search_dense_blas(const UserBatchView& batch, size_t k, TopKResult& out) const {
     const size_t dim = titles_.dim();
     const size_t n_titles = titles_.num_titles();
-    const size_t threads = size_t(threads_);
     const size_t blocks = (batch.count + kDenseUsers - 1) / kDenseUsers;
-    const size_t splits = blocks >= threads ? 1
-                                            : std::max<size_t>(1, std::min((threads + blocks - 1) / blocks,
-                                                                           n_titles / kDenseMinSplitTitles));
+    const size_t splits = title_splits(blocks);
     const size_t items = blocks * splits;
     std::vector<std::vector<TopKSelector>> partial(splits > 1 ? items : 0);
     const SingleThreadedBlas one_blas_thread;  // the work items are the parallelism
@@ -301,12 +315,7 @@ class CpuScorer final : public Scorer {
             sel[i].push_row(uint32_t(t0), row, nt);
           }
         }
-        if (splits == 1) {
-          for (size_t i = 0; i < nu; ++i) emit(sel[i], u0 + i, buf, out);
-        } else {
-          partial[item] = std::move(sel);
-          sel = {};
-        }
+        finish_item(sel, u0, nu, splits > 1 ? &partial[item] : nullptr, buf, out);
       }
     }
     if (splits > 1) merge_splits(partial, kDenseUsers, splits, batch.count, k, out);
@@ -327,4 +336,3 @@ std::unique_ptr<Scorer> make_cpu_scorer(const TitleMatrix& titles, const CpuScor
 }
 
 }  // namespace marquee
-
