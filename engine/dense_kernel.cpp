@@ -45,6 +45,24 @@ void block_avx2(const float* users, const float* panel, size_t dim, const float*
 // into the FMAs) per step, of the 32 registers.
 constexpr size_t kMr5 = 12, kNr5 = 32;
 
+// The end of both AVX-512 kernels: each user's 32 scores against its threshold, the pass bits, and
+// the scores stored only for a user with a candidate. Inlined, so the accumulators never leave
+// their registers.
+__attribute__((target("avx512f"), always_inline)) inline void compare_and_store_avx512(
+    const __m512* c0, const __m512* c1, const float* threshold, float* scores, uint32_t* pass) {
+#pragma GCC unroll 12
+  for (size_t i = 0; i < kMr5; ++i) {
+    const __m512 t = _mm512_set1_ps(threshold[i]);
+    const uint32_t m0 = _mm512_cmp_ps_mask(c0[i], t, _CMP_GE_OQ);
+    const uint32_t m1 = _mm512_cmp_ps_mask(c1[i], t, _CMP_GE_OQ);
+    pass[i] = m0 | (m1 << 16);
+    if (pass[i]) {
+      _mm512_storeu_ps(scores + i * kNr5, c0[i]);
+      _mm512_storeu_ps(scores + i * kNr5 + 16, c1[i]);
+    }
+  }
+}
+
 __attribute__((target("avx512f"))) void block_avx512(const float* users, const float* panel, size_t dim,
                                                      const float* threshold, float* scores, uint32_t* pass) {
   __m512 c0[kMr5], c1[kMr5];
@@ -61,17 +79,7 @@ __attribute__((target("avx512f"))) void block_avx512(const float* users, const f
       c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
     }
   }
-#pragma GCC unroll 12
-  for (size_t i = 0; i < kMr5; ++i) {
-    const __m512 t = _mm512_set1_ps(threshold[i]);
-    const uint32_t m0 = _mm512_cmp_ps_mask(c0[i], t, _CMP_GE_OQ);
-    const uint32_t m1 = _mm512_cmp_ps_mask(c1[i], t, _CMP_GE_OQ);
-    pass[i] = m0 | (m1 << 16);
-    if (pass[i]) {
-      _mm512_storeu_ps(scores + i * kNr5, c0[i]);
-      _mm512_storeu_ps(scores + i * kNr5 + 16, c1[i]);
-    }
-  }
+  compare_and_store_avx512(c0, c1, threshold, scores, pass);
 }
 
 // AVX-512 BF16: the same 12 x 32 block; each step takes two dimensions (a float slot of two bf16)
@@ -93,17 +101,7 @@ __attribute__((target("avx512f,avx512bf16"))) void block_avx512_bf16(const float
       c1[i] = _mm512_dpbf16_ps(c1[i], ai, b1);
     }
   }
-#pragma GCC unroll 12
-  for (size_t i = 0; i < kMr5; ++i) {
-    const __m512 t = _mm512_set1_ps(threshold[i]);
-    const uint32_t m0 = _mm512_cmp_ps_mask(c0[i], t, _CMP_GE_OQ);
-    const uint32_t m1 = _mm512_cmp_ps_mask(c1[i], t, _CMP_GE_OQ);
-    pass[i] = m0 | (m1 << 16);
-    if (pass[i]) {
-      _mm512_storeu_ps(scores + i * kNr5, c0[i]);
-      _mm512_storeu_ps(scores + i * kNr5 + 16, c1[i]);
-    }
-  }
+  compare_and_store_avx512(c0, c1, threshold, scores, pass);
 }
 
 }  // namespace
