@@ -201,11 +201,8 @@ class CpuScorer final : public Scorer {
         for (size_t mb = 0; mb < micro_blocks; ++mb)  // zero rows pad the last micro-block
           detail::pack_panels(batch.vectors + (u0 + mb * mr) * dim, std::min(mr, nu - mb * mr), dim, mr, kernel_.bf16,
                               users.data() + mb * mr * slots);
-        // Selectors are reset, not rebuilt: their buffers keep their capacity from item to item
-        // (rebuilding them freed and re-faulted megabytes per item at K = 1000).
-        if (sel.size() < nu) sel.resize(nu, TopKSelector(k));
+        reset_selectors(sel, nu, k);
         for (size_t i = 0; i < nu; ++i) {
-          sel[i].reset(k);
           threshold[i] = -FLT_MAX;  // until a selector is full every finite score is a candidate
           ex_cur[i] = ex_end[i] = nullptr;
           if (const Exclusions* ex = batch.exclusions) {
@@ -243,6 +240,14 @@ class CpuScorer final : public Scorer {
     const size_t threads = size_t(threads_);
     if (blocks >= threads) return 1;
     return std::max<size_t>(1, std::min((threads + blocks - 1) / blocks, titles_.num_titles() / kDenseMinSplitTitles));
+  }
+
+  // The first `nu` selectors emptied for a new work item. Reset, not rebuilt: their buffers keep
+  // their capacity from item to item (rebuilding them freed and re-faulted megabytes per item at
+  // K = 1000).
+  static void reset_selectors(std::vector<TopKSelector>& sel, size_t nu, size_t k) {
+    if (sel.size() < nu) sel.resize(nu, TopKSelector(k));
+    for (size_t i = 0; i < nu; ++i) sel[i].reset(k);
   }
 
   // The end of a work item: its users' top-K written out, or (a split item) its selectors kept for
@@ -298,7 +303,7 @@ class CpuScorer final : public Scorer {
         const size_t u0 = (item / splits) * kDenseUsers, split = item % splits;
         const size_t nu = std::min(kDenseUsers, batch.count - u0);
         const size_t t_begin = split * n_titles / splits, t_end = (split + 1) * n_titles / splits;
-        sel.assign(nu, TopKSelector(k));
+        reset_selectors(sel, nu, k);
         for (size_t t0 = t_begin; t0 < t_end; t0 += kDenseTitles) {
           const size_t nt = std::min(kDenseTitles, t_end - t0);
           // tile[nu x nt] = users[nu x dim] * titles[nt x dim]^T
