@@ -507,6 +507,11 @@ TEST(CompressedOutput, DecompressesToThePlainFileByteForByte) {
     EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << e.path();
   // The format is named under the compression extension; other compressions are refused.
   EXPECT_EQ(parse_result_format("auto", "x/r.jsonl.zst"), ResultFormat::Jsonl);
+  // The suffixes the input reader knows, in any case.
+  EXPECT_EQ(parse_result_format("auto", "r.JSONL.Gzip"), ResultFormat::Jsonl);
+  EXPECT_EQ(output_compression_of("r.csv.gzip"), OutputCompression::Gzip);
+  EXPECT_EQ(output_compression_of("r.csv.ZSTD"), OutputCompression::Zstd);
+  EXPECT_EQ(output_compression_of("r.csv"), OutputCompression::None);
   EXPECT_THROW(parse_result_format("auto", "r.csv.bz2"), ArgumentError);
   EXPECT_THROW(parse_result_format("csv", "r.jsonl.gz"), ArgumentError);
 }

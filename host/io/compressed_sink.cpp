@@ -29,12 +29,9 @@ constexpr size_t kChunk = 1 << 18;  // compressed bytes handed to the file at a 
 
 OutputCompression output_compression_of(const std::string& path) {
   const std::string ext = lower_extension(path);
-  return ext == ".gz" ? OutputCompression::Gzip : ext == ".zst" ? OutputCompression::Zstd : OutputCompression::None;
-}
-
-std::string strip_compression_extension(const std::string& path) {
-  return output_compression_of(path) == OutputCompression::None ? path
-                                                                 : path.substr(0, path.size() - lower_extension(path).size());
+  if (ext == ".gz" || ext == ".gzip") return OutputCompression::Gzip;
+  if (ext == ".zst" || ext == ".zstd") return OutputCompression::Zstd;
+  return OutputCompression::None;
 }
 
 // One codec's stream state; write() and finish() push whatever it produced into the file.

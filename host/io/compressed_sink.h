@@ -13,10 +13,9 @@ namespace marquee {
 
 enum class OutputCompression { None, Gzip, Zstd };
 
-/// ".gz" -> Gzip, ".zst" -> Zstd (case-insensitive), else None.
+/// ".gz"/".gzip" -> Gzip, ".zst"/".zstd" -> Zstd (case-insensitive; the suffixes the input
+/// reader's without_compression_suffix knows), else None.
 OutputCompression output_compression_of(const std::string& path);
-/// `path` without a ".gz"/".zst" extension (what names the format inside).
-std::string strip_compression_extension(const std::string& path);
 
 class CompressedSink {
  public:

@@ -15,11 +15,12 @@ namespace marquee {
 ResultFormat parse_result_format(const std::string& text, const std::string& path) {
   MARQUEE_CHECK_ARG(text == "auto" || text == "csv" || text == "jsonl",
                     "unknown output format '{}': expected auto, csv or jsonl", text);
-  // The file name's extension, lower-cased ("" without one), under any compression extension.
-  const std::string bare = strip_compression_extension(path);
-  const std::string name = bare.substr(bare.find_last_of('/') == std::string::npos ? 0 : bare.find_last_of('/') + 1);
-  std::string ext = name.find('.') == std::string::npos ? "" : name.substr(name.find_last_of('.'));
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  // The file name's extension, lower-cased ("" without one), under any compression suffix (which
+  // output_compression_of reads the same way).
+  std::string name = path.substr(path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/') + 1);
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  name = without_compression_suffix(name);
+  const std::string ext = name.find('.') == std::string::npos ? "" : name.substr(name.find_last_of('.'));
   const bool csv_name = ext == ".csv", jsonl_name = ext == ".jsonl" || ext == ".ndjson" || ext == ".json";
   if (text == "auto") {
     // A name that promises another format (r.parquet, r.csv.bz2) must not get plain CSV under it.
